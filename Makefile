@@ -1,0 +1,57 @@
+# DovvyDive backend. `make help` lists the targets.
+SHELL := /bin/bash
+BIN   := bin/dovvydive
+GO    ?= go
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: run
+run: build ## Serve the API on :4000 (starts the project-managed PostgreSQL when no DATABASE_URL is reachable), migrated and seeded
+	@url=$$(scripts/dev-db.sh) && \
+	if [ -n "$$url" ]; then export DATABASE_URL="$$url"; fi && \
+	exec ./$(BIN) serve --seed
+
+.PHONY: test
+test: ## Run every test, database tests against a throwaway PostgreSQL with pgvector
+	scripts/with-test-db.sh $(GO) test -race -count=1 ./...
+
+.PHONY: bench
+bench: ## Benchmark /health and GET /api/v1/dive-sites/{id} under concurrent load
+	scripts/with-test-db.sh $(GO) test -run '^$$' -bench . -benchtime 1x -count 1 ./handlers/
+
+.PHONY: build
+build: ## Build the binary into bin/
+	$(GO) build -o $(BIN) .
+
+.PHONY: deps
+deps: ## Install PostgreSQL 15 and build pgvector from Debian's source package (needs root or sudo)
+	scripts/install-deps.sh
+
+.PHONY: db-start db-stop db-psql
+db-start: ## Start the project-managed development PostgreSQL (.data/postgres, port 54329)
+	@scripts/dev-db.sh >/dev/null
+db-stop: ## Stop the project-managed development PostgreSQL
+	scripts/pg.sh stop .data/postgres
+db-psql: ## Open psql on the development database as the superuser
+	scripts/pg.sh psql .data/postgres 54329 -d dovvydive -P pager=off
+
+.PHONY: migrate-up migrate-down migrate-status
+migrate-up: build ## Apply pending migrations
+	./$(BIN) migrate up
+migrate-down: build ## Roll back the last migration
+	./$(BIN) migrate down
+migrate-status: build ## Show migration status
+	./$(BIN) migrate status
+
+.PHONY: check
+check: ## gofmt and go vet
+	@test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }
+	$(GO) vet ./...
+
+.PHONY: clean
+clean: ## Remove build output (keeps .data/)
+	rm -rf bin/

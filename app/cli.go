@@ -1,0 +1,266 @@
+package app
+
+import (
+	"fmt"
+	"io"
+	"reflect"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/dovvydive/backend/database"
+	"github.com/dovvydive/backend/seeds"
+)
+
+// NewCommand returns the dovvydive command line. Output goes to stdout;
+// logs go to stderr.
+func NewCommand(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "dovvydive",
+		Short:         "DovvyDive backend: dive-trip planner API",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.PersistentFlags().String("config", "./config.yaml", "path to config.yaml")
+
+	root.AddCommand(serveCommand(stderr), migrateCommand(stdout, stderr), seedCommand(stdout, stderr), configCommand(stdout))
+	return root
+}
+
+// loadConfig reads the configuration for cmd, with its flags on top.
+func loadConfig(cmd *cobra.Command) (Config, error) {
+	path, _ := cmd.Flags().GetString("config")
+	return Load(LoadOptions{
+		ConfigFile: path,
+		Explicit:   cmd.Flags().Changed("config"),
+		DotEnv:     ".env",
+		Flags:      cmd.Flags(),
+	})
+}
+
+func serveCommand(stderr io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Start the HTTP API (applies pending migrations first unless disabled)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			log := NewLogger(cfg.App, stderr)
+			log.Info("config", configLogAttrs(cfg)...)
+			if cfg.Session.Ephemeral {
+				log.Warn("SESSION_SECRET is not set: using a random one for this process; sessions will not survive a restart")
+			}
+			return Serve(cmd.Context(), cfg, log)
+		},
+	}
+	cmd.Flags().Int("port", 0, "HTTP port (overrides BACKEND_PORT)")
+	cmd.Flags().Bool("auto-migrate", true, "apply pending migrations at startup")
+	cmd.Flags().Bool("seed", false, "load development data at startup")
+	return cmd
+}
+
+func migrateCommand(stdout, stderr io.Writer) *cobra.Command {
+	cmd := &cobra.Command{Use: "migrate", Short: "Apply, roll back or inspect schema migrations"}
+	withMigrator := func(run func(*cobra.Command, *database.Migrator) error) func(*cobra.Command, []string) error {
+		return func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			m, err := database.NewMigrator(cmd.Context(), cfg.Database, NewLogger(cfg.App, stderr))
+			if err != nil {
+				return err
+			}
+			defer m.Close()
+			return run(cmd, m)
+		}
+	}
+	cmd.AddCommand(
+		&cobra.Command{Use: "up", Short: "Apply every pending migration", Args: cobra.NoArgs,
+			RunE: withMigrator(func(cmd *cobra.Command, m *database.Migrator) error {
+				n, err := m.Up(cmd.Context())
+				if err != nil {
+					return err
+				}
+				v, err := m.Version(cmd.Context())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "applied %d migration(s); version %d\n", n, v)
+				return nil
+			})},
+		&cobra.Command{Use: "down", Short: "Roll back the most recent migration", Args: cobra.NoArgs,
+			RunE: withMigrator(func(cmd *cobra.Command, m *database.Migrator) error {
+				if err := m.Down(cmd.Context()); err != nil {
+					return err
+				}
+				v, err := m.Version(cmd.Context())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "rolled back; version %d\n", v)
+				return nil
+			})},
+		&cobra.Command{Use: "status", Short: "List migrations and whether each is applied", Args: cobra.NoArgs,
+			RunE: withMigrator(func(cmd *cobra.Command, m *database.Migrator) error {
+				states, err := m.Status(cmd.Context())
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "VERSION\tMIGRATION\tAPPLIED")
+				for _, s := range states {
+					at := "pending"
+					if s.Applied {
+						at = s.At
+					}
+					fmt.Fprintf(tw, "%d\t%s\t%s\n", s.Version, s.Name, at)
+				}
+				return tw.Flush()
+			})},
+		&cobra.Command{Use: "version", Short: "Print the database's migration version", Args: cobra.NoArgs,
+			RunE: withMigrator(func(cmd *cobra.Command, m *database.Migrator) error {
+				v, err := m.Version(cmd.Context())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(stdout, v)
+				return nil
+			})},
+	)
+	create := &cobra.Command{Use: "create NAME", Short: "Write a new SQL migration into migrations/", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir, _ := cmd.Flags().GetString("dir")
+			path, err := database.CreateMigration(dir, args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(stdout, path)
+			return nil
+		}}
+	create.Flags().String("dir", "migrations", "folder to write the migration into")
+	cmd.AddCommand(create)
+	return cmd
+}
+
+func seedCommand(stdout, stderr io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "seed",
+		Short: "Load development data (dive sites and operators); safe to repeat",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			db, err := database.Open(cmd.Context(), cfg.Database, NewLogger(cfg.App, stderr))
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			if err := db.Ready(cmd.Context()); err != nil {
+				return fmt.Errorf("seed: %w (run `migrate up` first)", err)
+			}
+			res, err := seeds.Load(cmd.Context(), db)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "seeded: %d operator(s), %d site(s), %d link(s) inserted or changed\n", res.Operators, res.Sites, res.Links)
+			return nil
+		},
+	}
+}
+
+func configCommand(stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "config",
+		Short: "Print the effective configuration, secrets masked",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			out, err := yaml.Marshal(cfg.Masked())
+			if err != nil {
+				return fmt.Errorf("encode config: %w", err)
+			}
+			_, err = stdout.Write(out)
+			return err
+		},
+	}
+}
+
+// Masked returns the configuration as a config.yaml-shaped map with every
+// secret and DSN password masked.
+func (c Config) Masked() map[string]any {
+	m := toMap(reflect.ValueOf(c))
+	db := m["database"].(map[string]any)
+	for _, k := range []string{"url", "neon_url", "neon_direct_url"} {
+		if s, _ := db[k].(string); s != "" {
+			db[k] = database.Redact(s)
+		}
+	}
+	session := m["session"].(map[string]any)
+	switch {
+	case c.Session.Ephemeral:
+		session["secret"] = "(random, generated for this process)"
+	case c.Session.Secret != "":
+		session["secret"] = "********"
+	}
+	return m
+}
+
+func toMap(v reflect.Value) map[string]any {
+	out := map[string]any{}
+	for i := range v.NumField() {
+		tag := v.Type().Field(i).Tag.Get("mapstructure")
+		if tag == "" || tag == "-" {
+			continue
+		}
+		f := v.Field(i)
+		switch {
+		case f.Type() == reflect.TypeOf(time.Duration(0)):
+			out[tag] = f.Interface().(time.Duration).String()
+		case f.Kind() == reflect.Struct:
+			out[tag] = toMap(f)
+		default:
+			out[tag] = f.Interface()
+		}
+	}
+	return out
+}
+
+// configLogAttrs is the effective configuration for the startup log line.
+func configLogAttrs(c Config) []any {
+	m := c.Masked()
+	var attrs []any
+	for _, section := range []string{"app", "server", "database", "seed"} {
+		attrs = append(attrs, section, m[section])
+	}
+	return attrs
+}
+
+// OneLine flattens an error to the single line the CLI prints on failure.
+func OneLine(err error) string {
+	if err == nil {
+		return ""
+	}
+	var b strings.Builder
+	for i, line := range strings.Split(strings.TrimSpace(err.Error()), "\n") {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(strings.TrimSpace(line))
+	}
+	return b.String()
+}
+

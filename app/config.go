@@ -1,0 +1,415 @@
+// Package app wires the service together: configuration, the command line,
+// and the serve lifecycle (database, migrations, HTTP, shutdown).
+package app
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-playground/validator/v10"
+	"github.com/jackc/pgx/v5"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+
+	"github.com/dovvydive/backend/database"
+)
+
+// Environments the service runs in.
+const (
+	EnvDevelopment = "development"
+	EnvProduction  = "production"
+	EnvTest        = "test"
+)
+
+// Config is the whole effective configuration. The mapstructure tags are the
+// config.yaml keys; see envNames for the environment variables.
+type Config struct {
+	App      AppConfig       `mapstructure:"app"`
+	Server   ServerConfig    `mapstructure:"server"`
+	Database database.Config `mapstructure:"database"`
+	Session  SessionConfig   `mapstructure:"session"`
+	Seed     SeedConfig      `mapstructure:"seed"`
+}
+
+// AppConfig holds process-wide settings.
+type AppConfig struct {
+	Env      string `mapstructure:"env" validate:"oneof=development production test"`
+	LogLevel string `mapstructure:"log_level" validate:"oneof=debug info warn error"`
+}
+
+// ServerConfig holds the HTTP server's settings.
+type ServerConfig struct {
+	Port            int           `mapstructure:"port" validate:"min=1,max=65535"`
+	URL             string        `mapstructure:"url" validate:"omitempty,http_url"`
+	RequestTimeout  time.Duration `mapstructure:"request_timeout" validate:"min=100ms,max=5m"`
+	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout" validate:"min=1s,max=10m"`
+	MaxBodyBytes    int64         `mapstructure:"max_body_bytes" validate:"min=1,max=104857600"`
+	TrustedProxies  []string      `mapstructure:"trusted_proxies" validate:"dive,cidr|ip"`
+	CORSOrigins     []string      `mapstructure:"cors_origins" validate:"dive,http_url"`
+}
+
+// SessionConfig holds guest-session settings.
+type SessionConfig struct {
+	Secret   string `mapstructure:"secret" validate:"omitempty,min=32"`
+	TTLHours int    `mapstructure:"ttl_hours" validate:"min=1,max=8760"`
+	// Ephemeral is set when development generated Secret at startup.
+	Ephemeral bool `mapstructure:"-"`
+}
+
+// SeedConfig controls development data.
+type SeedConfig struct {
+	// OnStart seeds development data when serve starts in development.
+	OnStart bool `mapstructure:"on_start"`
+}
+
+// envNames maps config keys to the environment variables the existing
+// TypeScript design uses; the first one set wins. Every other key is read
+// from its upper-cased name with dots as underscores
+// (database.pool.max_open_conns → DATABASE_POOL_MAX_OPEN_CONNS).
+var envNames = map[string][]string{
+	"app.env":                  {"APP_ENV", "NODE_ENV"},
+	"app.log_level":            {"LOG_LEVEL"},
+	"server.port":              {"BACKEND_PORT"},
+	"server.url":               {"BACKEND_URL"},
+	"server.cors_origins":      {"CORS_ORIGINS"},
+	"database.provider":        {"DATABASE_PROVIDER"},
+	"database.url":             {"DATABASE_URL"},
+	"database.neon_url":        {"NEON_DATABASE_URL"},
+	"database.neon_direct_url": {"NEON_DIRECT_URL"},
+	"session.secret":           {"SESSION_SECRET"},
+	"session.ttl_hours":        {"SESSION_TTL_HOURS"},
+}
+
+// EnvName is the environment variable that sets key.
+func EnvName(key string) string {
+	if names, ok := envNames[key]; ok {
+		return names[0]
+	}
+	return strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+// DefaultConfig is the built-in configuration, the lowest layer.
+func DefaultConfig() Config {
+	return Config{
+		App: AppConfig{Env: EnvDevelopment, LogLevel: "info"},
+		Server: ServerConfig{
+			Port:            4000,
+			URL:             "http://localhost:4000",
+			RequestTimeout:  10 * time.Second,
+			ShutdownTimeout: 15 * time.Second,
+			MaxBodyBytes:    1 << 20,
+			TrustedProxies:  []string{},
+			CORSOrigins:     []string{"http://localhost:3000", "http://localhost:5173"},
+		},
+		Database: database.DefaultConfig(),
+		Session:  SessionConfig{TTLHours: 24},
+		Seed:     SeedConfig{OnStart: false},
+	}
+}
+
+// LoadOptions says where configuration comes from besides the defaults.
+type LoadOptions struct {
+	// ConfigFile is config.yaml's path. A missing file is an error only when
+	// Explicit is set (the user named it with --config).
+	ConfigFile string
+	Explicit   bool
+	// DotEnv is the .env path; missing is fine.
+	DotEnv string
+	// Flags are bound last, so a flag the user set wins over everything.
+	Flags *pflag.FlagSet
+}
+
+// Load builds the configuration, later sources winning: defaults <
+// config.yaml < .env < process environment < flags. It then validates it and
+// reports every problem at once. It never touches the network.
+func Load(opts LoadOptions) (Config, error) {
+	v := viper.New()
+	setDefaults(v, "", reflect.ValueOf(DefaultConfig()))
+
+	if opts.ConfigFile != "" {
+		v.SetConfigFile(opts.ConfigFile)
+		v.SetConfigType("yaml")
+		if err := v.ReadInConfig(); err != nil {
+			// With SetConfigFile a missing file is fs.ErrNotExist, not
+			// viper.ConfigFileNotFoundError (spf13/viper#1491).
+			if !errors.Is(err, fs.ErrNotExist) || opts.Explicit {
+				return Config{}, fmt.Errorf("read config %s: %w", opts.ConfigFile, err)
+			}
+		}
+	}
+	if opts.DotEnv != "" {
+		if err := mergeDotEnv(v, opts.DotEnv); err != nil {
+			return Config{}, err
+		}
+	}
+	for _, key := range v.AllKeys() {
+		names, ok := envNames[key]
+		if !ok {
+			names = []string{EnvName(key)}
+		}
+		if err := v.BindEnv(append([]string{key}, names...)...); err != nil {
+			return Config{}, fmt.Errorf("bind %s: %w", key, err)
+		}
+	}
+	if opts.Flags != nil {
+		if err := bindFlags(v, opts.Flags); err != nil {
+			return Config{}, err
+		}
+	}
+
+	var cfg Config
+	if err := v.Unmarshal(&cfg); err != nil {
+		return Config{}, fmt.Errorf("decode config: %w", err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	if cfg.Session.Secret == "" && cfg.App.Env != EnvProduction {
+		cfg.Session.Secret = randomSecret()
+		cfg.Session.Ephemeral = true
+	}
+	return cfg, nil
+}
+
+// flagKeys maps command-line flags to config keys.
+var flagKeys = map[string]string{
+	"port":         "server.port",
+	"log-level":    "app.log_level",
+	"auto-migrate": "database.auto_migrate",
+	"seed":         "seed.on_start",
+}
+
+func bindFlags(v *viper.Viper, flags *pflag.FlagSet) error {
+	for name, key := range flagKeys {
+		if f := flags.Lookup(name); f != nil {
+			if err := v.BindPFlag(key, f); err != nil {
+				return fmt.Errorf("bind flag %s: %w", name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// mergeDotEnv layers a .env file above config.yaml and below the process
+// environment: its variables are mapped to config keys and merged as config.
+func mergeDotEnv(v *viper.Viper, path string) error {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	dot := viper.New()
+	dot.SetConfigType("env")
+	if err := dot.ReadConfig(strings.NewReader(string(data))); err != nil {
+		return fmt.Errorf("parse %s: %w", path, err)
+	}
+	merged := map[string]any{}
+	for _, key := range v.AllKeys() {
+		names, ok := envNames[key]
+		if !ok {
+			names = []string{EnvName(key)}
+		}
+		for _, name := range names {
+			if dot.IsSet(strings.ToLower(name)) {
+				setNested(merged, key, dot.Get(strings.ToLower(name)))
+				break
+			}
+		}
+	}
+	return v.MergeConfigMap(merged)
+}
+
+func setNested(m map[string]any, key string, val any) {
+	parts := strings.Split(key, ".")
+	for _, p := range parts[:len(parts)-1] {
+		next, ok := m[p].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			m[p] = next
+		}
+		m = next
+	}
+	m[parts[len(parts)-1]] = val
+}
+
+// setDefaults registers every field of the default config with viper, so
+// that every key can be set from the environment (spf13/viper#761).
+func setDefaults(v *viper.Viper, prefix string, val reflect.Value) {
+	t := val.Type()
+	for i := range t.NumField() {
+		tag := t.Field(i).Tag.Get("mapstructure")
+		if tag == "" || tag == "-" {
+			continue
+		}
+		key := tag
+		if prefix != "" {
+			key = prefix + "." + tag
+		}
+		f := val.Field(i)
+		if f.Kind() == reflect.Struct && f.Type() != reflect.TypeOf(time.Duration(0)) {
+			setDefaults(v, key, f)
+			continue
+		}
+		v.SetDefault(key, f.Interface())
+	}
+}
+
+func randomSecret() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on Linux
+	return hex.EncodeToString(b)
+}
+
+// placeholderSecrets are values copied from examples that must never guard
+// production sessions.
+var placeholderSecrets = []string{"change-me", "changeme", "secret", "your-session-secret", "replace-with"}
+
+// Validate checks the configuration and returns one error naming every
+// offending variable and why, e.g. "DATABASE_URL: required".
+func (c Config) Validate() error {
+	var problems []string
+	if err := validate.Struct(c); err != nil {
+		var verrs validator.ValidationErrors
+		if !errors.As(err, &verrs) {
+			return fmt.Errorf("validate config: %w", err)
+		}
+		for _, fe := range verrs {
+			problems = append(problems, EnvName(keyOf(fe.Namespace()))+": "+describe(fe))
+		}
+	}
+	if c.App.Env == EnvProduction {
+		secret := strings.ToLower(c.Session.Secret)
+		switch {
+		case secret == "":
+			problems = append(problems, "SESSION_SECRET: required in production")
+		case slices.ContainsFunc(placeholderSecrets, func(p string) bool { return strings.Contains(secret, p) }):
+			problems = append(problems, "SESSION_SECRET: must be a real secret, not the example value")
+		}
+	}
+	if c.Database.Provider == database.ProviderNeon && c.Database.NeonURL != "" {
+		problems = append(problems, neonProblems(c.Database)...)
+	}
+	if len(problems) > 0 {
+		slices.Sort(problems)
+		problems = slices.Compact(problems)
+		return fmt.Errorf("invalid configuration: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// neonProblems rejects connection settings Neon will not honour: it refuses
+// plaintext, so an sslmode that allows it is a mistake.
+func neonProblems(dc database.Config) []string {
+	var out []string
+	for _, key := range []string{"database.neon_url", "database.neon_direct_url"} {
+		dsn := dc.NeonURL
+		if key == "database.neon_direct_url" {
+			dsn = dc.NeonDirectURL
+		}
+		if dsn == "" {
+			continue
+		}
+		switch sslMode(dsn) {
+		case "disable", "allow", "prefer", "":
+			out = append(out, EnvName(key)+": Neon requires TLS: set sslmode=verify-full (or require)")
+		}
+	}
+	return out
+}
+
+func sslMode(dsn string) string {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return ""
+	}
+	if cfg.TLSConfig == nil {
+		return "disable"
+	}
+	for _, fb := range cfg.Fallbacks {
+		if fb.TLSConfig == nil {
+			return "prefer"
+		}
+	}
+	if cfg.TLSConfig.InsecureSkipVerify {
+		return "require"
+	}
+	return "verify-full"
+}
+
+var validate = newValidator()
+
+func newValidator() *validator.Validate {
+	v := validator.New(validator.WithRequiredStructEnabled())
+	v.RegisterTagNameFunc(func(f reflect.StructField) string {
+		name, _, _ := strings.Cut(f.Tag.Get("mapstructure"), ",")
+		return name
+	})
+	_ = v.RegisterValidation("pgdsn", func(fl validator.FieldLevel) bool {
+		s := fl.Field().String()
+		if !strings.HasPrefix(s, "postgres://") && !strings.HasPrefix(s, "postgresql://") {
+			return false
+		}
+		_, err := pgx.ParseConfig(s)
+		return err == nil
+	})
+	return v
+}
+
+// keyOf turns a validator namespace ("Config.database.pool.max_open_conns")
+// into a config key.
+func keyOf(ns string) string {
+	_, key, _ := strings.Cut(ns, ".")
+	if i := strings.Index(key, "["); i >= 0 {
+		key = key[:i]
+	}
+	return key
+}
+
+func describe(fe validator.FieldError) string {
+	isString := fe.Kind() == reflect.String
+	switch fe.Tag() {
+	case "required", "required_if":
+		return "required"
+	case "oneof":
+		return "must be one of " + strings.ReplaceAll(fe.Param(), " ", ", ")
+	case "min":
+		if isString {
+			return "must be at least " + fe.Param() + " characters"
+		}
+		return "must be at least " + fe.Param()
+	case "max":
+		if isString {
+			return "must be at most " + fe.Param() + " characters"
+		}
+		return "must be at most " + fe.Param()
+	case "ltefield":
+		return "must not exceed " + EnvName(siblingKey(fe))
+	case "gtefield":
+		return "must be at least " + EnvName(siblingKey(fe))
+	case "pgdsn":
+		return "must be a PostgreSQL URL (postgres://user:password@host:port/database)"
+	case "http_url":
+		return "must be an http(s) URL"
+	case "cidr|ip", "ip", "cidr":
+		return "must be an IP address or CIDR range"
+	}
+	return "is invalid (" + fe.Tag() + ")"
+}
+
+// siblingKey names the field a cross-field rule compared against.
+func siblingKey(fe validator.FieldError) string {
+	key := keyOf(fe.Namespace())
+	parent := key[:strings.LastIndex(key, ".")+1]
+	names := map[string]string{"MaxOpenConns": "max_open_conns", "InitialDelay": "initial_delay"}
+	return parent + names[fe.Param()]
+}

@@ -1,0 +1,149 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/dovvydive/backend/database"
+	"github.com/dovvydive/backend/handlers"
+	"github.com/dovvydive/backend/seeds"
+)
+
+// Serve runs the HTTP API until ctx is cancelled, then shuts down gracefully.
+// The port is bound first, so probes get answers (503 from database routes)
+// while the database is still being reached, migrated and seeded.
+func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
+	// Database handle: validated, not yet connected.
+	db, err := database.New(cfg.Database, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := db.Close(); err != nil {
+			log.Warn("database: close", "error", err.Error())
+		}
+		log.Info("database: pool closed")
+	}()
+
+	// HTTP: bind the port now.
+	gin.SetMode(gin.ReleaseMode)
+	router, err := handlers.NewRouter(handlers.RouterConfig{
+		Log:            log,
+		RequestTimeout: cfg.Server.RequestTimeout,
+		MaxBodyBytes:   cfg.Server.MaxBodyBytes,
+		TrustedProxies: cfg.Server.TrustedProxies,
+		CORSOrigins:    cfg.Server.CORSOrigins,
+	}, db)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(cfg.Server.Port)))
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           router,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      cfg.Server.RequestTimeout + 5*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	serverErr := make(chan error, 1)
+	go func() { serverErr <- srv.Serve(ln) }()
+	log.Info("http: listening", "addr", ln.Addr().String())
+
+	// Database: migrate, connect, seed, in the background.
+	dbCtx, cancelDB := context.WithCancel(ctx)
+	defer cancelDB()
+	dbErr := make(chan error, 1)
+	go func() { dbErr <- prepareDatabase(dbCtx, cfg, db, log) }()
+
+	// Run until a signal, a server failure or a fatal database error.
+	var runErr error
+	for waiting := true; waiting; {
+		select {
+		case <-ctx.Done():
+			log.Info("shutdown: signal received")
+			waiting = false
+		case err := <-serverErr:
+			runErr = fmt.Errorf("http server: %w", err)
+			waiting = false
+		case err := <-dbErr:
+			if err != nil && ctx.Err() == nil {
+				runErr = err
+				waiting = false
+			}
+			dbErr = nil // prepared (or interrupted by shutdown): stop selecting on it
+		}
+	}
+	cancelDB()
+
+	// Shutdown: stop accepting, let in-flight requests finish, then the
+	// deferred Close releases the pool.
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Server.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		_ = srv.Close()
+		if runErr == nil {
+			runErr = fmt.Errorf("shutdown: in-flight requests did not finish within %s", cfg.Server.ShutdownTimeout)
+		}
+	}
+	log.Info("http: stopped")
+	return runErr
+}
+
+// prepareDatabase brings the schema up to date, opens the application pool and
+// optionally seeds. Migrations run first, over their own (direct) connection,
+// so that no API query ever sees a half-migrated schema.
+func prepareDatabase(ctx context.Context, cfg Config, db *database.DB, log *slog.Logger) error {
+	if cfg.Database.AutoMigrate {
+		if err := migrateUp(ctx, cfg, log); err != nil {
+			return err
+		}
+	}
+	if err := db.Connect(ctx); err != nil {
+		return err
+	}
+	if !cfg.Database.AutoMigrate {
+		if err := db.Ready(ctx); err != nil {
+			log.Warn("database: schema is not current and auto_migrate is off; /readyz answers 503 until `migrate up` runs", "reason", err.Error())
+		}
+	}
+	if cfg.Seed.OnStart {
+		res, err := seeds.Load(ctx, db)
+		if err != nil {
+			return err
+		}
+		log.Info("seed: loaded", "operators_changed", res.Operators, "sites_changed", res.Sites, "links_changed", res.Links)
+	}
+	log.Info("database: ready")
+	return nil
+}
+
+// migrateUp applies pending migrations under goose's lock.
+func migrateUp(ctx context.Context, cfg Config, log *slog.Logger) error {
+	m, err := database.NewMigrator(ctx, cfg.Database, log)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	n, err := m.Up(ctx)
+	if err != nil {
+		return err
+	}
+	v, err := m.Version(ctx)
+	if err != nil {
+		return err
+	}
+	log.Info("migrations: up to date", "applied_now", n, "version", v)
+	return nil
+}
+

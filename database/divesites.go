@@ -1,0 +1,222 @@
+package database
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/dovvydive/backend/models"
+)
+
+// SiteFilter narrows a dive-site listing. Zero values mean "no filter".
+type SiteFilter struct {
+	Region         string   // case-insensitive exact match
+	State          string   // case-insensitive exact match
+	Difficulty     string   // one of models.Difficulties
+	Certifications []string // sites whose minimum certification is one of these
+	MaxDepthM      int      // sites no deeper than this
+	Name           string   // substring of the English or Chinese name
+	Limit          int
+	Offset         int
+}
+
+// SitePage is one page of dive sites and the total matching the filter.
+type SitePage struct {
+	Sites []models.DiveSite
+	Total int64
+}
+
+// ListDiveSites returns dive sites matching f, ordered by English name.
+func (d *DB) ListDiveSites(ctx context.Context, f SiteFilter) (SitePage, error) {
+	g, err := d.handle(ctx)
+	if err != nil {
+		return SitePage{}, err
+	}
+	q := g.Model(&models.DiveSite{})
+	if f.Region != "" {
+		q = q.Where("lower(region) = lower(?)", f.Region)
+	}
+	if f.State != "" {
+		q = q.Where("lower(state) = lower(?)", f.State)
+	}
+	if f.Difficulty != "" {
+		q = q.Where("difficulty = ?", f.Difficulty)
+	}
+	if len(f.Certifications) > 0 {
+		q = q.Where("min_certification IN ?", f.Certifications)
+	}
+	if f.MaxDepthM > 0 {
+		q = q.Where("max_depth_m <= ?", f.MaxDepthM)
+	}
+	if f.Name != "" {
+		pattern := "%" + escapeLike(f.Name) + "%"
+		q = q.Where("(name_en ILIKE ? OR name_zh ILIKE ?)", pattern, pattern)
+	}
+	var page SitePage
+	if err := q.Session(&gorm.Session{}).Count(&page.Total).Error; err != nil {
+		return SitePage{}, classify(err)
+	}
+	err = q.Order("name_en, id").Limit(f.Limit).Offset(f.Offset).Find(&page.Sites).Error
+	if err != nil {
+		return SitePage{}, classify(err)
+	}
+	return page, nil
+}
+
+// GetDiveSite returns one dive site with the operators that serve it.
+func (d *DB) GetDiveSite(ctx context.Context, id uuid.UUID) (models.DiveSite, error) {
+	g, err := d.handle(ctx)
+	if err != nil {
+		return models.DiveSite{}, err
+	}
+	var site models.DiveSite
+	err = g.Preload("Operators", func(db *gorm.DB) *gorm.DB { return db.Order("name, id") }).
+		Take(&site, "id = ?", id).Error
+	if err != nil {
+		return models.DiveSite{}, classify(err)
+	}
+	return site, nil
+}
+
+// OperatorFilter narrows an operator listing. Zero values mean "no filter".
+type OperatorFilter struct {
+	Region string
+	SiteID uuid.UUID // operators serving this site
+	Limit  int
+	Offset int
+}
+
+// OperatorPage is one page of operators and the total matching the filter.
+type OperatorPage struct {
+	Operators []models.DiveOperator
+	Total     int64
+}
+
+// ListDiveOperators returns operators matching f, ordered by name.
+func (d *DB) ListDiveOperators(ctx context.Context, f OperatorFilter) (OperatorPage, error) {
+	g, err := d.handle(ctx)
+	if err != nil {
+		return OperatorPage{}, err
+	}
+	q := g.Model(&models.DiveOperator{})
+	if f.Region != "" {
+		q = q.Where("lower(region) = lower(?)", f.Region)
+	}
+	if f.SiteID != uuid.Nil {
+		q = q.Where("id IN (SELECT operator_id FROM dive_site_operators WHERE site_id = ?)", f.SiteID)
+	}
+	var page OperatorPage
+	if err := q.Session(&gorm.Session{}).Count(&page.Total).Error; err != nil {
+		return OperatorPage{}, classify(err)
+	}
+	if err := q.Order("name, id").Limit(f.Limit).Offset(f.Offset).Find(&page.Operators).Error; err != nil {
+		return OperatorPage{}, classify(err)
+	}
+	return page, nil
+}
+
+// UpsertResult counts the rows an upsert inserted or changed.
+type UpsertResult struct {
+	Operators, Sites, Links int64
+}
+
+// UpsertDiveData writes operators and sites by their stable ids in one
+// transaction. A row whose content is already stored is left untouched (its
+// updated_at too), so applying the same data twice changes nothing. Each
+// site's operator links are replaced by those in site.Operators.
+func (d *DB) UpsertDiveData(ctx context.Context, operators []models.DiveOperator, sites []models.DiveSite) (UpsertResult, error) {
+	g, err := d.handle(ctx)
+	if err != nil {
+		return UpsertResult{}, err
+	}
+	var res UpsertResult
+	err = g.Transaction(func(tx *gorm.DB) error {
+		if len(operators) > 0 {
+			r := tx.Clauses(upsertClause("dive_operators", []string{"slug", "name", "name_zh", "region", "state",
+				"base_location", "description", "website", "agencies", "languages"})).Create(&operators)
+			if r.Error != nil {
+				return fmt.Errorf("upsert operators: %w", r.Error)
+			}
+			res.Operators = r.RowsAffected
+		}
+		for i := range sites {
+			site := sites[i]
+			links := site.Operators
+			site.Operators = nil // links are written below, not by GORM's association upsert
+			r := tx.Clauses(upsertClause("dive_sites", []string{"slug", "name_en", "name_zh", "description_en",
+				"description_zh", "region", "state", "latitude", "longitude", "min_depth_m", "max_depth_m",
+				"difficulty", "min_certification", "best_season", "best_months", "marine_life"})).Create(&site)
+			if r.Error != nil {
+				return fmt.Errorf("upsert site %s: %w", site.Slug, r.Error)
+			}
+			res.Sites += r.RowsAffected
+			n, err := replaceLinks(tx, site.ID, links)
+			if err != nil {
+				return fmt.Errorf("link operators of %s: %w", site.Slug, err)
+			}
+			res.Links += n
+		}
+		return nil
+	})
+	if err != nil {
+		return UpsertResult{}, classify(err)
+	}
+	return res, nil
+}
+
+func replaceLinks(tx *gorm.DB, siteID uuid.UUID, operators []models.DiveOperator) (int64, error) {
+	ids := make([]uuid.UUID, len(operators))
+	for i, op := range operators {
+		ids[i] = op.ID
+	}
+	del := tx.Where("site_id = ?", siteID)
+	if len(ids) > 0 {
+		del = del.Where("operator_id NOT IN ?", ids)
+	}
+	r := del.Delete(&siteOperator{})
+	if r.Error != nil {
+		return 0, r.Error
+	}
+	changed := r.RowsAffected
+	for _, id := range ids {
+		r := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&siteOperator{SiteID: siteID, OperatorID: id})
+		if r.Error != nil {
+			return 0, r.Error
+		}
+		changed += r.RowsAffected
+	}
+	return changed, nil
+}
+
+type siteOperator struct {
+	SiteID     uuid.UUID `gorm:"type:uuid;primaryKey"`
+	OperatorID uuid.UUID `gorm:"type:uuid;primaryKey"`
+}
+
+func (siteOperator) TableName() string { return "dive_site_operators" }
+
+// upsertClause updates cols on an id conflict, but only when one of them
+// differs, so an unchanged row is not rewritten.
+func upsertClause(table string, cols []string) clause.OnConflict {
+	current := make([]string, len(cols))
+	incoming := make([]string, len(cols))
+	for i, c := range cols {
+		current[i] = table + "." + c
+		incoming[i] = "EXCLUDED." + c
+	}
+	differs := fmt.Sprintf("(%s) IS DISTINCT FROM (%s)", strings.Join(current, ", "), strings.Join(incoming, ", "))
+	return clause.OnConflict{
+		Columns:   []clause.Column{{Name: "id"}},
+		DoUpdates: clause.AssignmentColumns(cols),
+		Where:     clause.Where{Exprs: []clause.Expression{clause.Expr{SQL: differs}}},
+	}
+}
+
+// escapeLike makes s match literally inside a LIKE pattern.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}

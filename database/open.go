@@ -1,0 +1,194 @@
+// Package database owns every connection to PostgreSQL and every SQL statement
+// the service runs: opening the pool with retries, health, migrations and the
+// dive-site queries.
+package database
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// DB is the application's handle on the database. It exists before the first
+// connection succeeds so the HTTP server can answer (with 503) while a Neon
+// compute wakes; queries return ErrUnavailable until Connect has finished.
+type DB struct {
+	cfg  Config
+	ep   Endpoint
+	log  *slog.Logger
+	gorm atomic.Pointer[gorm.DB]
+	sql  atomic.Pointer[sql.DB]
+}
+
+// New validates the endpoint and returns an unconnected DB. It does no I/O.
+func New(cfg Config, log *slog.Logger) (*DB, error) {
+	ep, err := cfg.AppEndpoint()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := Describe(ep.DSN); err != nil {
+		return nil, err
+	}
+	return &DB{cfg: cfg, ep: ep, log: log}, nil
+}
+
+// Open is New followed by Connect.
+func Open(ctx context.Context, cfg Config, log *slog.Logger) (*DB, error) {
+	db, err := New(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Connect(ctx); err != nil {
+		return nil, err
+	}
+	return db, nil
+}
+
+// Provider is the configured provider name, for health reports.
+func (d *DB) Provider() string { return d.cfg.Provider }
+
+// Connected reports whether Connect has succeeded.
+func (d *DB) Connected() bool { return d.gorm.Load() != nil }
+
+// Connect opens the pool and pings it, retrying transient failures with
+// exponential backoff and jitter. Permanent failures (bad password, unknown
+// database, TLS verification) return at once.
+func (d *DB) Connect(ctx context.Context) error {
+	target, _ := Describe(d.ep.DSN)
+	d.log.Info("database: connecting", "provider", d.cfg.Provider, "host", target.Host, "port", target.Port,
+		"database", target.Database, "user", target.User, "sslmode", target.SSLMode, "pooled", d.ep.Pooled)
+
+	sqlDB, err := openPool(d.ep.DSN, d.cfg.Pool)
+	if err != nil {
+		return err
+	}
+	if err := waitForDatabase(ctx, sqlDB, d.ep.DSN, d.cfg, d.log); err != nil {
+		sqlDB.Close()
+		return err
+	}
+
+	gdb, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{
+		DisableAutomaticPing: true,
+		Logger:               logger.Discard,
+		TranslateError:       false,
+	})
+	if err != nil {
+		sqlDB.Close()
+		return fmt.Errorf("open gorm: %w", err)
+	}
+	d.sql.Store(sqlDB)
+	d.gorm.Store(gdb)
+	d.log.Info("database: connected")
+	return nil
+}
+
+// waitForDatabase pings db until it answers, retrying transient failures with
+// exponential backoff and jitter. Permanent failures (bad password, unknown
+// database, TLS verification) return at once, as does cancelling ctx.
+func waitForDatabase(ctx context.Context, db *sql.DB, dsn string, cfg Config, log *slog.Logger) error {
+	attempt := 0
+	ping := func() (struct{}, error) {
+		attempt++
+		pingCtx, cancel := context.WithTimeout(ctx, cfg.Pool.ConnectTimeout)
+		defer cancel()
+		err := db.PingContext(pingCtx)
+		if err == nil {
+			return struct{}{}, nil
+		}
+		permanent := IsPermanent(err)
+		err = redacted(err, dsn)
+		if permanent {
+			return struct{}{}, backoff.Permanent(err)
+		}
+		return struct{}{}, err
+	}
+	notify := func(err error, next time.Duration) {
+		log.Warn("database: connection attempt failed", "attempt", attempt, "of", cfg.Retry.Attempts,
+			"next_delay", next.Round(time.Millisecond).String(), "error", err.Error())
+	}
+	_, err := backoff.Retry(ctx, ping,
+		backoff.WithBackOff(NewBackOff(cfg.Retry)),
+		backoff.WithMaxTries(uint(cfg.Retry.Attempts)),
+		backoff.WithMaxElapsedTime(0),
+		backoff.WithNotify(notify))
+	switch {
+	case err == nil:
+		if attempt > 1 {
+			log.Info("database: answered", "attempt", attempt)
+		}
+		return nil
+	case ctx.Err() != nil:
+		return fmt.Errorf("connect to database: interrupted after %d attempt(s): %w", attempt, ctx.Err())
+	default:
+		return fmt.Errorf("connect to database: %d attempt(s): %w", attempt, err)
+	}
+}
+
+// NewBackOff is the retry schedule for the first connection: delays grow by
+// Multiplier from InitialDelay up to MaxDelay, each randomised by ±50 % so
+// that many instances restarting together do not reconnect in lockstep.
+func NewBackOff(rc RetryConfig) *backoff.ExponentialBackOff {
+	return &backoff.ExponentialBackOff{
+		InitialInterval:     rc.InitialDelay,
+		RandomizationFactor: 0.5,
+		Multiplier:          rc.Multiplier,
+		MaxInterval:         rc.MaxDelay,
+	}
+}
+
+// openPool builds a bounded *sql.DB over pgx without connecting.
+func openPool(dsn string, pc PoolConfig) (*sql.DB, error) {
+	connCfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("parse database url: %s", RedactError(err, dsn))
+	}
+	if connCfg.ConnectTimeout == 0 {
+		connCfg.ConnectTimeout = pc.ConnectTimeout
+	}
+	db := stdlib.OpenDB(*connCfg)
+	db.SetMaxOpenConns(pc.MaxOpenConns)
+	db.SetMaxIdleConns(min(pc.MaxIdleConns, pc.MaxOpenConns))
+	db.SetConnMaxIdleTime(pc.ConnMaxIdleTime)
+	db.SetConnMaxLifetime(pc.ConnMaxLifetime)
+	return db, nil
+}
+
+// handle returns the connected gorm handle bound to ctx, or ErrUnavailable.
+func (d *DB) handle(ctx context.Context) (*gorm.DB, error) {
+	g := d.gorm.Load()
+	if g == nil {
+		return nil, ErrUnavailable
+	}
+	return g.WithContext(ctx), nil
+}
+
+// SQL exposes the underlying pool for tools that need database/sql (goose,
+// tests). It is nil before Connect succeeds.
+func (d *DB) SQL() *sql.DB { return d.sql.Load() }
+
+// Stats reports the pool's counters.
+func (d *DB) Stats() sql.DBStats {
+	if s := d.sql.Load(); s != nil {
+		return s.Stats()
+	}
+	return sql.DBStats{}
+}
+
+// Close closes the pool. It is safe to call on an unconnected DB.
+func (d *DB) Close() error {
+	d.gorm.Store(nil)
+	if s := d.sql.Swap(nil); s != nil {
+		return s.Close()
+	}
+	return nil
+}

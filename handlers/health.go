@@ -1,0 +1,94 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"math"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/dovvydive/backend/database"
+)
+
+type healthChecker interface {
+	Provider() string
+	Health(ctx context.Context) database.HealthReport
+	Ready(ctx context.Context) error
+}
+
+// HealthHandler answers the probes: /livez (process), /readyz (can serve)
+// and /health (the frontend's database report).
+type HealthHandler struct {
+	db  healthChecker
+	now func() time.Time
+}
+
+// NewHealthHandler returns a HealthHandler over db.
+func NewHealthHandler(db healthChecker) *HealthHandler {
+	return &HealthHandler{db: db, now: time.Now}
+}
+
+// Livez answers 200 while the process runs. It never touches the database:
+// a liveness probe that does restarts every instance when the database blips.
+func (h *HealthHandler) Livez(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+}
+
+// Readyz answers 200 only when the database answers and its schema is at the
+// version this binary needs.
+func (h *HealthHandler) Readyz(c *gin.Context) {
+	if err := h.db.Ready(c.Request.Context()); err != nil {
+		reason := "migrations pending"
+		if errors.Is(err, database.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+			reason = "database unavailable"
+		}
+		logger(c).Warn("not ready", "error", err.Error())
+		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "not_ready", "reason": reason})
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ready"})
+}
+
+// DatabaseHealth is the "database" object of /health, in the shape the
+// TypeScript design's frontend reads.
+type DatabaseHealth struct {
+	Status          string   `json:"status"` // healthy | unhealthy
+	Provider        string   `json:"provider"`
+	Connected       bool     `json:"connected"`
+	Latency         *float64 `json:"latency,omitempty"` // milliseconds, when measured
+	VectorExtension bool     `json:"vectorExtension"`
+	VectorVersion   string   `json:"vectorVersion,omitempty"`
+}
+
+// HealthResponse is the body of /health.
+type HealthResponse struct {
+	Database  DatabaseHealth `json:"database"`
+	Timestamp string         `json:"timestamp"`
+}
+
+// Health measures one database round trip: 200 when healthy, 503 when not.
+func (h *HealthHandler) Health(c *gin.Context) {
+	r := h.db.Health(c.Request.Context())
+	body := HealthResponse{
+		Database: DatabaseHealth{
+			Status:          "unhealthy",
+			Provider:        h.db.Provider(),
+			Connected:       r.Connected,
+			VectorExtension: r.VectorVersion != "",
+			VectorVersion:   r.VectorVersion,
+		},
+		Timestamp: h.now().UTC().Format(time.RFC3339),
+	}
+	status := http.StatusServiceUnavailable
+	if r.Err == nil {
+		ms := math.Round(float64(r.Latency.Microseconds())/10) / 100
+		body.Database.Latency = &ms
+		body.Database.Status = "healthy"
+		status = http.StatusOK
+	} else {
+		logger(c).Warn("health check failed", "error", r.Err.Error())
+	}
+	c.JSON(status, body)
+}

@@ -1,0 +1,91 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"runtime/debug"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+)
+
+const loggerKey = "logger"
+
+var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
+
+// requestLog gives each request an id (the caller's X-Request-ID when it is
+// sane, else a new UUID), a logger carrying it, and one log line at the end.
+func requestLog(log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		id := c.GetHeader("X-Request-ID")
+		if !validRequestID.MatchString(id) {
+			id = uuid.NewString()
+		}
+		c.Header("X-Request-ID", id)
+		l := log.With("request_id", id)
+		c.Set(loggerKey, l)
+		c.Next()
+		status := c.Writer.Status()
+		level := slog.LevelInfo
+		switch {
+		case status >= 500:
+			level = slog.LevelError
+		case status >= 400:
+			level = slog.LevelWarn
+		}
+		l.Log(c.Request.Context(), level, "request",
+			"method", c.Request.Method,
+			"path", c.Request.URL.Path,
+			"status", status,
+			"latency_ms", float64(time.Since(start).Microseconds())/1000,
+			"bytes", c.Writer.Size(),
+			"client_ip", c.ClientIP())
+	}
+}
+
+// recovery turns a panic into a JSON 500; the stack goes to the log only.
+func recovery() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer func() {
+			if r := recover(); r != nil {
+				if r == http.ErrAbortHandler {
+					panic(r)
+				}
+				logger(c).Error("panic", "value", fmt.Sprint(r), "stack", string(debug.Stack()))
+				writeError(c, &APIError{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"})
+			}
+		}()
+		c.Next()
+	}
+}
+
+// limitBody answers 413 for bodies over max bytes: at once when the
+// Content-Length says so, else when a handler reads past the limit.
+func limitBody(max int64) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if c.Request.ContentLength > max {
+			writeError(c, &APIError{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
+				Field: "body", Message: fmt.Sprintf("body: must be at most %d bytes", max)})
+			return
+		}
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, max)
+		c.Next()
+	}
+}
+
+// deadline bounds every request's work, queries and the wait for a pooled
+// connection included, so a slow or absent database yields a 503 in time
+// instead of requests piling up.
+func deadline(d time.Duration) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		ctx, cancel := context.WithTimeout(c.Request.Context(), d)
+		defer cancel()
+		c.Request = c.Request.WithContext(ctx)
+		c.Next()
+	}
+}
