@@ -263,4 +263,3 @@ func OneLine(err error) string {
 	}
 	return b.String()
 }
-

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/go-playground/validator/v10"
+	"github.com/go-viper/mapstructure/v2"
 	"github.com/jackc/pgx/v5"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
@@ -166,7 +167,10 @@ func Load(opts LoadOptions) (Config, error) {
 	}
 
 	var cfg Config
-	if err := v.Unmarshal(&cfg); err != nil {
+	if err := v.Unmarshal(&cfg, viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
+		mapstructure.StringToTimeDurationHookFunc(),
+		stringToList,
+	))); err != nil {
 		return Config{}, fmt.Errorf("decode config: %w", err)
 	}
 	if err := cfg.Validate(); err != nil {
@@ -185,6 +189,15 @@ var flagKeys = map[string]string{
 	"log-level":    "app.log_level",
 	"auto-migrate": "database.auto_migrate",
 	"seed":         "seed.on_start",
+}
+
+// stringToList lets list settings come from one environment variable,
+// separated by commas or spaces: CORS_ORIGINS="https://a.example https://b.example".
+func stringToList(from, to reflect.Type, data any) (any, error) {
+	if from.Kind() != reflect.String || to.Kind() != reflect.Slice {
+		return data, nil
+	}
+	return strings.FieldsFunc(data.(string), func(r rune) bool { return r == ',' || r == ' ' }), nil
 }
 
 func bindFlags(v *viper.Viper, flags *pflag.FlagSet) error {

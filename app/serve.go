@@ -146,4 +146,3 @@ func migrateUp(ctx context.Context, cfg Config, log *slog.Logger) error {
 	log.Info("migrations: up to date", "applied_now", n, "version", v)
 	return nil
 }
-

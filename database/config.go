@@ -182,6 +182,8 @@ func hostOf(dsn string) string {
 	return ""
 }
 
+var urlUserinfo = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*://[^:@/]*:([^@/]+)@`)
+
 var kvPassword = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
 
 // Redact returns dsn with its password replaced, in URL or keyword/value form.
@@ -219,6 +221,14 @@ func passwordsIn(dsn string) []string {
 			out = append(out, p, url.QueryEscape(p), url.PathEscape(p))
 		}
 		if p := u.Query().Get("password"); p != "" {
+			out = append(out, p)
+		}
+	}
+	// url.Parse rejects some malformed URLs (a bad port, say) whose errors
+	// still quote them: find the userinfo by pattern too.
+	if m := urlUserinfo.FindStringSubmatch(dsn); m != nil {
+		out = append(out, m[1])
+		if p, err := url.PathUnescape(m[1]); err == nil {
 			out = append(out, p)
 		}
 	}

@@ -75,7 +75,7 @@ func (m *Migrator) Close() error { return m.db.Close() }
 func (m *Migrator) Up(ctx context.Context) (int, error) {
 	res, err := m.provider.Up(ctx)
 	if err != nil {
-		return len(res), explainMigrationError(err)
+		return len(res), ExplainMigrationError(err)
 	}
 	return len(res), nil
 }
@@ -86,13 +86,13 @@ func (m *Migrator) Down(ctx context.Context) error {
 	if errors.Is(err, goose.ErrNoNextVersion) {
 		return errors.New("no migration to roll back")
 	}
-	return explainMigrationError(err)
+	return ExplainMigrationError(err)
 }
 
 // DownTo rolls back every migration above version.
 func (m *Migrator) DownTo(ctx context.Context, version int64) error {
 	_, err := m.provider.DownTo(ctx, version)
-	return explainMigrationError(err)
+	return ExplainMigrationError(err)
 }
 
 // Version returns the database's current migration version.
@@ -149,9 +149,9 @@ func CreateMigration(dir, name string) (string, error) {
 	return "", errors.New("create migration: no file written")
 }
 
-// explainMigrationError turns the server's errors about pgvector into the
+// ExplainMigrationError turns the server's errors about pgvector into the
 // named error, keeping the hint that says how to fix it.
-func explainMigrationError(err error) error {
+func ExplainMigrationError(err error) error {
 	if err == nil {
 		return nil
 	}
