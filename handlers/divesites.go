@@ -64,6 +64,13 @@ func (h *DiveSiteHandler) List(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"data": page.Sites, "page": newPage(q.Limit, q.Offset, page.Total)})
 }
 
+// diveSiteDetail always carries "operators", an empty list included; list
+// responses leave it out.
+type diveSiteDetail struct {
+	models.DiveSite
+	Operators []models.DiveOperator `json:"operators"`
+}
+
 // Get returns one dive site with the operators that serve it.
 func (h *DiveSiteHandler) Get(c *gin.Context) {
 	id, e := pathUUID(c, "id")
@@ -76,8 +83,9 @@ func (h *DiveSiteHandler) Get(c *gin.Context) {
 		writeStoreError(c, err)
 		return
 	}
-	if site.Operators == nil {
-		site.Operators = []models.DiveOperator{}
+	detail := diveSiteDetail{DiveSite: site, Operators: site.Operators}
+	if detail.Operators == nil {
+		detail.Operators = []models.DiveOperator{}
 	}
-	c.JSON(http.StatusOK, gin.H{"data": site})
+	c.JSON(http.StatusOK, gin.H{"data": detail})
 }

@@ -46,18 +46,20 @@ func NewRouter(cfg RouterConfig, store Store) (*gin.Engine, error) {
 			ContentTypeNosniff:    true,
 			ContentSecurityPolicy: "default-src 'none'; frame-ancestors 'none'",
 			ReferrerPolicy:        "no-referrer",
-			IsDevelopment:         true, // TLS ends at the load balancer: no redirects or STS from here
+			// TLS ends at the load balancer: no redirects or HSTS from here.
+			SSLRedirect: false,
 		}),
-		cors.New(cors.Config{
+	)
+	if len(cfg.CORSOrigins) > 0 { // cors.New refuses a config that allows no origin
+		r.Use(cors.New(cors.Config{
 			AllowOrigins:  cfg.CORSOrigins,
 			AllowMethods:  []string{http.MethodGet, http.MethodPost, http.MethodOptions},
 			AllowHeaders:  []string{"Content-Type", "Authorization", "X-Request-ID"},
 			ExposeHeaders: []string{"X-Request-ID"},
 			MaxAge:        12 * time.Hour,
-		}),
-		limitBody(cfg.MaxBodyBytes),
-		deadline(cfg.RequestTimeout),
-	)
+		}))
+	}
+	r.Use(limitBody(cfg.MaxBodyBytes), deadline(cfg.RequestTimeout))
 	r.NoRoute(func(c *gin.Context) {
 		writeError(c, &APIError{Status: http.StatusNotFound, Code: "not_found", Message: "no route " + c.Request.Method + " " + c.Request.URL.Path})
 	})

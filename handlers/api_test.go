@@ -1,0 +1,489 @@
+package handlers_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dovvydive/backend/database"
+	"github.com/dovvydive/backend/database/dbtest"
+	"github.com/dovvydive/backend/handlers"
+	"github.com/dovvydive/backend/models"
+	"github.com/dovvydive/backend/seeds"
+)
+
+func init() { gin.SetMode(gin.TestMode) }
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type server struct {
+	*httptest.Server
+	logs *syncBuffer
+}
+
+func newServer(t *testing.T, store handlers.Store) server {
+	t.Helper()
+	logs := &syncBuffer{}
+	router, err := handlers.NewRouter(handlers.RouterConfig{
+		Log:            slog.New(slog.NewTextHandler(logs, nil)),
+		RequestTimeout: 2 * time.Second,
+		MaxBodyBytes:   1 << 20,
+		CORSOrigins:    []string{"http://localhost:5173"},
+	}, store)
+	require.NoError(t, err)
+	srv := httptest.NewServer(router)
+	t.Cleanup(srv.Close)
+	return server{srv, logs}
+}
+
+func seededDB(t *testing.T) *database.DB {
+	t.Helper()
+	db, err := database.Open(context.Background(), dbtest.Config(dbtest.Migrated(t)), slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	_, err = seeds.Load(context.Background(), db)
+	require.NoError(t, err)
+	return db
+}
+
+func unconnectedDB(t *testing.T) *database.DB {
+	t.Helper()
+	db, err := database.New(dbtest.Config("postgres://u:p@127.0.0.1:1/d?sslmode=disable"), slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	return db
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   map[string]any
+	raw    string
+}
+
+func do(t *testing.T, req *http.Request) response {
+	t.Helper()
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	r := response{status: res.StatusCode, header: res.Header, raw: string(raw)}
+	if len(raw) > 0 {
+		require.NoError(t, json.Unmarshal(raw, &r.body), "body is JSON: %s", raw)
+	}
+	return r
+}
+
+func get(t *testing.T, url string) response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	require.NoError(t, err)
+	return do(t, req)
+}
+
+func errorOf(t *testing.T, r response) map[string]any {
+	t.Helper()
+	e, ok := r.body["error"].(map[string]any)
+	require.True(t, ok, "error object in %s", r.raw)
+	return e
+}
+
+func TestListDiveSites_ReturnsAPageInCamelCase(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, seededDB(t))
+	r := get(t, srv.URL+"/api/v1/dive-sites?region=semporna&limit=3")
+	require.Equal(t, http.StatusOK, r.status, r.raw)
+	data := r.body["data"].([]any)
+	assert.Len(t, data, 3)
+	first := data[0].(map[string]any)
+	for _, key := range []string{"id", "slug", "nameEn", "nameZh", "descriptionEn", "descriptionZh", "region", "state",
+		"latitude", "longitude", "minDepthM", "maxDepthM", "difficulty", "minCertification", "bestSeason", "bestMonths", "marineLife"} {
+		assert.Contains(t, first, key)
+	}
+	page := r.body["page"].(map[string]any)
+	assert.EqualValues(t, 7, page["total"])
+	assert.EqualValues(t, 3, page["nextOffset"])
+
+	last := get(t, srv.URL+"/api/v1/dive-sites?region=semporna&limit=3&offset=6")
+	assert.Nil(t, last.body["page"].(map[string]any)["nextOffset"], "null on the last page")
+}
+
+func TestListDiveSites_CombinesFilters(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, seededDB(t))
+	r := get(t, srv.URL+"/api/v1/dive-sites?state=Sabah&difficulty=advanced&certification=advanced_open_water&maxDepth=40&q=point")
+	require.Equal(t, http.StatusOK, r.status, r.raw)
+	slugs := []string{}
+	for _, d := range r.body["data"].([]any) {
+		slugs = append(slugs, d.(map[string]any)["slug"].(string))
+	}
+	assert.ElementsMatch(t, []string{"sipadan-barracuda-point", "sipadan-south-point", "layang-layang-hammerhead-point"}, slugs)
+
+	ow := get(t, srv.URL+"/api/v1/dive-sites?certification=open_water&limit=100")
+	for _, d := range ow.body["data"].([]any) {
+		assert.Equal(t, "open_water", d.(map[string]any)["minCertification"], "an Open Water diver sees only Open Water sites")
+	}
+}
+
+func TestGetDiveSite_ReturnsItWithItsOperators(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, seededDB(t))
+	r := get(t, srv.URL+"/api/v1/dive-sites/"+seeds.SiteID("layang-layang-hammerhead-point").String())
+	require.Equal(t, http.StatusOK, r.status, r.raw)
+	site := r.body["data"].(map[string]any)
+	assert.Equal(t, "拉央拉央·双髻鲨点", site["nameZh"])
+	ops := site["operators"].([]any)
+	require.Len(t, ops, 1)
+	assert.Equal(t, "Avillion Layang-Layang Island Resort", ops[0].(map[string]any)["name"])
+
+	noOps := get(t, srv.URL+"/api/v1/dive-sites/"+seeds.SiteID("redang-pulau-lima").String())
+	assert.Equal(t, []any{}, noOps.body["data"].(map[string]any)["operators"], "an empty list, not null")
+}
+
+func TestListDiveOperators_FiltersByRegionAndSite(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, seededDB(t))
+	r := get(t, srv.URL+"/api/v1/dive-operators?region=semporna")
+	require.Equal(t, http.StatusOK, r.status, r.raw)
+	assert.Len(t, r.body["data"], 3)
+	r = get(t, srv.URL+"/api/v1/dive-operators?siteId="+seeds.SiteID("tioman-chebeh").String())
+	require.Equal(t, http.StatusOK, r.status, r.raw)
+	require.Len(t, r.body["data"], 1)
+	assert.Equal(t, "bj-diving-centre-tioman", r.body["data"].([]any)[0].(map[string]any)["slug"])
+}
+
+func TestBadInput_Answers4xxNamingTheFieldAndLosesNothing(t *testing.T) {
+	t.Parallel()
+	db := seededDB(t)
+	srv := newServer(t, db)
+	before, err := db.ListDiveSites(context.Background(), database.SiteFilter{Limit: 1})
+	require.NoError(t, err)
+
+	cases := []struct {
+		name, method, path string
+		body               io.Reader
+		status             int
+		field              string
+	}{
+		{"malformed id", "GET", "/api/v1/dive-sites/not-a-uuid", nil, 400, "id"},
+		{"sql in id", "GET", "/api/v1/dive-sites/1%27%20OR%201=1--", nil, 400, "id"},
+		{"unknown id", "GET", "/api/v1/dive-sites/" + uuid.NewString(), nil, 404, ""},
+		{"limit zero", "GET", "/api/v1/dive-sites?limit=0", nil, 400, "limit"},
+		{"limit too large", "GET", "/api/v1/dive-sites?limit=101", nil, 400, "limit"},
+		{"limit not a number", "GET", "/api/v1/dive-sites?limit=ten", nil, 400, "limit"},
+		{"limit overflow", "GET", "/api/v1/dive-sites?limit=99999999999999999999", nil, 400, "limit"},
+		{"negative offset", "GET", "/api/v1/dive-sites?offset=-1", nil, 400, "offset"},
+		{"offset too large", "GET", "/api/v1/dive-sites?offset=100001", nil, 400, "offset"},
+		{"unknown difficulty", "GET", "/api/v1/dive-sites?difficulty=extreme", nil, 400, "difficulty"},
+		{"unknown certification", "GET", "/api/v1/dive-sites?certification=padi", nil, 400, "certification"},
+		{"depth zero", "GET", "/api/v1/dive-sites?maxDepth=0", nil, 400, "maxDepth"},
+		{"depth too deep", "GET", "/api/v1/dive-sites?maxDepth=1000", nil, 400, "maxDepth"},
+		{"depth not a number", "GET", "/api/v1/dive-sites?maxDepth=deep", nil, 400, "maxDepth"},
+		{"unknown filter", "GET", "/api/v1/dive-sites?color=blue", nil, 400, "color"},
+		{"filter given twice", "GET", "/api/v1/dive-sites?limit=1&limit=2", nil, 400, "limit"},
+		{"empty filter", "GET", "/api/v1/dive-sites?region=", nil, 400, "region"},
+		{"nul byte", "GET", "/api/v1/dive-sites?q=a%00b", nil, 400, "q"},
+		{"invalid utf-8", "GET", "/api/v1/dive-sites?q=%ff%fe", nil, 400, "q"},
+		{"name match too long", "GET", "/api/v1/dive-sites?q=" + strings.Repeat("a", 101), nil, 400, "q"},
+		{"region too long", "GET", "/api/v1/dive-sites?region=" + strings.Repeat("r", 101), nil, 400, "region"},
+		{"malformed query string", "GET", "/api/v1/dive-sites?q=%zz", nil, 400, ""},
+		{"malformed site id filter", "GET", "/api/v1/dive-operators?siteId=123", nil, 400, "siteId"},
+		{"operators limit", "GET", "/api/v1/dive-operators?limit=1000", nil, 400, "limit"},
+		{"oversized body", "POST", "/api/v1/dive-sites", bytes.NewReader(make([]byte, 2<<20)), 413, "body"},
+		{"wrong method", "DELETE", "/api/v1/dive-sites", nil, 405, ""},
+		{"unknown route", "GET", "/api/v1/sharks", nil, 404, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := http.NewRequest(tc.method, srv.URL+tc.path, tc.body)
+			require.NoError(t, err)
+			r := do(t, req)
+			assert.Equal(t, tc.status, r.status, r.raw)
+			e := errorOf(t, r)
+			assert.NotEmpty(t, e["code"])
+			assert.NotEmpty(t, e["message"])
+			if tc.field != "" {
+				assert.Equal(t, tc.field, e["field"])
+				assert.Contains(t, e["message"], tc.field)
+			}
+			for _, leak := range []string{"SELECT", "FROM dive", "pgx", "SQLSTATE", "goroutine", ".go:"} {
+				assert.NotContains(t, r.raw, leak)
+			}
+		})
+	}
+
+	after, err := db.ListDiveSites(context.Background(), database.SiteFilter{Limit: 1})
+	require.NoError(t, err)
+	assert.Equal(t, before.Total, after.Total, "nothing stored was lost")
+}
+
+func TestHealth_HealthyReportsTheTypeScriptShape(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, seededDB(t))
+	r := get(t, srv.URL+"/health")
+	require.Equal(t, http.StatusOK, r.status, r.raw)
+	db := r.body["database"].(map[string]any)
+	assert.Equal(t, "healthy", db["status"])
+	assert.Equal(t, "local", db["provider"])
+	assert.Equal(t, true, db["connected"])
+	assert.Equal(t, true, db["vectorExtension"])
+	assert.IsType(t, float64(0), db["latency"])
+	ts, err := time.Parse(time.RFC3339, r.body["timestamp"].(string))
+	require.NoError(t, err)
+	assert.WithinDuration(t, time.Now(), ts, time.Minute)
+}
+
+func TestHealth_UnhealthyAnswers503WithoutDriverText(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, unconnectedDB(t))
+	r := get(t, srv.URL+"/health")
+	require.Equal(t, http.StatusServiceUnavailable, r.status, r.raw)
+	db := r.body["database"].(map[string]any)
+	assert.Equal(t, "unhealthy", db["status"])
+	assert.Equal(t, false, db["connected"])
+	assert.Equal(t, false, db["vectorExtension"])
+	assert.NotContains(t, db, "latency")
+	assert.NotContains(t, r.raw, "unavailable")
+}
+
+func TestProbes_LivezNeverTouchesTheDatabaseReadyzDoes(t *testing.T) {
+	t.Parallel()
+	down := newServer(t, unconnectedDB(t))
+	assert.Equal(t, http.StatusOK, get(t, down.URL+"/livez").status)
+	r := get(t, down.URL+"/readyz")
+	assert.Equal(t, http.StatusServiceUnavailable, r.status)
+	assert.Equal(t, "database unavailable", r.body["reason"])
+
+	up := newServer(t, seededDB(t))
+	assert.Equal(t, http.StatusOK, get(t, up.URL+"/readyz").status)
+}
+
+func TestReadyz_IsNotReadyWhileMigrationsArePending(t *testing.T) {
+	t.Parallel()
+	db, err := database.Open(context.Background(), dbtest.Config(dbtest.WithVector(t)), slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	defer db.Close()
+	srv := newServer(t, db)
+	r := get(t, srv.URL+"/readyz")
+	assert.Equal(t, http.StatusServiceUnavailable, r.status)
+	assert.Equal(t, "migrations pending", r.body["reason"])
+}
+
+func TestAPI_BeforeTheDatabaseConnectsAnswers503(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, unconnectedDB(t))
+	for _, path := range []string{"/api/v1/dive-sites", "/api/v1/dive-sites/" + uuid.NewString(), "/api/v1/dive-operators"} {
+		r := get(t, srv.URL+path)
+		assert.Equal(t, http.StatusServiceUnavailable, r.status, path)
+		assert.Equal(t, "database_unavailable", errorOf(t, r)["code"])
+		assert.NotEmpty(t, r.header.Get("Retry-After"))
+	}
+}
+
+func TestPool_NeverOpensMoreThanItsMaximumUnder100ConcurrentRequests(t *testing.T) {
+	t.Parallel()
+	dsn := dbtest.Migrated(t)
+	db, err := database.Open(context.Background(), dbtest.Config(dsn), slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	defer db.Close()
+	_, err = seeds.Load(context.Background(), db)
+	require.NoError(t, err)
+	srv := newServer(t, db)
+
+	// Watch the server's view from a separate connection as the superuser.
+	var dbName string
+	require.NoError(t, db.SQL().QueryRow(`SELECT current_database()`).Scan(&dbName))
+	watcher, err := database.Open(context.Background(), dbtest.Config(dbtest.AsSuperuser(t, dsn)), slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	defer watcher.Close()
+	var peak atomic.Int64
+	stop := make(chan struct{})
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+			var n int64
+			if err := watcher.SQL().QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND usename <> current_user`, dbName).Scan(&n); err == nil && n > peak.Load() {
+				peak.Store(n)
+			}
+		}
+	}()
+
+	var wg sync.WaitGroup
+	var failures atomic.Int64
+	for range 100 {
+		wg.Go(func() {
+			for range 5 {
+				res, err := http.Get(srv.URL + "/api/v1/dive-sites?limit=50")
+				if err != nil || res.StatusCode != http.StatusOK {
+					failures.Add(1)
+				}
+				if res != nil {
+					io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	<-watched
+
+	assert.Zero(t, failures.Load(), "every request succeeded")
+	assert.LessOrEqual(t, peak.Load(), int64(20), "server connections from this process")
+	assert.Greater(t, peak.Load(), int64(1), "the load really ran concurrently")
+	assert.LessOrEqual(t, db.Stats().MaxOpenConnections, 20)
+	t.Logf("peak server connections: %d; pool waits: %d", peak.Load(), db.Stats().WaitCount)
+}
+
+func TestClientIP_IgnoresForwardedForFromUntrustedPeers(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, unconnectedDB(t))
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/livez", nil)
+	req.Header.Set("X-Forwarded-For", "203.0.113.9")
+	do(t, req)
+	assert.Contains(t, srv.logs.String(), "client_ip=127.0.0.1")
+	assert.NotContains(t, srv.logs.String(), "203.0.113.9")
+}
+
+func TestRequestID_IsEchoedAndLogged(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, unconnectedDB(t))
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/livez", nil)
+	req.Header.Set("X-Request-ID", "trip-42")
+	r := do(t, req)
+	assert.Equal(t, "trip-42", r.header.Get("X-Request-ID"))
+	assert.Contains(t, srv.logs.String(), "request_id=trip-42")
+
+	req, _ = http.NewRequest(http.MethodGet, srv.URL+"/livez", nil)
+	req.Header.Set("X-Request-ID", "bad id\twith spaces")
+	r = do(t, req)
+	assert.NoError(t, uuid.Validate(r.header.Get("X-Request-ID")), "an unsafe id is replaced")
+}
+
+func TestCORS_AllowsTheConfiguredFrontend(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, unconnectedDB(t))
+	req, _ := http.NewRequest(http.MethodOptions, srv.URL+"/api/v1/dive-sites", nil)
+	req.Header.Set("Origin", "http://localhost:5173")
+	req.Header.Set("Access-Control-Request-Method", "GET")
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, "http://localhost:5173", res.Header.Get("Access-Control-Allow-Origin"))
+
+	req.Header.Set("Origin", "https://evil.example")
+	res, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Empty(t, res.Header.Get("Access-Control-Allow-Origin"))
+}
+
+func TestSecurityHeaders_AreSet(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, unconnectedDB(t))
+	r := get(t, srv.URL+"/livez")
+	assert.Equal(t, "nosniff", r.header.Get("X-Content-Type-Options"))
+	assert.Equal(t, "DENY", r.header.Get("X-Frame-Options"))
+}
+
+// fakeStore stands in for the database only where a real one cannot be made
+// to misbehave on demand: panics, unexpected driver errors, a hung query.
+type fakeStore struct {
+	handlers.Store
+	list func(ctx context.Context) error
+}
+
+func (f fakeStore) ListDiveSites(ctx context.Context, _ database.SiteFilter) (database.SitePage, error) {
+	return database.SitePage{}, f.list(ctx)
+}
+
+func (f fakeStore) GetDiveSite(context.Context, uuid.UUID) (models.DiveSite, error) {
+	panic("boom: secret internal state")
+}
+
+func TestRecovery_APanicBecomesAJSON500WithoutTheStack(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, fakeStore{Store: unconnectedDB(t)})
+	r := get(t, srv.URL+"/api/v1/dive-sites/"+uuid.NewString())
+	assert.Equal(t, http.StatusInternalServerError, r.status)
+	assert.Equal(t, "internal", errorOf(t, r)["code"])
+	assert.NotContains(t, r.raw, "boom")
+	assert.Contains(t, srv.logs.String(), "boom", "the panic goes to the log")
+}
+
+func TestUnexpectedDriverError_IsA500WithoutItsText(t *testing.T) {
+	t.Parallel()
+	store := fakeStore{Store: unconnectedDB(t), list: func(context.Context) error {
+		return errors.New(`ERROR: relation "dive_sitez" does not exist (SQLSTATE 42P01): SELECT * FROM dive_sitez`)
+	}}
+	srv := newServer(t, store)
+	r := get(t, srv.URL+"/api/v1/dive-sites")
+	assert.Equal(t, http.StatusInternalServerError, r.status)
+	assert.NotContains(t, r.raw, "dive_sitez")
+	assert.Contains(t, srv.logs.String(), "dive_sitez")
+}
+
+func TestRequestDeadline_EndsAHungQueryWith503(t *testing.T) {
+	t.Parallel()
+	store := fakeStore{Store: unconnectedDB(t), list: func(ctx context.Context) error {
+		<-ctx.Done() // a query that never answers, as a stopped server would
+		return ctx.Err()
+	}}
+	srv := newServer(t, store)
+	start := time.Now()
+	r := get(t, srv.URL+"/api/v1/dive-sites")
+	assert.Equal(t, http.StatusServiceUnavailable, r.status)
+	assert.Less(t, time.Since(start), 5*time.Second, "ended by the 2 s request deadline")
+}
+
+func TestNewRouter_WithoutCORSOriginsStillServes(t *testing.T) {
+	t.Parallel()
+	router, err := handlers.NewRouter(handlers.RouterConfig{Log: slog.New(slog.DiscardHandler),
+		RequestTimeout: time.Second, MaxBodyBytes: 1024}, unconnectedDB(t))
+	require.NoError(t, err)
+	rec := httptest.NewRecorder()
+	router.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/livez", nil))
+	assert.Equal(t, http.StatusOK, rec.Code)
+}
+
+func TestNewRouter_RejectsAMalformedTrustedProxy(t *testing.T) {
+	_, err := handlers.NewRouter(handlers.RouterConfig{Log: slog.New(slog.DiscardHandler),
+		RequestTimeout: time.Second, MaxBodyBytes: 1024, TrustedProxies: []string{"not-an-ip"}}, unconnectedDB(t))
+	assert.Error(t, err)
+}
