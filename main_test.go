@@ -1,0 +1,403 @@
+package main
+
+// End-to-end tests of the built binary: they start real `dovvydive`
+// processes against real PostgreSQL, so startup, retries, concurrent
+// migrations, exit codes and graceful shutdown are proven as operators see them.
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dovvydive/backend/database/dbtest"
+	"github.com/dovvydive/backend/seeds"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "dovvydive-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "dovvydive")
+	build := exec.Command("go", "build", "-o", binary, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// environ is the process environment without any variable the service
+// reads, plus env: each process sees only what its test gives it.
+func environ(env map[string]string) []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		switch {
+		case strings.HasPrefix(name, "DATABASE_"), strings.HasPrefix(name, "NEON_"), strings.HasPrefix(name, "BACKEND_"),
+			strings.HasPrefix(name, "SESSION_"), strings.HasPrefix(name, "SERVER_"), name == "APP_ENV", name == "NODE_ENV", name == "LOG_LEVEL":
+			continue
+		}
+		out = append(out, kv)
+	}
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	return out
+}
+
+type process struct {
+	cmd    *exec.Cmd
+	stdout *syncBuffer
+	stderr *syncBuffer
+	done   chan error
+	port   string
+}
+
+// start runs the binary in an empty working directory (no config.yaml, no
+// .env) and stops it when the test ends.
+func start(t *testing.T, env map[string]string, args ...string) *process {
+	t.Helper()
+	p := &process{stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	if _, ok := env["BACKEND_PORT"]; !ok && len(args) > 0 && args[0] == "serve" {
+		_, p.port, _ = strings.Cut(dbtest.ReserveAddr(t), ":")
+		env["BACKEND_PORT"] = p.port
+	}
+	p.port = env["BACKEND_PORT"]
+	p.cmd = exec.Command(binary, args...)
+	p.cmd.Dir = t.TempDir()
+	p.cmd.Env = environ(env)
+	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
+	require.NoError(t, p.cmd.Start())
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		<-p.done
+		if t.Failed() {
+			t.Logf("stderr of %v:\n%s", args, p.stderr.String())
+		}
+	})
+	return p
+}
+
+// wait returns the exit code, failing the test if the process runs past limit.
+func (p *process) wait(t *testing.T, limit time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.done:
+		p.done <- nil // let cleanup's receive return
+		return p.cmd.ProcessState.ExitCode()
+	case <-time.After(limit):
+		t.Fatalf("process still running after %s", limit)
+		return -1
+	}
+}
+
+func (p *process) url(path string) string { return "http://127.0.0.1:" + p.port + path }
+
+// waitStatus polls path until it answers want, for at most limit.
+func (p *process) waitStatus(t *testing.T, path string, want int, limit time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	client := http.Client{Timeout: time.Second}
+	for time.Since(start) < limit {
+		if res, err := client.Get(p.url(path)); err == nil {
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode == want {
+				return time.Since(start)
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s did not answer %d within %s", path, want, limit)
+	return 0
+}
+
+func runCmd(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	p := start(t, env, args...)
+	code = p.wait(t, 30*time.Second)
+	return code, p.stdout.String(), p.stderr.String()
+}
+
+func TestServe_BecomesReadyWhenTheDatabaseComesUpFiveSecondsLater(t *testing.T) {
+	t.Parallel()
+	dsn := dbtest.Migrated(t)
+	target, _ := url.Parse(dsn)
+	addr := dbtest.ReserveAddr(t)
+	late, _ := url.Parse(dsn)
+	late.Host = addr
+
+	p := start(t, map[string]string{"APP_ENV": "test", "DATABASE_URL": late.String()}, "serve")
+	p.waitStatus(t, "/livez", http.StatusOK, 5*time.Second)
+	assert.Equal(t, http.StatusServiceUnavailable, status(t, p.url("/readyz")), "not ready while the database is away")
+	assert.Equal(t, http.StatusServiceUnavailable, status(t, p.url("/api/v1/dive-sites")))
+
+	time.Sleep(5 * time.Second)
+	dbtest.StartProxy(t, addr, target.Host)
+	took := p.waitStatus(t, "/readyz", http.StatusOK, 30*time.Second)
+	t.Logf("ready %s after the database appeared", took.Round(time.Millisecond))
+	logs := p.stderr.String()
+	assert.Contains(t, logs, "connection attempt failed")
+	assert.Contains(t, logs, "attempt=1 of=5")
+	assert.Contains(t, logs, "database: ready")
+	assert.Equal(t, http.StatusOK, status(t, p.url("/api/v1/dive-sites")))
+}
+
+func status(t *testing.T, u string) int {
+	t.Helper()
+	res, err := (&http.Client{Timeout: 5 * time.Second}).Get(u)
+	require.NoError(t, err)
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	return res.StatusCode
+}
+
+func TestServe_WrongPasswordExitsWithinTwoSecondsWithoutRetrying(t *testing.T) {
+	t.Parallel()
+	u, _ := url.Parse(dbtest.Migrated(t))
+	u.User = url.UserPassword(u.User.Username(), "not-the-password-42")
+	began := time.Now()
+	p := start(t, map[string]string{"APP_ENV": "test", "DATABASE_URL": u.String()}, "serve")
+	code := p.wait(t, 10*time.Second)
+	took := time.Since(began)
+	t.Logf("exited %d after %s", code, took.Round(time.Millisecond))
+	assert.NotZero(t, code)
+	assert.Less(t, took, 2*time.Second)
+	logs := p.stderr.String()
+	assert.NotContains(t, logs, "connection attempt failed", "no retries")
+	assert.NotContains(t, logs, "not-the-password-42")
+	lines := strings.Split(strings.TrimSpace(logs), "\n")
+	last := lines[len(lines)-1]
+	assert.True(t, strings.HasPrefix(last, "dovvydive: "), last)
+	assert.Contains(t, last, "password authentication failed")
+}
+
+func TestServe_TwoInstancesOnAnEmptyDatabaseMigrateOnceAndBothServe(t *testing.T) {
+	t.Parallel()
+	// The superuser on an empty database: CREATE EXTENSION vector races too.
+	dsn := dbtest.AsSuperuser(t, dbtest.Empty(t))
+	env := func() map[string]string { return map[string]string{"APP_ENV": "test", "DATABASE_URL": dsn} }
+	a := start(t, env(), "serve")
+	b := start(t, env(), "serve")
+	a.waitStatus(t, "/readyz", http.StatusOK, 30*time.Second)
+	b.waitStatus(t, "/readyz", http.StatusOK, 30*time.Second)
+	assert.Equal(t, http.StatusOK, status(t, a.url("/api/v1/dive-sites")))
+	assert.Equal(t, http.StatusOK, status(t, b.url("/api/v1/dive-sites")))
+
+	code, out, _ := runCmd(t, map[string]string{"APP_ENV": "test", "DATABASE_URL": dsn}, "migrate", "status")
+	require.Zero(t, code)
+	assert.NotContains(t, out, "pending")
+	applied := strings.Count(a.stderr.String()+b.stderr.String(), "applied_now=2")
+	noop := strings.Count(a.stderr.String()+b.stderr.String(), "applied_now=0")
+	assert.Equal(t, 1, applied, "one instance applied both migrations")
+	assert.Equal(t, 1, noop, "the other found nothing to do")
+}
+
+func TestServe_ShutsDownGracefullyFinishingInFlightRequests(t *testing.T) {
+	t.Parallel()
+	dsn := dbtest.Migrated(t)
+	target, _ := url.Parse(dsn)
+	proxy := dbtest.StartProxy(t, "127.0.0.1:0", target.Host)
+	via, _ := url.Parse(dsn)
+	via.Host = proxy.Addr
+	p := start(t, map[string]string{"APP_ENV": "test", "DATABASE_URL": via.String()}, "serve")
+	p.waitStatus(t, "/readyz", http.StatusOK, 15*time.Second)
+
+	// Make the next query slow: drop pooled connections and hold new ones.
+	// pgx's database/sql driver re-checks connections idle for over a second
+	// before reuse, so after that the request waits on a fresh, held one.
+	proxy.Hold(1500 * time.Millisecond)
+	proxy.DropAll()
+	time.Sleep(1100 * time.Millisecond)
+	result := make(chan int, 1)
+	sent := time.Now()
+	go func() {
+		res, err := (&http.Client{Timeout: 10 * time.Second}).Get(p.url("/api/v1/dive-sites/" + seeds.SiteID("sipadan-drop-off").String()))
+		if err != nil {
+			result <- -1
+			return
+		}
+		res.Body.Close()
+		result <- res.StatusCode
+	}()
+	time.Sleep(300 * time.Millisecond)
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+
+	assert.Equal(t, 0, p.wait(t, 10*time.Second), "exit 0 after a signal")
+	assert.Equal(t, http.StatusNotFound, <-result, "the in-flight request was answered (site not seeded here)")
+	assert.Greater(t, time.Since(sent), time.Second, "it was held past the SIGTERM sent at 300 ms")
+	logs := p.stderr.String()
+	assert.Contains(t, logs, "shutdown: signal received")
+	assert.Contains(t, logs, "database: pool closed")
+}
+
+func TestServe_InterruptDuringRetriesExitsPromptly(t *testing.T) {
+	t.Parallel()
+	p := start(t, map[string]string{"APP_ENV": "test",
+		"DATABASE_URL":                 "postgres://u:p@" + dbtest.ReserveAddr(t) + "/d?sslmode=disable",
+		"DATABASE_RETRY_INITIAL_DELAY": "10s", "DATABASE_RETRY_MAX_DELAY": "30s"}, "serve")
+	p.waitStatus(t, "/livez", http.StatusOK, 5*time.Second)
+	time.Sleep(300 * time.Millisecond)
+	began := time.Now()
+	require.NoError(t, p.cmd.Process.Signal(os.Interrupt))
+	assert.Equal(t, 0, p.wait(t, 5*time.Second))
+	assert.Less(t, time.Since(began), 2*time.Second)
+}
+
+func TestCLI_InvalidConfigurationFailsBeforeTouchingTheNetwork(t *testing.T) {
+	t.Parallel()
+	began := time.Now()
+	code, _, stderr := runCmd(t, map[string]string{"DATABASE_PROVIDER": "neon", "APP_ENV": "production"}, "serve")
+	assert.Equal(t, 1, code)
+	assert.Less(t, time.Since(began), 2*time.Second)
+	assert.Equal(t, 1, strings.Count(strings.TrimSpace(stderr), "\n")+1, "one line: %s", stderr)
+	assert.Contains(t, stderr, "NEON_DATABASE_URL: required")
+	assert.Contains(t, stderr, "SESSION_SECRET: required in production")
+}
+
+func TestCLI_ConfigPrintsTheEffectiveConfigurationMasked(t *testing.T) {
+	t.Parallel()
+	code, out, _ := runCmd(t, map[string]string{
+		"DATABASE_URL":   "postgres://app:s3cr3t-pw@db.internal:5432/dive",
+		"SESSION_SECRET": "0123456789abcdef0123456789abcdef-session",
+		"BACKEND_PORT":   "4555",
+	}, "config")
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "port: 4555")
+	assert.Contains(t, out, "postgres://app:xxxxx@db.internal:5432/dive")
+	assert.NotContains(t, out, "s3cr3t-pw")
+	assert.NotContains(t, out, "0123456789abcdef")
+	assert.Contains(t, out, "max_open_conns: 20")
+}
+
+func TestCLI_ConfigFlagNamesTheFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "custom.yaml")
+	require.NoError(t, os.WriteFile(path, []byte("server:\n  port: 4777\n"), 0o600))
+	code, out, _ := runCmd(t, map[string]string{}, "config", "--config", path)
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "port: 4777")
+
+	code, _, stderr := runCmd(t, map[string]string{}, "config", "--config", filepath.Join(dir, "missing.yaml"))
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "read config")
+}
+
+func TestCLI_MigrateUpStatusVersionDown(t *testing.T) {
+	t.Parallel()
+	env := func() map[string]string {
+		return map[string]string{"APP_ENV": "test", "DATABASE_URL": dbtestURL(t)}
+	}
+	e := env()
+	code, out, _ := runCmd(t, e, "migrate", "up")
+	require.Zero(t, code)
+	assert.Contains(t, out, "applied 2 migration(s); version 2")
+	code, out, _ = runCmd(t, e, "migrate", "version")
+	require.Zero(t, code)
+	assert.Equal(t, "2\n", out)
+	code, out, _ = runCmd(t, e, "migrate", "status")
+	require.Zero(t, code)
+	assert.Contains(t, out, "00002_dive_sites_and_operators.sql")
+	code, out, _ = runCmd(t, e, "migrate", "down")
+	require.Zero(t, code)
+	assert.Contains(t, out, "version 1")
+	code, out, _ = runCmd(t, e, "migrate", "status")
+	require.Zero(t, code)
+	assert.Contains(t, out, "pending")
+}
+
+var dbtestURLs sync.Map
+
+// dbtestURL gives each test one database that has pgvector but no migrations.
+func dbtestURL(t *testing.T) string {
+	if u, ok := dbtestURLs.Load(t.Name()); ok {
+		return u.(string)
+	}
+	u := dbtest.WithVector(t)
+	dbtestURLs.Store(t.Name(), u)
+	return u
+}
+
+func TestCLI_SeedTwiceChangesNothingTheSecondTime(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"APP_ENV": "test", "DATABASE_URL": dbtest.Migrated(t)}
+	code, out, _ := runCmd(t, env, "seed")
+	require.Zero(t, code)
+	assert.Contains(t, out, "6 operator(s), 22 site(s)")
+	code, out, _ = runCmd(t, env, "seed")
+	require.Zero(t, code)
+	assert.Contains(t, out, "0 operator(s), 0 site(s), 0 link(s)")
+}
+
+func TestCLI_SeedBeforeMigrateSaysWhatToDo(t *testing.T) {
+	t.Parallel()
+	code, _, stderr := runCmd(t, map[string]string{"APP_ENV": "test", "DATABASE_URL": dbtest.WithVector(t)}, "seed")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "run `migrate up` first")
+}
+
+func TestCLI_MigrateCreateWritesTheNextSequentialFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	entries, _ := os.ReadDir("migrations")
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".sql") {
+			b, _ := os.ReadFile(filepath.Join("migrations", e.Name()))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, e.Name()), b, 0o600))
+		}
+	}
+	code, out, _ := runCmd(t, map[string]string{}, "migrate", "create", "add_dive_logs", "--dir", dir)
+	require.Zero(t, code)
+	created := strings.TrimSpace(out)
+	assert.Equal(t, filepath.Join(dir, "00003_add_dive_logs.sql"), created)
+	body, err := os.ReadFile(created)
+	require.NoError(t, err)
+	assert.Contains(t, string(body), "-- +goose Up")
+}
+
+func TestCLI_UnknownCommandFailsWithOneLine(t *testing.T) {
+	t.Parallel()
+	code, _, stderr := runCmd(t, map[string]string{}, "dive")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "unknown command")
+}
+
