@@ -400,4 +400,3 @@ func TestCLI_UnknownCommandFailsWithOneLine(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, "unknown command")
 }
-
