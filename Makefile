@@ -21,7 +21,7 @@ test: ## Run every test, database tests against a throwaway PostgreSQL with pgve
 
 .PHONY: bench
 bench: ## Benchmark /health and GET /api/v1/dive-sites/{id} under concurrent load
-	scripts/with-test-db.sh $(GO) test -run '^$$' -bench . -benchtime 1x -count 1 ./handlers/
+	scripts/with-test-db.sh $(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -v ./handlers/
 
 .PHONY: build
 build: ## Build the binary into bin/
