@@ -5,7 +5,6 @@ package main
 // migrations, exit codes and graceful shutdown are proven as operators see them.
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"net/http"
@@ -46,23 +45,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // environ is the process environment without any variable the service
 // reads, plus env: each process sees only what its test gives it.
 func environ(env map[string]string) []string {
@@ -84,8 +66,8 @@ func environ(env map[string]string) []string {
 
 type process struct {
 	cmd    *exec.Cmd
-	stdout *syncBuffer
-	stderr *syncBuffer
+	stdout *dbtest.LogBuffer
+	stderr *dbtest.LogBuffer
 	done   chan error
 	port   string
 }
@@ -94,7 +76,7 @@ type process struct {
 // .env) and stops it when the test ends.
 func start(t *testing.T, env map[string]string, args ...string) *process {
 	t.Helper()
-	p := &process{stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	p := &process{stdout: &dbtest.LogBuffer{}, stderr: &dbtest.LogBuffer{}, done: make(chan error, 1)}
 	if _, ok := env["BACKEND_PORT"]; !ok && len(args) > 0 && args[0] == "serve" {
 		_, p.port, _ = strings.Cut(dbtest.ReserveAddr(t), ":")
 		env["BACKEND_PORT"] = p.port

@@ -1,7 +1,6 @@
 package database_test
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -23,28 +22,6 @@ import (
 )
 
 // syncBuffer is a log sink safe for the goroutines that write to it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func testLogger() (*slog.Logger, *syncBuffer) {
-	buf := &syncBuffer{}
-	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf
-}
-
 func openSQL(t *testing.T, dsn string) *sql.DB {
 	t.Helper()
 	db, err := sql.Open("pgx", dsn)
@@ -55,7 +32,7 @@ func openSQL(t *testing.T, dsn string) *sql.DB {
 
 func openDB(t *testing.T, dsn string) *database.DB {
 	t.Helper()
-	log, _ := testLogger()
+	log, _ := dbtest.Logger()
 	db, err := database.Open(context.Background(), dbtest.Config(dsn), log)
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
@@ -146,7 +123,7 @@ func TestMigrations_ConcurrentRunnersApplyEachMigrationOnce(t *testing.T) {
 	t.Parallel()
 	// As superuser on an empty database, so CREATE EXTENSION itself races too.
 	dsn := dbtest.AsSuperuser(t, dbtest.Empty(t))
-	log, _ := testLogger()
+	log, _ := dbtest.Logger()
 	const runners = 4
 	applied := make([]int, runners)
 	errs := make([]error, runners)
@@ -199,7 +176,7 @@ func TestConnect_RetriesUntilTheDatabaseAppears(t *testing.T) {
 	addr := dbtest.ReserveAddr(t)
 	cfg := dbtest.Config(withHost(t, dsn, addr))
 	cfg.Retry.Attempts = 10
-	log, logs := testLogger()
+	log, logs := dbtest.Logger()
 	db, err := database.New(cfg, log)
 	require.NoError(t, err)
 	defer db.Close()
@@ -229,7 +206,7 @@ func TestConnect_WrongPasswordFailsAtOnceWithoutRetrying(t *testing.T) {
 	u.User = url.UserPassword(u.User.Username(), "wrong-password-123")
 	cfg := dbtest.Config(u.String())
 	cfg.Retry.InitialDelay = time.Second
-	log, logs := testLogger()
+	log, logs := dbtest.Logger()
 	start := time.Now()
 	_, err = database.Open(context.Background(), cfg, log)
 	require.Error(t, err)
@@ -257,7 +234,7 @@ func TestConnect_GivesUpAfterTheConfiguredAttempts(t *testing.T) {
 	t.Parallel()
 	cfg := dbtest.Config("postgres://u:p@" + dbtest.ReserveAddr(t) + "/d?sslmode=disable")
 	cfg.Retry.Attempts = 3
-	log, logs := testLogger()
+	log, logs := dbtest.Logger()
 	_, err := database.Open(context.Background(), cfg, log)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "3 attempt(s)")

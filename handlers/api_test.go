@@ -29,31 +29,14 @@ import (
 
 func init() { gin.SetMode(gin.TestMode) }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type server struct {
 	*httptest.Server
-	logs *syncBuffer
+	logs *dbtest.LogBuffer
 }
 
 func newServer(t *testing.T, store handlers.Store) server {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &dbtest.LogBuffer{}
 	router, err := handlers.NewRouter(handlers.RouterConfig{
 		Log:            slog.New(slog.NewTextHandler(logs, nil)),
 		RequestTimeout: 2 * time.Second,
