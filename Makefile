@@ -17,7 +17,7 @@ run: build ## Serve the API on :4000 (starts the project-managed PostgreSQL when
 
 .PHONY: test
 test: ## Run every test, database tests against a throwaway PostgreSQL with pgvector
-	scripts/with-test-db.sh $(GO) test -race -count=1 ./...
+	GO=$(GO) scripts/with-test-db.sh scripts/run-tests.sh
 
 .PHONY: bench
 bench: ## Benchmark /health and GET /api/v1/dive-sites/{id} under concurrent load

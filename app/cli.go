@@ -55,6 +55,9 @@ func serveCommand(stderr io.Writer) *cobra.Command {
 			}
 			log := NewLogger(cfg.App, stderr)
 			log.Info("config", configLogAttrs(cfg)...)
+			for _, w := range cfg.Database.Warnings() {
+				log.Warn("config: " + w)
+			}
 			if cfg.Session.Ephemeral {
 				log.Warn("SESSION_SECRET is not set: using a random one for this process; sessions will not survive a restart")
 			}

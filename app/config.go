@@ -321,7 +321,7 @@ func (c Config) Validate() error {
 }
 
 // neonProblems rejects connection settings Neon will not honour: it refuses
-// plaintext, so an sslmode that allows it is a mistake.
+// plaintext, and its proxy silently drops session parameters.
 func neonProblems(dc database.Config) []string {
 	var out []string
 	for _, key := range []string{"database.neon_url", "database.neon_direct_url"} {
@@ -332,31 +332,15 @@ func neonProblems(dc database.Config) []string {
 		if dsn == "" {
 			continue
 		}
-		switch sslMode(dsn) {
+		switch database.SSLMode(dsn) {
 		case "disable", "allow", "prefer", "":
 			out = append(out, EnvName(key)+": Neon requires TLS: set sslmode=verify-full (or require)")
 		}
-	}
-	return out
-}
-
-func sslMode(dsn string) string {
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		return ""
-	}
-	if cfg.TLSConfig == nil {
-		return "disable"
-	}
-	for _, fb := range cfg.Fallbacks {
-		if fb.TLSConfig == nil {
-			return "prefer"
+		for _, p := range database.SessionParams(dsn) {
+			out = append(out, EnvName(key)+": Neon's proxy drops the session parameter "+p+": set it with ALTER ROLE ... SET instead")
 		}
 	}
-	if cfg.TLSConfig.InsecureSkipVerify {
-		return "require"
-	}
-	return "verify-full"
+	return out
 }
 
 var validate = newValidator()

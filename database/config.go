@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -89,7 +90,9 @@ func (c Config) AppEndpoint() (Endpoint, error) {
 		if c.NeonURL == "" {
 			return Endpoint{}, errors.New("NEON_DATABASE_URL is required when DATABASE_PROVIDER is neon")
 		}
-		pooled := isNeonPoolerHost(hostOf(c.NeonURL))
+		// NEON_DATABASE_URL is the pooled endpoint unless the user pointed
+		// both URLs at the same (direct) place. Exec mode is safe either way.
+		pooled := c.NeonDirectURL == "" || c.NeonDirectURL != c.NeonURL
 		dsn := c.NeonURL
 		if pooled {
 			var err error
@@ -126,6 +129,79 @@ func (c Config) MigrationEndpoint() (ep Endpoint, derived bool, err error) {
 	}
 	u.Host = strings.Replace(u.Host, "-pooler", "", 1)
 	return Endpoint{DSN: u.String()}, true, nil
+}
+
+// Warnings are settings that work but that an operator should change.
+func (c Config) Warnings() []string {
+	if c.Provider != ProviderNeon {
+		return nil
+	}
+	var out []string
+	for _, dsn := range []string{c.NeonURL, c.NeonDirectURL} {
+		if dsn != "" && SSLMode(dsn) == "require" {
+			out = append(out, "sslmode=require encrypts but does not verify Neon's certificate: use sslmode=verify-full")
+			break
+		}
+	}
+	return out
+}
+
+// SSLMode reports the effective sslmode of dsn: disable, allow (plaintext
+// first), prefer (TLS with a plaintext fallback), require (TLS, unverified)
+// or verify-full (verify-ca reads as verify-full). It is ""
+// when dsn does not parse.
+func SSLMode(dsn string) string {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return ""
+	}
+	if cfg.TLSConfig == nil {
+		for _, fb := range cfg.Fallbacks {
+			if fb.TLSConfig != nil {
+				return "allow"
+			}
+		}
+		return "disable"
+	}
+	for _, fb := range cfg.Fallbacks {
+		if fb.TLSConfig == nil {
+			return "prefer"
+		}
+	}
+	if cfg.TLSConfig.InsecureSkipVerify {
+		return "require"
+	}
+	return "verify-full"
+}
+
+// SessionParams lists the startup parameters in dsn that Neon's proxy drops
+// silently: everything but application_name and an options string that only
+// names the endpoint.
+func SessionParams(dsn string) []string {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for k, v := range cfg.RuntimeParams {
+		switch {
+		case k == "application_name":
+		case k == "options" && onlyEndpointOption(v):
+		default:
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func onlyEndpointOption(v string) bool {
+	for _, f := range strings.Fields(v) {
+		if !strings.HasPrefix(f, "endpoint=") && !strings.HasPrefix(f, "project=") {
+			return false
+		}
+	}
+	return true
 }
 
 func isNeonPoolerHost(host string) bool {

@@ -1,12 +1,16 @@
 package database
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net/url"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -135,4 +139,59 @@ func TestNewBackOff_IsRandomisedSoInstancesDoNotRetryInLockstep(t *testing.T) {
 		seen[b.NextBackOff()] = true
 	}
 	assert.Greater(t, len(seen), 1)
+}
+
+func TestSSLMode_ReportsWhatTheDSNEnforces(t *testing.T) {
+	cases := map[string]string{
+		"postgres://u:p@h/d?sslmode=disable":     "disable",
+		"postgres://u:p@h/d?sslmode=allow":       "allow",
+		"postgres://u:p@h/d?sslmode=prefer":      "prefer",
+		"postgres://u:p@h/d":                     "prefer",
+		"postgres://u:p@h/d?sslmode=require":     "require",
+		"postgres://u:p@h/d?sslmode=verify-full": "verify-full",
+		"postgres://u:p@h:bad/d":                 "",
+	}
+	for dsn, want := range cases {
+		assert.Equal(t, want, SSLMode(dsn), dsn)
+	}
+}
+
+func TestSessionParams_ListsWhatNeonsProxyWouldDrop(t *testing.T) {
+	assert.Empty(t, SessionParams(neonPooled))
+	assert.Empty(t, SessionParams(neonPooled+"&application_name=dovvydive&options=endpoint%3Dep-cool-darkness-123456"))
+	assert.Equal(t, []string{"TimeZone", "search_path"}, SessionParams(neonPooled+"&search_path=app&TimeZone=UTC"))
+	assert.Equal(t, []string{"options"}, SessionParams(neonPooled+"&options=-c%20statement_timeout%3D5s"))
+}
+
+func TestWarnings_RecommendVerifyFullOverRequireOnNeon(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Provider = ProviderNeon
+	cfg.NeonURL = "postgres://u:p@ep-a-pooler.neon.tech/db?sslmode=require"
+	require.Len(t, cfg.Warnings(), 1)
+	assert.Contains(t, cfg.Warnings()[0], "verify-full")
+	cfg.NeonURL = neonPooled
+	assert.Empty(t, cfg.Warnings())
+}
+
+func TestAppEndpoint_TreatsNeonAsPooledUnlessBothURLsAreTheSame(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Provider = ProviderNeon
+	cfg.NeonURL = "postgres://u:p@127.0.0.1:6432/db?sslmode=verify-full"
+	cfg.NeonDirectURL = "postgres://u:p@127.0.0.1:5432/db?sslmode=verify-full"
+	ep, err := cfg.AppEndpoint()
+	require.NoError(t, err)
+	assert.True(t, ep.Pooled, "a custom pooler host without -pooler still gets exec mode")
+	assert.Contains(t, ep.DSN, "default_query_exec_mode=exec")
+
+	cfg.NeonURL = cfg.NeonDirectURL
+	ep, err = cfg.AppEndpoint()
+	require.NoError(t, err)
+	assert.False(t, ep.Pooled)
+}
+
+func TestIsConnectionLost_OnlyForBrokenConnections(t *testing.T) {
+	assert.True(t, isConnectionLost(&pgconn.PgError{Code: "57P01"}))
+	assert.True(t, isConnectionLost(fmt.Errorf("read: %w", io.ErrUnexpectedEOF)))
+	assert.False(t, isConnectionLost(context.DeadlineExceeded), "a slow server is not retried")
+	assert.False(t, isConnectionLost(&pgconn.PgError{Code: "42P01"}))
 }

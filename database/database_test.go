@@ -213,7 +213,7 @@ func TestConnect_WrongPasswordFailsAtOnceWithoutRetrying(t *testing.T) {
 	assert.Less(t, time.Since(start), 2*time.Second)
 	assert.True(t, database.IsPermanent(err))
 	assert.Contains(t, err.Error(), "1 attempt(s)")
-	assert.Contains(t, err.Error(), "password authentication failed")
+	assert.Contains(t, err.Error(), "authentication failed") // PgBouncer says "SASL authentication failed"
 	assert.NotContains(t, err.Error(), "wrong-password-123")
 	assert.NotContains(t, logs.String(), "connection attempt failed")
 	assert.NotContains(t, logs.String(), "wrong-password-123")

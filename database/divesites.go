@@ -57,27 +57,28 @@ func (d *DB) ListDiveSites(ctx context.Context, f SiteFilter) (SitePage, error) 
 		q = q.Where("(name_en ILIKE ? OR name_zh ILIKE ?)", pattern, pattern)
 	}
 	var page SitePage
-	if err := q.Session(&gorm.Session{}).Count(&page.Total).Error; err != nil {
-		return SitePage{}, classify(err)
-	}
-	err = q.Order("name_en, id").Limit(f.Limit).Offset(f.Offset).Find(&page.Sites).Error
+	err = d.read(ctx, func(*gorm.DB) error {
+		if err := q.Session(&gorm.Session{}).Count(&page.Total).Error; err != nil {
+			return err
+		}
+		return q.Session(&gorm.Session{}).Order("name_en, id").Limit(f.Limit).Offset(f.Offset).Find(&page.Sites).Error
+	})
 	if err != nil {
-		return SitePage{}, classify(err)
+		return SitePage{}, err
 	}
 	return page, nil
 }
 
 // GetDiveSite returns one dive site with the operators that serve it.
 func (d *DB) GetDiveSite(ctx context.Context, id uuid.UUID) (models.DiveSite, error) {
-	g, err := d.handle(ctx)
+	var site models.DiveSite
+	err := d.read(ctx, func(g *gorm.DB) error {
+		site = models.DiveSite{}
+		return g.Preload("Operators", func(db *gorm.DB) *gorm.DB { return db.Order("name, id") }).
+			Take(&site, "id = ?", id).Error
+	})
 	if err != nil {
 		return models.DiveSite{}, err
-	}
-	var site models.DiveSite
-	err = g.Preload("Operators", func(db *gorm.DB) *gorm.DB { return db.Order("name, id") }).
-		Take(&site, "id = ?", id).Error
-	if err != nil {
-		return models.DiveSite{}, classify(err)
 	}
 	return site, nil
 }
@@ -110,11 +111,14 @@ func (d *DB) ListDiveOperators(ctx context.Context, f OperatorFilter) (OperatorP
 		q = q.Where("id IN (SELECT operator_id FROM dive_site_operators WHERE site_id = ?)", f.SiteID)
 	}
 	var page OperatorPage
-	if err := q.Session(&gorm.Session{}).Count(&page.Total).Error; err != nil {
-		return OperatorPage{}, classify(err)
-	}
-	if err := q.Order("name, id").Limit(f.Limit).Offset(f.Offset).Find(&page.Operators).Error; err != nil {
-		return OperatorPage{}, classify(err)
+	err = d.read(ctx, func(*gorm.DB) error {
+		if err := q.Session(&gorm.Session{}).Count(&page.Total).Error; err != nil {
+			return err
+		}
+		return q.Session(&gorm.Session{}).Order("name, id").Limit(f.Limit).Offset(f.Offset).Find(&page.Operators).Error
+	})
+	if err != nil {
+		return OperatorPage{}, err
 	}
 	return page, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"database/sql/driver"
 	"errors"
 	"io"
 	"net"
@@ -135,4 +136,25 @@ func isConnectionError(err error) bool {
 			c == "40001" || c == "40P01" || (c == "XX000" && !permanentMessage(pgErr.Message))
 	}
 	return pgconn.SafeToRetry(err) || pgconn.Timeout(err)
+}
+
+// isConnectionLost reports that the connection broke under a statement
+// (the server closed it or was terminated) rather than that the server is
+// slow or the caller gave up: the case where another connection may work.
+func isConnectionLost(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || pgconn.Timeout(err) {
+		return false
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed) || errors.Is(err, driver.ErrBadConn) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "57P01", "57P02", "57P03", "08000", "08003", "08006":
+			return true
+		}
+	}
+	return strings.Contains(err.Error(), "conn closed")
 }

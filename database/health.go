@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/dovvydive/backend/migrations"
 )
 
@@ -20,18 +22,18 @@ type HealthReport struct {
 // Health makes one round trip, bounded by the configured health timeout, that
 // also reads the installed pgvector version.
 func (d *DB) Health(ctx context.Context) HealthReport {
-	g, err := d.handle(ctx)
-	if err != nil {
-		return HealthReport{Err: err}
-	}
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.HealthTimeout)
 	defer cancel()
 	var version sql.NullString
-	start := time.Now()
-	err = g.WithContext(ctx).Raw(`SELECT (SELECT extversion FROM pg_extension WHERE extname = 'vector')`).Row().Scan(&version)
-	latency := time.Since(start)
+	var latency time.Duration
+	err := d.read(ctx, func(g *gorm.DB) error {
+		start := time.Now()
+		err := g.Raw(`SELECT (SELECT extversion FROM pg_extension WHERE extname = 'vector')`).Row().Scan(&version)
+		latency = time.Since(start)
+		return err
+	})
 	if err != nil {
-		return HealthReport{Err: classify(err)}
+		return HealthReport{Err: err}
 	}
 	return HealthReport{Connected: true, Latency: latency, VectorVersion: version.String}
 }

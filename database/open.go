@@ -172,6 +172,33 @@ func (d *DB) handle(ctx context.Context) (*gorm.DB, error) {
 	return g.WithContext(ctx), nil
 }
 
+// read runs an idempotent query. When the connection it used turns out to
+// be dead (a server restart, pg_terminate_backend, a pooler recycling its
+// backends), every idle connection in the pool is likely dead too: they are
+// dropped and the query runs once more on a fresh connection, so callers see
+// one outage instead of one failure per pooled connection.
+func (d *DB) read(ctx context.Context, query func(g *gorm.DB) error) error {
+	g, err := d.handle(ctx)
+	if err != nil {
+		return err
+	}
+	err = query(g)
+	if err == nil || ctx.Err() != nil || !isConnectionLost(err) {
+		return classify(err)
+	}
+	d.log.Warn("database: connection lost; dropping idle connections and retrying once", "error", err.Error())
+	d.dropIdle()
+	return classify(query(g))
+}
+
+// dropIdle closes every idle pooled connection.
+func (d *DB) dropIdle() {
+	if s := d.sql.Load(); s != nil {
+		s.SetMaxIdleConns(0)
+		s.SetMaxIdleConns(min(d.cfg.Pool.MaxIdleConns, d.cfg.Pool.MaxOpenConns))
+	}
+}
+
 // SQL exposes the underlying pool for tools that need database/sql (goose,
 // tests). It is nil before Connect succeeds.
 func (d *DB) SQL() *sql.DB { return d.sql.Load() }

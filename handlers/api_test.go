@@ -237,7 +237,7 @@ func TestHealth_HealthyReportsTheTypeScriptShape(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.status, r.raw)
 	db := r.body["database"].(map[string]any)
 	assert.Equal(t, "healthy", db["status"])
-	assert.Equal(t, "local", db["provider"])
+	assert.Equal(t, dbtest.Provider(), db["provider"])
 	assert.Equal(t, true, db["connected"])
 	assert.Equal(t, true, db["vectorExtension"])
 	assert.IsType(t, float64(0), db["latency"])

@@ -66,14 +66,25 @@ if [ ! -f "/usr/share/postgresql/$PG_MAJOR/extension/vector.control" ]; then
   log "pgvector installed"
 fi
 
-# 3. PgBouncer 1.24 (what Neon runs), only when asked: WITH_PGBOUNCER=1.
-if [ "${WITH_PGBOUNCER:-0}" = 1 ] && [ ! -x "$WORK/pgbouncer-bin/pgbouncer" ]; then
-  log "building PgBouncer from Debian trixie's source package"
-  apt_install dpkg-dev make gcc pkg-config libevent-dev libssl-dev libc-ares-dev
-  rm -rf "$WORK/pgbouncer"
-  trixie_source pgbouncer "$WORK/pgbouncer"
-  (cd "$WORK/pgbouncer/src" && ./configure --prefix="$WORK/pgbouncer-inst" --without-systemd >/dev/null && make -s >/dev/null)
-  mkdir -p "$WORK/pgbouncer-bin"
-  cp "$WORK/pgbouncer/src/pgbouncer" "$WORK/pgbouncer-bin/pgbouncer"
-  log "pgbouncer built: $WORK/pgbouncer-bin/pgbouncer"
+# 3. The local Neon replica's poolers: PgBouncer 1.24 (the version Neon runs),
+# compiled from trixie's source package, and Debian 12's own 1.18 package.
+if [ "${WITH_PGBOUNCER:-1}" = 1 ]; then
+  if [ ! -x /usr/sbin/pgbouncer ]; then
+    log "installing Debian's pgbouncer package (1.18)"
+    apt_install pgbouncer openssl
+    # Only the binary is wanted: the packaged service must not hold a port.
+    { command -v systemctl >/dev/null && $SUDO systemctl disable --now pgbouncer >/dev/null 2>&1; } || true
+    $SUDO service pgbouncer stop >/dev/null 2>&1 || true
+  fi
+  if [ ! -x "$WORK/pgbouncer-1.24/pgbouncer" ]; then
+    log "building PgBouncer from Debian trixie's source package"
+    command -v dpkg-source >/dev/null || apt_install dpkg-dev
+    apt_install make gcc pkg-config libevent-dev libssl-dev libc-ares-dev
+    rm -rf "$WORK/pgbouncer"
+    trixie_source pgbouncer "$WORK/pgbouncer"
+    (cd "$WORK/pgbouncer/src" && ./configure --without-systemd --without-pam --without-ldap >/dev/null && make -s -j2 >/dev/null)
+    mkdir -p "$WORK/pgbouncer-1.24"
+    cp "$WORK/pgbouncer/src/pgbouncer" "$WORK/pgbouncer-1.24/pgbouncer"
+    log "pgbouncer built: $("$WORK/pgbouncer-1.24/pgbouncer" --version | head -1)"
+  fi
 fi

@@ -1,30 +1,41 @@
 #!/usr/bin/env bash
-# with-test-db.sh runs a command against a throwaway PostgreSQL with pgvector:
-# it starts a fresh cluster on a free port, exports TEST_DATABASE_URL (the
-# superuser's URL, used to build per-test databases from a migrated
-# template) and removes the cluster when the command ends, however it ends.
+# with-test-db.sh runs a command against throwaway databases, removed when the
+# command ends however it ends:
+#   - a plain PostgreSQL 15 with pgvector on a free port; TEST_DATABASE_URL is
+#     its superuser URL, used to build per-test databases from a template;
+#   - the local Neon replica (scripts/neon-sim.sh): TLS-only direct endpoint
+#     and PgBouncer 1.24 / 1.18 poolers; NEON_SIM_* name its endpoints.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 
+free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
 port=${TEST_PG_PORT:-}
 if [ -z "$port" ]; then
-  for p in $(seq 54330 54399); do
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p; break; fi
-  done
+  for p in $(seq 54330 54399); do if free "$p"; then port=$p; break; fi; done
 fi
 [ -n "$port" ] || { echo "with-test-db: no free port in 54330-54399" >&2; exit 1; }
+base=
+for p in $(seq 54400 3 54490); do
+  if free "$p" && free $((p + 1)) && free $((p + 2)); then base=$p; break; fi
+done
+[ -n "$base" ] || { echo "with-test-db: no three free ports in 54400-54492" >&2; exit 1; }
 
 data=$(mktemp -d /tmp/dovvydive-testpg.XXXXXX)
 [ "$(id -u)" -eq 0 ] && chmod 755 "$data"
 cleanup() {
+  scripts/neon-sim.sh stop "$data/neon" >/dev/null 2>&1 || true
   scripts/pg.sh stop "$data/pg" || true
   rm -rf "$data"
 }
 trap cleanup EXIT INT TERM
 
 PG_FAST_UNSAFE=1 PG_MAX_CONNECTIONS=400 scripts/pg.sh start "$data/pg" "$port"
+PG_FAST_UNSAFE=1 PG_MAX_CONNECTIONS=400 scripts/neon-sim.sh start "$data/neon" "$base"
+# shellcheck disable=SC1091
+. "$data/neon/env"
 export TEST_DATABASE_URL="postgres://postgres:postgres@127.0.0.1:$port/postgres?sslmode=disable"
 export TEST_PG_DATA="$data/pg"
 "$@"

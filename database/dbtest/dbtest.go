@@ -30,12 +30,17 @@ import (
 // AdminURL returns the superuser URL of the test server.
 func AdminURL(t testing.TB) string {
 	t.Helper()
-	u := os.Getenv("TEST_DATABASE_URL")
+	return requireEnv(t, "TEST_DATABASE_URL")
+}
+
+func requireEnv(t testing.TB, name string) string {
+	t.Helper()
+	u := os.Getenv(name)
 	if u == "" {
 		if os.Getenv("CI") == "true" {
-			t.Fatal("TEST_DATABASE_URL is not set: run the tests with `make test`")
+			t.Fatalf("%s is not set: run the tests with `make test`", name)
 		}
-		t.Skip("TEST_DATABASE_URL is not set: run `make test` for database tests")
+		t.Skipf("%s is not set: run `make test` for database tests", name)
 	}
 	return u
 }
@@ -43,20 +48,54 @@ func AdminURL(t testing.TB) string {
 // Migrated returns the URL of a new database with every migration applied,
 // owned by a non-superuser role, as the application connects in production.
 func Migrated(t testing.TB) string {
-	return instance(t, migrated{})
+	return instance(t, AdminURL(t), migrated{admin: AdminURL(t)})
 }
 
 // WithVector returns the URL of a new database that has only the vector
 // extension (created by the superuser, as on a self-hosted server): goose
 // has not run.
 func WithVector(t testing.TB) string {
-	return instance(t, vectorOnly{})
+	return instance(t, AdminURL(t), vectorOnly{admin: AdminURL(t)})
 }
 
 // Empty returns the URL of a new database with nothing in it: no extension,
 // no migrations.
 func Empty(t testing.TB) string {
-	return instance(t, pgtestdb.NoopMigrator{})
+	return instance(t, AdminURL(t), pgtestdb.NoopMigrator{})
+}
+
+// NeonDB is one test database on the local Neon replica (scripts/neon-sim.sh).
+type NeonDB struct {
+	DirectURL    string // the direct endpoint (TLS), as the database's non-superuser owner
+	PooledURL    string // the same database through PgBouncer 1.24 (TLS)
+	Pooled118URL string // the same database through Debian's PgBouncer 1.18 (TLS)
+	AdminURL     string // the direct endpoint as the superuser
+}
+
+// Neon returns a new database on the Neon replica, migrated when migrate is
+// set, otherwise holding only the vector extension.
+func Neon(t testing.TB, migrate bool) NeonDB {
+	t.Helper()
+	admin := requireEnv(t, "NEON_SIM_ADMIN_URL")
+	var m pgtestdb.Migrator = vectorOnly{admin: admin}
+	if migrate {
+		m = migrated{admin: admin}
+	}
+	// pgtestdb creates each role once per process, by name: the replica needs a
+	// role of its own beside the plain server's.
+	conf := adminConf(t, admin)
+	conf.TestRole = &pgtestdb.Role{Username: "pgtdbneon", Password: "pgtdbneonpass", Capabilities: pgtestdb.DefaultRoleCapabilities}
+	direct := pgtestdb.Custom(t, conf, m).URL()
+	via := func(addrVar string) string {
+		u, _ := url.Parse(direct)
+		u.Host = requireEnv(t, addrVar)
+		return u.String()
+	}
+	a, _ := url.Parse(admin)
+	d, _ := url.Parse(direct)
+	a.Path = d.Path
+	return NeonDB{DirectURL: direct, PooledURL: via("NEON_SIM_POOLED_ADDR"),
+		Pooled118URL: via("NEON_SIM_POOLED118_ADDR"), AdminURL: a.String()}
 }
 
 // AsSuperuser rewrites a test database URL to connect as the superuser.
@@ -73,13 +112,32 @@ func AsSuperuser(t testing.TB, dbURL string) string {
 
 // Config returns the default database configuration pointed at dbURL, with
 // retries shortened so failing tests fail fast.
+//
+// With DBTEST_POOLED_ADDR set (the Neon replica pass of `make test`), it is a
+// Neon configuration instead: dbURL is the direct endpoint, used for
+// migrations, and the application pool goes through the PgBouncer listening
+// at DBTEST_POOLED_ADDR, as in production.
 func Config(dbURL string) database.Config {
 	cfg := database.DefaultConfig()
 	cfg.URL = dbURL
 	cfg.Retry.InitialDelay = 50 * time.Millisecond
 	cfg.Retry.MaxDelay = 200 * time.Millisecond
+	if pooled := os.Getenv("DBTEST_POOLED_ADDR"); pooled != "" {
+		cfg.Provider = database.ProviderNeon
+		cfg.NeonDirectURL = dbURL
+		cfg.NeonURL = dbURL
+		u, err := url.Parse(dbURL)
+		admin, _ := url.Parse(os.Getenv("TEST_DATABASE_URL"))
+		if err == nil && admin != nil && u.Host == admin.Host {
+			u.Host = pooled
+			cfg.NeonURL = u.String()
+		}
+	}
 	return cfg
 }
+
+// Provider is the provider Config configures: "neon" in the replica pass.
+func Provider() string { return Config("").Provider }
 
 // Exec runs statements on dbURL, failing the test on error.
 func Exec(t testing.TB, dbURL string, stmts ...string) {
@@ -96,17 +154,17 @@ func Exec(t testing.TB, dbURL string, stmts ...string) {
 	}
 }
 
-func instance(t testing.TB, m pgtestdb.Migrator) string {
+func instance(t testing.TB, adminURL string, m pgtestdb.Migrator) string {
 	t.Helper()
-	conf := adminConf(t)
+	conf := adminConf(t, adminURL)
 	return pgtestdb.Custom(t, conf, m).URL()
 }
 
-func adminConf(t testing.TB) pgtestdb.Config {
+func adminConf(t testing.TB, adminURL string) pgtestdb.Config {
 	t.Helper()
-	u, err := url.Parse(AdminURL(t))
+	u, err := url.Parse(adminURL)
 	if err != nil {
-		t.Fatalf("parse TEST_DATABASE_URL: %v", err)
+		t.Fatalf("parse admin url: %v", err)
 	}
 	pass, _ := u.User.Password()
 	return pgtestdb.Config{
@@ -123,8 +181,8 @@ func adminConf(t testing.TB) pgtestdb.Config {
 
 // createVector creates pgvector in the template as the superuser: pgvector is
 // not a trusted extension on self-hosted PostgreSQL.
-func createVector(ctx context.Context, conf pgtestdb.Config) error {
-	admin, err := url.Parse(os.Getenv("TEST_DATABASE_URL"))
+func createVector(ctx context.Context, adminURL string, conf pgtestdb.Config) error {
+	admin, err := url.Parse(adminURL)
 	if err != nil {
 		return err
 	}
@@ -138,14 +196,14 @@ func createVector(ctx context.Context, conf pgtestdb.Config) error {
 	return err
 }
 
-type vectorOnly struct{}
+type vectorOnly struct{ admin string }
 
 func (vectorOnly) Hash() (string, error) { return "vector-only-1", nil }
-func (vectorOnly) Migrate(ctx context.Context, _ *sql.DB, conf pgtestdb.Config) error {
-	return createVector(ctx, conf)
+func (v vectorOnly) Migrate(ctx context.Context, _ *sql.DB, conf pgtestdb.Config) error {
+	return createVector(ctx, v.admin, conf)
 }
 
-type migrated struct{}
+type migrated struct{ admin string }
 
 // Hash changes whenever a migration file does, so an edited migration gets a
 // fresh template instead of a stale one.
@@ -163,8 +221,8 @@ func (migrated) Hash() (string, error) {
 	return hex.EncodeToString(h.Sum(nil))[:16], err
 }
 
-func (migrated) Migrate(ctx context.Context, db *sql.DB, conf pgtestdb.Config) error {
-	if err := createVector(ctx, conf); err != nil {
+func (m migrated) Migrate(ctx context.Context, db *sql.DB, conf pgtestdb.Config) error {
+	if err := createVector(ctx, m.admin, conf); err != nil {
 		return fmt.Errorf("create vector: %w", err)
 	}
 	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS)

@@ -18,10 +18,11 @@ type Proxy struct {
 	done   chan struct{}
 	once   sync.Once
 
-	mu    sync.Mutex
-	hold  time.Duration
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup
+	mu     sync.Mutex
+	hold   time.Duration
+	wakeAt time.Time
+	conns  map[net.Conn]struct{}
+	wg     sync.WaitGroup
 }
 
 // ReserveAddr returns a loopback address nothing listens on (yet).
@@ -55,6 +56,19 @@ func StartProxy(t testing.TB, addr, target string) *Proxy {
 func (p *Proxy) Hold(d time.Duration) {
 	p.mu.Lock()
 	p.hold = d
+	p.mu.Unlock()
+}
+
+// Suspend makes the endpoint behave like a suspended Neon compute that takes
+// d to wake: connections arriving before then are held until it is awake,
+// later ones pass at once.
+func (p *Proxy) Suspend(d time.Duration) { p.WakeAt(time.Now().Add(d)) }
+
+// WakeAt is Suspend with an absolute wake-up time, for several proxies in
+// front of one compute (its pooled and direct endpoints).
+func (p *Proxy) WakeAt(t time.Time) {
+	p.mu.Lock()
+	p.wakeAt = t
 	p.mu.Unlock()
 }
 
@@ -105,7 +119,7 @@ func (p *Proxy) serve(client net.Conn) {
 	p.track(client)
 	defer p.forget(client)
 	p.mu.Lock()
-	hold := p.hold
+	hold := max(p.hold, time.Until(p.wakeAt))
 	p.mu.Unlock()
 	select {
 	case <-time.After(hold):
