@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dovvydive/backend/database/dbtest"
+	"github.com/dovvydive/backend/migrations"
 	"github.com/dovvydive/backend/seeds"
 )
 
@@ -207,7 +208,7 @@ func TestServe_TwoInstancesOnAnEmptyDatabaseMigrateOnceAndBothServe(t *testing.T
 	code, out, _ := runCmd(t, map[string]string{"APP_ENV": "test", "DATABASE_URL": dsn}, "migrate", "status")
 	require.Zero(t, code)
 	assert.NotContains(t, out, "pending")
-	applied := strings.Count(a.stderr.String()+b.stderr.String(), "applied_now=2")
+	applied := strings.Count(a.stderr.String()+b.stderr.String(), fmt.Sprintf("applied_now=%d", migrations.Latest()))
 	noop := strings.Count(a.stderr.String()+b.stderr.String(), "applied_now=0")
 	assert.Equal(t, 1, applied, "one instance applied both migrations")
 	assert.Equal(t, 1, noop, "the other found nothing to do")
@@ -312,16 +313,16 @@ func TestCLI_MigrateUpStatusVersionDown(t *testing.T) {
 	e := env()
 	code, out, _ := runCmd(t, e, "migrate", "up")
 	require.Zero(t, code)
-	assert.Contains(t, out, "applied 2 migration(s); version 2")
+	assert.Contains(t, out, fmt.Sprintf("applied %d migration(s); version %d", migrations.Latest(), migrations.Latest()))
 	code, out, _ = runCmd(t, e, "migrate", "version")
 	require.Zero(t, code)
-	assert.Equal(t, "2\n", out)
+	assert.Equal(t, fmt.Sprintf("%d\n", migrations.Latest()), out)
 	code, out, _ = runCmd(t, e, "migrate", "status")
 	require.Zero(t, code)
 	assert.Contains(t, out, "00002_dive_sites_and_operators.sql")
 	code, out, _ = runCmd(t, e, "migrate", "down")
 	require.Zero(t, code)
-	assert.Contains(t, out, "version 1")
+	assert.Contains(t, out, fmt.Sprintf("version %d", migrations.Latest()-1))
 	code, out, _ = runCmd(t, e, "migrate", "status")
 	require.Zero(t, code)
 	assert.Contains(t, out, "pending")
@@ -370,7 +371,7 @@ func TestCLI_MigrateCreateWritesTheNextSequentialFile(t *testing.T) {
 	code, out, _ := runCmd(t, map[string]string{}, "migrate", "create", "add_dive_logs", "--dir", dir)
 	require.Zero(t, code)
 	created := strings.TrimSpace(out)
-	assert.Equal(t, filepath.Join(dir, "00003_add_dive_logs.sql"), created)
+	assert.Equal(t, filepath.Join(dir, fmt.Sprintf("%05d_add_dive_logs.sql", migrations.Latest()+1)), created)
 	body, err := os.ReadFile(created)
 	require.NoError(t, err)
 	assert.Contains(t, string(body), "-- +goose Up")

@@ -40,6 +40,8 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		MaxBodyBytes:   cfg.Server.MaxBodyBytes,
 		TrustedProxies: cfg.Server.TrustedProxies,
 		CORSOrigins:    cfg.Server.CORSOrigins,
+		SessionSecret:  []byte(cfg.Session.Secret),
+		SessionTTL:     time.Duration(cfg.Session.TTLHours) * time.Hour,
 	}, db)
 	if err != nil {
 		return err

@@ -42,6 +42,8 @@ func newServer(t *testing.T, store handlers.Store) server {
 		RequestTimeout: 2 * time.Second,
 		MaxBodyBytes:   1 << 20,
 		CORSOrigins:    []string{"http://localhost:5173"},
+		SessionSecret:  []byte("test-secret-test-secret-test-secret!"),
+		SessionTTL:     time.Hour,
 	}, store)
 	require.NoError(t, err)
 	srv := httptest.NewServer(router)
@@ -469,4 +471,101 @@ func TestNewRouter_RejectsAMalformedTrustedProxy(t *testing.T) {
 	_, err := handlers.NewRouter(handlers.RouterConfig{Log: slog.New(slog.DiscardHandler),
 		RequestTimeout: time.Second, MaxBodyBytes: 1024, TrustedProxies: []string{"not-an-ip"}}, unconnectedDB(t))
 	assert.Error(t, err)
+}
+
+func post(t *testing.T, url, contentType, body string, header ...string) response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	require.NoError(t, err)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	return do(t, req)
+}
+
+func TestSessions_CreateThenReadWithTheToken(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, seededDB(t))
+	r := post(t, srv.URL+"/api/v1/sessions", "application/json", `{"language":"zh"}`)
+	require.Equal(t, http.StatusCreated, r.status, r.raw)
+	created := r.body["data"].(map[string]any)
+	assert.Equal(t, "zh", created["language"])
+	token := created["token"].(string)
+	require.NotEmpty(t, token)
+	expires, err := time.Parse(time.RFC3339Nano, created["expiresAt"].(string))
+	require.NoError(t, err)
+	assert.WithinDuration(t, time.Now().Add(time.Hour), expires, time.Minute)
+
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/v1/sessions/current", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	cur := do(t, req)
+	require.Equal(t, http.StatusOK, cur.status, cur.raw)
+	assert.Equal(t, created["id"], cur.body["data"].(map[string]any)["id"])
+	assert.NotContains(t, cur.body["data"], "token", "the token is handed out once")
+
+	empty := post(t, srv.URL+"/api/v1/sessions", "", "")
+	require.Equal(t, http.StatusCreated, empty.status, empty.raw)
+	assert.Equal(t, "en", empty.body["data"].(map[string]any)["language"], "English by default")
+}
+
+func TestSessions_BadInputNamesTheFieldAndStoresNothing(t *testing.T) {
+	t.Parallel()
+	db := seededDB(t)
+	srv := newServer(t, db)
+	count := func() int {
+		var n int
+		require.NoError(t, db.SQL().QueryRow(`SELECT count(*) FROM guest_sessions`).Scan(&n))
+		return n
+	}
+	before := count()
+	cases := []struct {
+		name, contentType, body string
+		status                  int
+		field                   string
+	}{
+		{"unknown language", "application/json", `{"language":"fr"}`, 400, "language"},
+		{"wrong type", "application/json", `{"language":5}`, 400, "language"},
+		{"unknown field", "application/json", `{"lang":"en"}`, 400, "lang"},
+		{"not json", "application/json", `language=en`, 400, "body"},
+		{"truncated json", "application/json", `{"language":`, 400, "body"},
+		{"two objects", "application/json", `{"language":"en"}{"language":"zh"}`, 400, "body"},
+		{"array", "application/json", `["en"]`, 400, "body"},
+		{"wrong content type", "text/plain", `{"language":"en"}`, 415, "Content-Type"},
+		{"oversized", "application/json", `{"language":"` + strings.Repeat("x", 2<<20) + `"}`, 413, "body"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := post(t, srv.URL+"/api/v1/sessions", tc.contentType, tc.body)
+			assert.Equal(t, tc.status, r.status, r.raw)
+			assert.Equal(t, tc.field, errorOf(t, r)["field"])
+		})
+	}
+	assert.Equal(t, before, count(), "no session stored by a bad request")
+}
+
+func TestSessions_CurrentRefusesMissingOrForgedTokens(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, seededDB(t))
+	created := post(t, srv.URL+"/api/v1/sessions", "application/json", `{}`)
+	token := created.body["data"].(map[string]any)["token"].(string)
+	id, _, _ := strings.Cut(token, ".")
+	for name, auth := range map[string]string{
+		"missing":                      "",
+		"not bearer":                   "Basic " + token,
+		"no signature":                 "Bearer " + id,
+		"forged":                       "Bearer " + id + ".AAAA",
+		"other id":                     "Bearer " + uuid.NewString() + "." + strings.SplitN(token, ".", 2)[1],
+		"unknown but signed elsewhere": "Bearer " + uuid.NewString() + ".c2lnbmVk",
+	} {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/v1/sessions/current", nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		r := do(t, req)
+		assert.Equal(t, http.StatusUnauthorized, r.status, name)
+		assert.Equal(t, "Authorization", errorOf(t, r)["field"], name)
+	}
 }

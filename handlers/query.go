@@ -17,7 +17,13 @@ import (
 
 var validate = func() *validator.Validate {
 	v := validator.New(validator.WithRequiredStructEnabled())
-	v.RegisterTagNameFunc(func(f reflect.StructField) string { return f.Tag.Get("form") })
+	v.RegisterTagNameFunc(func(f reflect.StructField) string {
+		if name := f.Tag.Get("form"); name != "" {
+			return name
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		return name
+	})
 	return v
 }()
 

@@ -16,6 +16,7 @@ type Store interface {
 	healthChecker
 	diveSiteStore
 	diveOperatorStore
+	sessionStore
 }
 
 // RouterConfig configures NewRouter.
@@ -25,6 +26,8 @@ type RouterConfig struct {
 	MaxBodyBytes   int64
 	TrustedProxies []string // empty: trust none, ClientIP is the peer address
 	CORSOrigins    []string
+	SessionSecret  []byte // signs guest-session tokens
+	SessionTTL     time.Duration
 }
 
 // NewRouter returns the whole API. Every route is listed here.
@@ -78,6 +81,10 @@ func NewRouter(cfg RouterConfig, store Store) (*gin.Engine, error) {
 	v1.GET("/dive-sites", sites.List)
 	v1.GET("/dive-sites/:id", sites.Get)
 	v1.GET("/dive-operators", operators.List)
+
+	sessions := NewSessionHandler(store, cfg.SessionSecret, cfg.SessionTTL)
+	v1.POST("/sessions", sessions.Create)
+	v1.GET("/sessions/current", sessions.Current)
 
 	return r, nil
 }

@@ -1,0 +1,18 @@
+package models
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Languages a guest may plan in.
+var Languages = []string{"en", "zh"}
+
+// GuestSession is an anonymous planning session.
+type GuestSession struct {
+	ID        uuid.UUID `gorm:"type:uuid;primaryKey" json:"id"`
+	Language  string    `json:"language"`
+	CreatedAt time.Time `json:"createdAt"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
