@@ -202,6 +202,7 @@ func TestServe_TwoInstancesOnAnEmptyDatabaseMigrateOnceAndBothServe(t *testing.T
 	b := start(t, env(), "serve")
 	a.waitStatus(t, "/readyz", http.StatusOK, 30*time.Second)
 	b.waitStatus(t, "/readyz", http.StatusOK, 30*time.Second)
+	assert.Contains(t, a.stderr.String(), "database: ready", "ready only after startup finished")
 	assert.Equal(t, http.StatusOK, status(t, a.url("/api/v1/dive-sites")))
 	assert.Equal(t, http.StatusOK, status(t, b.url("/api/v1/dive-sites")))
 

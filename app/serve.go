@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -32,6 +33,9 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		log.Info("database: pool closed")
 	}()
 
+	// Readiness waits for the whole startup (migrations and seeding too).
+	started := &startupGate{DB: db}
+
 	// HTTP: bind the port now.
 	gin.SetMode(gin.ReleaseMode)
 	router, err := handlers.NewRouter(handlers.RouterConfig{
@@ -42,7 +46,7 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		CORSOrigins:    cfg.Server.CORSOrigins,
 		SessionSecret:  []byte(cfg.Session.Secret),
 		SessionTTL:     time.Duration(cfg.Session.TTLHours) * time.Hour,
-	}, db)
+	}, started)
 	if err != nil {
 		return err
 	}
@@ -66,7 +70,13 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	dbCtx, cancelDB := context.WithCancel(ctx)
 	defer cancelDB()
 	dbErr := make(chan error, 1)
-	go func() { dbErr <- prepareDatabase(dbCtx, cfg, db, log) }()
+	go func() {
+		err := prepareDatabase(dbCtx, cfg, db, log)
+		if err == nil {
+			started.done.Store(true)
+		}
+		dbErr <- err
+	}()
 
 	// Run until a signal, a server failure or a fatal database error.
 	var runErr error
@@ -100,6 +110,20 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	log.Info("http: stopped")
 	return runErr
+}
+
+// startupGate reports not-ready until serve's startup has finished, so a
+// load balancer sends no traffic to an instance that is still seeding.
+type startupGate struct {
+	*database.DB
+	done atomic.Bool
+}
+
+func (g *startupGate) Ready(ctx context.Context) error {
+	if !g.done.Load() {
+		return handlers.ErrStarting
+	}
+	return g.DB.Ready(ctx)
 }
 
 // prepareDatabase brings the schema up to date, opens the application pool and

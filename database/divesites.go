@@ -74,8 +74,8 @@ func (d *DB) GetDiveSite(ctx context.Context, id uuid.UUID) (models.DiveSite, er
 	var site models.DiveSite
 	err := d.read(ctx, func(g *gorm.DB) error {
 		site = models.DiveSite{}
-		return g.Preload("Operators", func(db *gorm.DB) *gorm.DB { return db.Order("name, id") }).
-			Take(&site, "id = ?", id).Error
+		return findOne(g.Preload("Operators", func(db *gorm.DB) *gorm.DB { return db.Order("name, id") }).
+			Where("id = ?", id), &site)
 	})
 	if err != nil {
 		return models.DiveSite{}, err
@@ -218,6 +218,20 @@ func upsertClause(table string, cols []string) clause.OnConflict {
 		DoUpdates: clause.AssignmentColumns(cols),
 		Where:     clause.Where{Exprs: []clause.Expression{clause.Expr{SQL: differs}}},
 	}
+}
+
+// findOne loads one row into dst, or returns gorm.ErrRecordNotFound. Unlike
+// Take it keeps a broken connection distinguishable from a missing row: Take
+// reports both at once and only "not found" survives errors.Is.
+func findOne(q *gorm.DB, dst any) error {
+	r := q.Limit(1).Find(dst)
+	if r.Error != nil {
+		return r.Error
+	}
+	if r.RowsAffected == 0 {
+		return gorm.ErrRecordNotFound
+	}
+	return nil
 }
 
 // escapeLike makes s match literally inside a LIKE pattern.

@@ -29,7 +29,7 @@ func (d *DB) CreateGuestSession(ctx context.Context, language string, ttl time.D
 func (d *DB) GetGuestSession(ctx context.Context, id uuid.UUID) (models.GuestSession, error) {
 	var s models.GuestSession
 	err := d.read(ctx, func(g *gorm.DB) error {
-		return g.Take(&s, "id = ? AND expires_at > now()", id).Error
+		return findOne(g.Where("id = ? AND expires_at > now()", id), &s)
 	})
 	return s, err
 }

@@ -34,17 +34,21 @@ type server struct {
 	logs *dbtest.LogBuffer
 }
 
-func newServer(t *testing.T, store handlers.Store) server {
+func newServer(t *testing.T, store handlers.Store, adjust ...func(*handlers.RouterConfig)) server {
 	t.Helper()
 	logs := &dbtest.LogBuffer{}
-	router, err := handlers.NewRouter(handlers.RouterConfig{
+	cfg := handlers.RouterConfig{
 		Log:            slog.New(slog.NewTextHandler(logs, nil)),
 		RequestTimeout: 2 * time.Second,
 		MaxBodyBytes:   1 << 20,
 		CORSOrigins:    []string{"http://localhost:5173"},
 		SessionSecret:  []byte("test-secret-test-secret-test-secret!"),
 		SessionTTL:     time.Hour,
-	}, store)
+	}
+	for _, f := range adjust {
+		f(&cfg)
+	}
+	router, err := handlers.NewRouter(cfg, store)
 	require.NoError(t, err)
 	srv := httptest.NewServer(router)
 	t.Cleanup(srv.Close)
@@ -303,7 +307,9 @@ func TestPool_NeverOpensMoreThanItsMaximumUnder100ConcurrentRequests(t *testing.
 	defer db.Close()
 	_, err = seeds.Load(context.Background(), db)
 	require.NoError(t, err)
-	srv := newServer(t, db)
+	// A generous deadline: under -race and a parallel suite, waiting for one
+	// of the 20 connections can take seconds, and this test is about the bound.
+	srv := newServer(t, db, func(c *handlers.RouterConfig) { c.RequestTimeout = time.Minute })
 
 	// Watch the server's view from a separate connection as the superuser.
 	var dbName string
@@ -568,4 +574,16 @@ func TestSessions_CurrentRefusesMissingOrForgedTokens(t *testing.T) {
 		assert.Equal(t, http.StatusUnauthorized, r.status, name)
 		assert.Equal(t, "Authorization", errorOf(t, r)["field"], name)
 	}
+}
+
+type startingStore struct{ handlers.Store }
+
+func (startingStore) Ready(context.Context) error { return handlers.ErrStarting }
+
+func TestReadyz_IsNotReadyWhileStartupIsUnfinished(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, startingStore{Store: seededDB(t)})
+	r := get(t, srv.URL+"/readyz")
+	assert.Equal(t, http.StatusServiceUnavailable, r.status)
+	assert.Equal(t, "starting", r.body["reason"])
 }

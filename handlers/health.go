@@ -12,6 +12,10 @@ import (
 	"github.com/dovvydive/backend/database"
 )
 
+// ErrStarting is what a Ready implementation returns while the process is
+// still starting up; /readyz reports it as reason "starting".
+var ErrStarting = errors.New("starting up")
+
 type healthChecker interface {
 	Provider() string
 	Health(ctx context.Context) database.HealthReport
@@ -41,7 +45,10 @@ func (h *HealthHandler) Livez(c *gin.Context) {
 func (h *HealthHandler) Readyz(c *gin.Context) {
 	if err := h.db.Ready(c.Request.Context()); err != nil {
 		reason := "migrations pending"
-		if errors.Is(err, database.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+		switch {
+		case errors.Is(err, ErrStarting):
+			reason = "starting"
+		case errors.Is(err, database.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 			reason = "database unavailable"
 		}
 		logger(c).Warn("not ready", "error", err.Error())

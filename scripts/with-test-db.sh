@@ -33,7 +33,8 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 PG_FAST_UNSAFE=1 PG_MAX_CONNECTIONS=400 scripts/pg.sh start "$data/pg" "$port"
-PG_FAST_UNSAFE=1 PG_MAX_CONNECTIONS=400 scripts/neon-sim.sh start "$data/neon" "$base"
+# Durable settings: the fault tests check that acknowledged writes survive kill -9.
+PG_MAX_CONNECTIONS=400 scripts/neon-sim.sh start "$data/neon" "$base"
 # shellcheck disable=SC1091
 . "$data/neon/env"
 export TEST_DATABASE_URL="postgres://postgres:postgres@127.0.0.1:$port/postgres?sslmode=disable"

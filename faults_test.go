@@ -1,0 +1,276 @@
+//go:build faults
+
+package main
+
+// Fault tests: they kill and freeze the Neon replica's PostgreSQL, so they
+// run alone, after every other test (pass 3 of scripts/run-tests.sh).
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dovvydive/backend/database"
+	"github.com/dovvydive/backend/database/dbtest"
+	"github.com/dovvydive/backend/handlers"
+	"github.com/dovvydive/backend/seeds"
+)
+
+// replicaPIDs returns the replica's postmaster and all its children.
+func replicaPIDs(t *testing.T) []int {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(os.Getenv("NEON_SIM_PG_DATA"), "postmaster.pid"))
+	require.NoError(t, err)
+	first, _, _ := strings.Cut(string(raw), "\n")
+	master, err := strconv.Atoi(strings.TrimSpace(first))
+	require.NoError(t, err)
+	pids := []int{master}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// Fields after the parenthesised command: state, ppid, ...
+		rest := string(stat[strings.LastIndexByte(string(stat), ')')+2:])
+		fields := strings.Fields(rest)
+		if len(fields) > 1 && fields[1] == strconv.Itoa(master) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+func signalAll(t *testing.T, pids []int, sig syscall.Signal) {
+	t.Helper()
+	for _, pid := range pids {
+		_ = syscall.Kill(pid, sig)
+	}
+}
+
+func startReplicaPostgres(t *testing.T) {
+	t.Helper()
+	cmd := exec.Command("scripts/pg.sh", "start", os.Getenv("NEON_SIM_PG_DATA"), os.Getenv("NEON_SIM_DIRECT_PORT"))
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, string(out))
+}
+
+type outcome struct {
+	at       time.Duration // since the load began
+	took     time.Duration
+	status   int
+	write    bool
+	session  string
+	transErr bool
+}
+
+// load runs workers against the server for d, alternating a write (a new
+// guest session) and a read (a dive site), and records every outcome.
+func load(base string, workers int, d time.Duration) []outcome {
+	client := &http.Client{Timeout: 15 * time.Second}
+	began := time.Now()
+	var mu sync.Mutex
+	var all []outcome
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := 0; time.Since(began) < d; i++ {
+				o := outcome{at: time.Since(began), write: (i+w)%2 == 0}
+				var res *http.Response
+				var err error
+				if o.write {
+					res, err = client.Post(base+"/api/v1/sessions", "application/json", strings.NewReader(`{"language":"en"}`))
+				} else {
+					res, err = client.Get(base + "/api/v1/dive-sites/" + seeds.SiteID("tioman-chebeh").String())
+				}
+				o.took = time.Since(began) - o.at
+				if err != nil {
+					o.transErr = true
+				} else {
+					o.status = res.StatusCode
+					if o.write && res.StatusCode == http.StatusCreated {
+						var body struct {
+							Data struct{ ID string } `json:"data"`
+						}
+						_ = json.NewDecoder(res.Body).Decode(&body)
+						o.session = body.Data.ID
+					}
+					res.Body.Close()
+				}
+				mu.Lock()
+				all = append(all, o)
+				mu.Unlock()
+				time.Sleep(10 * time.Millisecond)
+			}
+		})
+	}
+	wg.Wait()
+	return all
+}
+
+type summary struct {
+	byStatus    map[int]int
+	transErrors int
+	slowest     time.Duration
+	acked       []string
+}
+
+func summarise(all []outcome) summary {
+	s := summary{byStatus: map[int]int{}}
+	for _, o := range all {
+		if o.transErr {
+			s.transErrors++
+		} else {
+			s.byStatus[o.status]++
+		}
+		s.slowest = max(s.slowest, o.took)
+		if o.session != "" {
+			s.acked = append(s.acked, o.session)
+		}
+	}
+	return s
+}
+
+// firstSuccessAfter is when the first request sent after t succeeded.
+func firstSuccessAfter(all []outcome, t time.Duration) time.Duration {
+	best := time.Duration(-1)
+	for _, o := range all {
+		if o.at >= t && (o.status == http.StatusOK || o.status == http.StatusCreated) && (best < 0 || o.at+o.took < best) {
+			best = o.at + o.took
+		}
+	}
+	return best
+}
+
+func TestFault_KillDashNineUnderLoadThenRestart(t *testing.T) {
+	neon := dbtest.Neon(t, true)
+	env := neonEnv(neon.PooledURL, neon.DirectURL)
+	env["SERVER_REQUEST_TIMEOUT"] = "2s"
+	p := start(t, env, "serve", "--seed")
+	p.waitStatus(t, "/readyz", http.StatusOK, 30*time.Second)
+
+	const killAt, restartAt, duration = 5 * time.Second, 10 * time.Second, 20 * time.Second
+	var restarted atomic.Int64 // when, since the load began, PostgreSQL accepted connections again
+	began := time.Now()
+	go func() {
+		time.Sleep(killAt)
+		signalAll(t, replicaPIDs(t), syscall.SIGKILL)
+		time.Sleep(restartAt - killAt)
+		startReplicaPostgres(t)
+		restarted.Store(int64(time.Since(began)))
+	}()
+	all := load(p.url(""), 8, duration)
+	s := summarise(all)
+	recovery := firstSuccessAfter(all, time.Duration(restarted.Load())) - time.Duration(restarted.Load())
+	t.Logf("%d requests: by status %v, transport errors %d, slowest %s; PostgreSQL back at %s, first success %s after",
+		len(all), s.byStatus, s.transErrors, s.slowest.Round(time.Millisecond),
+		time.Duration(restarted.Load()).Round(time.Millisecond), recovery.Round(time.Millisecond))
+
+	select {
+	case <-p.done:
+		t.Fatal("the server exited during the outage")
+	default:
+	}
+	assert.Zero(t, s.byStatus[http.StatusInternalServerError], "never a 500")
+	assert.Zero(t, s.transErrors, "never a hang or dropped connection")
+	assert.Positive(t, s.byStatus[http.StatusServiceUnavailable], "the outage was seen as 503s")
+	assert.Less(t, s.slowest, 3500*time.Millisecond, "no request outlived its 2 s deadline by much")
+	assert.GreaterOrEqual(t, recovery, time.Duration(0), "served again after the restart")
+	assert.LessOrEqual(t, recovery, 5*time.Second, "within 5 s of the restart")
+
+	admin, err := sql.Open("pgx", neon.AdminURL)
+	require.NoError(t, err)
+	defer admin.Close()
+	var present int
+	require.NoError(t, admin.QueryRow(`SELECT count(*) FROM guest_sessions WHERE id::text = ANY($1)`, s.acked).Scan(&present))
+	t.Logf("acknowledged writes: %d, present after the restart: %d", len(s.acked), present)
+	assert.Equal(t, len(s.acked), present, "every acknowledged write survived")
+}
+
+func TestFault_SIGSTOPForTenSecondsUnderLoad(t *testing.T) {
+	neon := dbtest.Neon(t, true)
+	db, err := database.Open(context.Background(), neonConfig(neon.PooledURL, neon.DirectURL), slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	defer db.Close()
+	_, err = seeds.Load(context.Background(), db)
+	require.NoError(t, err)
+	router, err := handlers.NewRouter(handlers.RouterConfig{Log: slog.New(slog.DiscardHandler), RequestTimeout: 2 * time.Second,
+		MaxBodyBytes: 1 << 20, SessionSecret: []byte("fault-test-secret-fault-test-secret"), SessionTTL: time.Hour}, db)
+	require.NoError(t, err)
+	srv := httptest.NewServer(router)
+	defer srv.Close()
+
+	const stopAt, contAt, duration = 3 * time.Second, 13 * time.Second, 20 * time.Second
+	var frozen []int
+	var frozenMu sync.Mutex
+	thaw := func() {
+		frozenMu.Lock()
+		defer frozenMu.Unlock()
+		signalAll(t, frozen, syscall.SIGCONT)
+	}
+	t.Cleanup(thaw) // never leave the replica frozen
+	baseline := runtime.NumGoroutine()
+	var peakGoroutines, peakConns atomic.Int64
+	stop := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			if g := int64(runtime.NumGoroutine()); g > peakGoroutines.Load() {
+				peakGoroutines.Store(g)
+			}
+			if c := int64(db.Stats().OpenConnections); c > peakConns.Load() {
+				peakConns.Store(c)
+			}
+		}
+	}()
+	go func() {
+		time.Sleep(stopAt)
+		frozenMu.Lock()
+		frozen = replicaPIDs(t) // now, so backends opened by the load are frozen too
+		signalAll(t, frozen, syscall.SIGSTOP)
+		frozenMu.Unlock()
+		time.Sleep(contAt - stopAt)
+		thaw()
+	}()
+	all := load(srv.URL, 8, duration)
+	close(stop)
+	s := summarise(all)
+	recovery := firstSuccessAfter(all, contAt) - contAt
+	t.Logf("%d requests: by status %v, transport errors %d, slowest %s; goroutines %d at rest, peak %d; open connections peak %d; first success %s after SIGCONT",
+		len(all), s.byStatus, s.transErrors, s.slowest.Round(time.Millisecond), baseline, peakGoroutines.Load(), peakConns.Load(),
+		recovery.Round(time.Millisecond))
+
+	assert.Zero(t, s.byStatus[http.StatusInternalServerError], "never a 500")
+	assert.Zero(t, s.transErrors)
+	assert.Positive(t, s.byStatus[http.StatusServiceUnavailable], "the freeze was seen as 503s")
+	assert.Less(t, s.slowest, 3500*time.Millisecond, "every request ended near its 2 s deadline")
+	assert.LessOrEqual(t, peakConns.Load(), int64(20), "open connections stay within the pool")
+	assert.Less(t, peakGoroutines.Load(), int64(baseline+200), "goroutines stay bounded")
+	assert.GreaterOrEqual(t, recovery, time.Duration(0), "served again after SIGCONT")
+	assert.LessOrEqual(t, recovery, 5*time.Second)
+}
