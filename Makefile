@@ -15,6 +15,16 @@ run: build ## Serve the API on :4000 (starts the project-managed PostgreSQL when
 	if [ -n "$$url" ]; then export DATABASE_URL="$$url"; fi && \
 	exec ./$(BIN) serve --seed
 
+.PHONY: neon-sim
+neon-sim: build ## Serve the API against the local Neon replica (TLS direct endpoint, PgBouncer 1.24 pooled endpoint)
+	@scripts/neon-sim.sh start .data/neon-sim 25600 && . .data/neon-sim/env && \
+	DATABASE_PROVIDER=neon NEON_DATABASE_URL="$$NEON_SIM_POOLED_URL" NEON_DIRECT_URL="$$NEON_SIM_DIRECT_URL" \
+	exec ./$(BIN) serve --seed
+
+.PHONY: neon-sim-stop
+neon-sim-stop: ## Stop the local Neon replica
+	scripts/neon-sim.sh stop .data/neon-sim
+
 .PHONY: test
 test: ## Run every test, database tests against a throwaway PostgreSQL with pgvector
 	GO=$(GO) scripts/with-test-db.sh scripts/run-tests.sh
@@ -32,12 +42,12 @@ deps: ## Install PostgreSQL 15 and build pgvector from Debian's source package (
 	scripts/install-deps.sh
 
 .PHONY: db-start db-stop db-psql
-db-start: ## Start the project-managed development PostgreSQL (.data/postgres, port 54329)
+db-start: ## Start the project-managed development PostgreSQL (.data/postgres, port 25432)
 	@scripts/dev-db.sh >/dev/null
 db-stop: ## Stop the project-managed development PostgreSQL
 	scripts/pg.sh stop .data/postgres
 db-psql: ## Open psql on the development database as the superuser
-	scripts/pg.sh psql .data/postgres 54329 -d dovvydive -P pager=off
+	scripts/pg.sh psql .data/postgres 25432 -d dovvydive -P pager=off
 
 .PHONY: migrate-up migrate-down migrate-status
 migrate-up: build ## Apply pending migrations

@@ -54,7 +54,7 @@ type RetryConfig struct {
 func DefaultConfig() Config {
 	return Config{
 		Provider:      ProviderLocal,
-		URL:           "postgres://dovvydive:dovvydive@127.0.0.1:54329/dovvydive?sslmode=disable",
+		URL:           "postgres://dovvydive:dovvydive@127.0.0.1:25432/dovvydive?sslmode=disable",
 		AutoMigrate:   true,
 		HealthTimeout: 2 * time.Second,
 		Pool: PoolConfig{

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # dev-db.sh makes sure `make run` has a database. When DATABASE_URL (from the
 # environment or .env) points at a reachable server it is used as is;
-# otherwise the project-managed cluster (.data/postgres, port 54329) is
+# otherwise the project-managed cluster (.data/postgres, port 25432) is
 # started, given the dovvydive role and database with pgvector, and its URL is
 # printed for the caller to use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DATA=${DEV_PG_DATA:-.data/postgres}
-PORT=${DEV_PG_PORT:-54329}
+PORT=${DEV_PG_PORT:-25432}
 MANAGED_URL="postgres://dovvydive:dovvydive@127.0.0.1:$PORT/dovvydive?sslmode=disable"
 
 configured=${DATABASE_URL:-}

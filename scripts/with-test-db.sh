@@ -14,14 +14,14 @@ free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 port=${TEST_PG_PORT:-}
 if [ -z "$port" ]; then
-  for p in $(seq 54330 54399); do if free "$p"; then port=$p; break; fi; done
+  for p in $(seq 25440 25499); do if free "$p"; then port=$p; break; fi; done
 fi
-[ -n "$port" ] || { echo "with-test-db: no free port in 54330-54399" >&2; exit 1; }
+[ -n "$port" ] || { echo "with-test-db: no free port in 25440-25499" >&2; exit 1; }
 base=
-for p in $(seq 54400 3 54490); do
+for p in $(seq 25500 3 25590); do
   if free "$p" && free $((p + 1)) && free $((p + 2)); then base=$p; break; fi
 done
-[ -n "$base" ] || { echo "with-test-db: no three free ports in 54400-54492" >&2; exit 1; }
+[ -n "$base" ] || { echo "with-test-db: no three free ports in 25500-25592" >&2; exit 1; }
 
 data=$(mktemp -d /tmp/dovvydive-testpg.XXXXXX)
 [ "$(id -u)" -eq 0 ] && chmod 755 "$data"
