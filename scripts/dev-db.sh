@@ -39,5 +39,5 @@ WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'dovvydive') \gexec
 SELECT 'CREATE DATABASE dovvydive OWNER dovvydive'
 WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'dovvydive') \gexec
 SQL
-scripts/pg.sh psql "$DATA" "$PORT" -d dovvydive -c 'CREATE EXTENSION IF NOT EXISTS vector'
+scripts/pg.sh psql "$DATA" "$PORT" -d dovvydive -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION IF NOT EXISTS vector'
 echo "$MANAGED_URL"
