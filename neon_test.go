@@ -301,3 +301,23 @@ func TestDirect_TerminatingEveryBackendFailsNoneOfTheNext100Requests(t *testing.
 	assert.Zero(t, failed)
 	assert.Contains(t, p.stderr.String(), "connection lost; dropping idle connections")
 }
+
+func TestNeon_ChannelBindingIsEnforcedOnTheDirectEndpoint(t *testing.T) {
+	t.Parallel()
+	// pgx >= 5.12 enforces channel_binding=require (5.9-5.11 could be talked
+	// out of it). PgBouncer cannot do channel binding, so only the direct
+	// endpoint offers it here; on Neon the proxy does it for both.
+	neon := dbtest.Neon(t, true)
+	db, err := database.Open(context.Background(),
+		neonConfig(withQuery(t, neon.DirectURL, "channel_binding", "require"), neon.DirectURL), slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	defer db.Close()
+	var answer string
+	require.NoError(t, db.SQL().QueryRow(`SELECT 'ok'`).Scan(&answer))
+	assert.Equal(t, "ok", answer)
+
+	_, err = database.Open(context.Background(),
+		neonConfig(withQuery(t, neon.PooledURL, "channel_binding", "require"), neon.DirectURL), slog.New(slog.DiscardHandler))
+	require.Error(t, err, "a server that cannot bind the channel is refused")
+	assert.True(t, database.IsPermanent(err), "and not retried: %v", err)
+}
