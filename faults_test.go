@@ -29,6 +29,7 @@ import (
 
 	"github.com/dovvydive/backend/database"
 	"github.com/dovvydive/backend/database/dbtest"
+	"github.com/dovvydive/backend/knowledge/embedding"
 	"github.com/dovvydive/backend/handlers"
 	"github.com/dovvydive/backend/seeds"
 )
@@ -213,10 +214,11 @@ func TestFault_SIGSTOPForTenSecondsUnderLoad(t *testing.T) {
 	db, err := database.Open(context.Background(), neonConfig(neon.PooledURL, neon.DirectURL), slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	defer db.Close()
-	_, err = seeds.Load(context.Background(), db)
+	_, err = seeds.Load(context.Background(), db, embedding.Hash{})
 	require.NoError(t, err)
 	router, err := handlers.NewRouter(handlers.RouterConfig{Log: slog.New(slog.DiscardHandler), RequestTimeout: 2 * time.Second,
-		MaxBodyBytes: 1 << 20, SessionSecret: []byte("fault-test-secret-fault-test-secret"), SessionTTL: time.Hour}, db)
+		MaxBodyBytes: 1 << 20, SessionSecret: []byte("fault-test-secret-fault-test-secret"), SessionTTL: time.Hour,
+		Embedder: embedding.Hash{}}, db)
 	require.NoError(t, err)
 	srv := httptest.NewServer(router)
 	defer srv.Close()

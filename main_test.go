@@ -346,10 +346,10 @@ func TestCLI_SeedTwiceChangesNothingTheSecondTime(t *testing.T) {
 	env := map[string]string{"APP_ENV": "test", "DATABASE_URL": dbtest.Migrated(t)}
 	code, out, _ := runCmd(t, env, "seed")
 	require.Zero(t, code)
-	assert.Contains(t, out, "6 operator(s), 22 site(s)")
+	assert.Contains(t, out, "6 operator(s) inserted or changed; sites: 22 loaded, 0 unchanged")
 	code, out, _ = runCmd(t, env, "seed")
 	require.Zero(t, code)
-	assert.Contains(t, out, "0 operator(s), 0 site(s), 0 link(s)")
+	assert.Contains(t, out, "0 operator(s) inserted or changed; sites: 0 loaded, 22 unchanged, 0 chunk(s) written")
 }
 
 func TestCLI_SeedBeforeMigrateSaysWhatToDo(t *testing.T) {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/dovvydive/backend/database"
 	"github.com/dovvydive/backend/database/dbtest"
+	"github.com/dovvydive/backend/knowledge/embedding"
 	"github.com/dovvydive/backend/migrations"
 	"github.com/dovvydive/backend/seeds"
 )
@@ -71,7 +72,7 @@ func queryDuringMigration(t *testing.T, neon dbtest.NeonDB, pooled string) (fail
 	db, err := database.Open(context.Background(), neonConfig(pooled, neon.DirectURL), slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	defer db.Close()
-	_, err = seeds.Load(context.Background(), db)
+	_, err = seeds.Load(context.Background(), db, embedding.Hash{})
 	require.NoError(t, err)
 
 	var failures, count atomic.Int64

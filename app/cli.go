@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 	"io"
+	"os"
 	"reflect"
 	"strings"
 	"text/tabwriter"
@@ -12,6 +13,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/dovvydive/backend/database"
+	"github.com/dovvydive/backend/knowledge"
+	"github.com/dovvydive/backend/knowledge/embedding"
 	"github.com/dovvydive/backend/seeds"
 )
 
@@ -28,7 +31,8 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	root.PersistentFlags().String("config", "./config.yaml", "path to config.yaml")
 
-	root.AddCommand(serveCommand(stderr), migrateCommand(stdout, stderr), seedCommand(stdout, stderr), configCommand(stdout))
+	root.AddCommand(serveCommand(stderr), migrateCommand(stdout, stderr), seedCommand(stdout, stderr),
+		ingestCommand(stdout, stderr), configCommand(stdout))
 	return root
 }
 
@@ -157,29 +161,83 @@ func migrateCommand(stdout, stderr io.Writer) *cobra.Command {
 func seedCommand(stdout, stderr io.Writer) *cobra.Command {
 	return &cobra.Command{
 		Use:   "seed",
-		Short: "Load development data (dive sites and operators); safe to repeat",
+		Short: "Load development data (operators, and the dive-site corpus through ingestion); safe to repeat",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(cmd)
-			if err != nil {
-				return err
-			}
-			db, err := database.Open(cmd.Context(), cfg.Database, NewLogger(cfg.App, stderr))
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			if err := db.Ready(cmd.Context()); err != nil {
-				return fmt.Errorf("seed: %w (run `migrate up` first)", err)
-			}
-			res, err := seeds.Load(cmd.Context(), db)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(stdout, "seeded: %d operator(s), %d site(s), %d link(s) inserted or changed\n", res.Operators, res.Sites, res.Links)
-			return nil
+			return withKnowledge(cmd, stderr, func(db *database.DB, emb embedding.Embedder) error {
+				res, err := seeds.Load(cmd.Context(), db, emb)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "seeded: %d operator(s) inserted or changed; sites: %d loaded, %d unchanged, %d chunk(s) written\n",
+					res.Operators, res.Sites.Loaded, res.Sites.Unchanged, res.Sites.Chunks)
+				return nil
+			})
 		},
 	}
+}
+
+func ingestCommand(stdout, stderr io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "ingest DIR",
+		Short: "Load dive-site markdown files from DIR: upsert sites, chunk, embed and store; unchanged files are skipped",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			reembed, _ := cmd.Flags().GetBool("reembed")
+			return withKnowledge(cmd, stderr, func(db *database.DB, emb embedding.Embedder) error {
+				interactive := false
+				if f, ok := stderr.(*os.File); ok {
+					if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+						interactive = true
+					}
+				}
+				sum, err := knowledge.Ingest(cmd.Context(), os.DirFS(args[0]), db, emb,
+					knowledge.Options{Reembed: reembed, Progress: stderr, Interactive: interactive})
+				for _, p := range sum.Problems {
+					fmt.Fprintf(stderr, "skipped %s\n", p)
+				}
+				fmt.Fprintf(stdout, "ingested %d file(s): %d loaded, %d unchanged, %d failed; %d chunk(s) written with %s\n",
+					sum.Files, sum.Loaded, sum.Unchanged, sum.Failed, sum.Chunks, emb.Model())
+				if err != nil {
+					return err
+				}
+				if sum.Failed > 0 {
+					return fmt.Errorf("ingest: %d file(s) failed", sum.Failed)
+				}
+				return nil
+			})
+		},
+	}
+	cmd.Flags().Bool("reembed", false, "embed every file again, as after changing the embedding model")
+	return cmd
+}
+
+// withKnowledge opens the database (which must be migrated) and the
+// configured embedder. Re-embedding is the one case where stored vectors may
+// come from another model.
+func withKnowledge(cmd *cobra.Command, stderr io.Writer, run func(*database.DB, embedding.Embedder) error) error {
+	cfg, err := loadConfig(cmd)
+	if err != nil {
+		return err
+	}
+	emb, err := cfg.NewEmbedder(cmd.Context())
+	if err != nil {
+		return err
+	}
+	db, err := database.Open(cmd.Context(), cfg.Database, NewLogger(cfg.App, stderr))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Ready(cmd.Context()); err != nil {
+		return fmt.Errorf("%s: %w (run `migrate up` first)", cmd.Name(), err)
+	}
+	if reembed, _ := cmd.Flags().GetBool("reembed"); !reembed {
+		if err := db.CheckEmbeddingModel(cmd.Context(), emb.Model()); err != nil {
+			return err
+		}
+	}
+	return run(db, emb)
 }
 
 func configCommand(stdout io.Writer) *cobra.Command {
@@ -211,6 +269,9 @@ func (c Config) Masked() map[string]any {
 		if s, _ := db[k].(string); s != "" {
 			db[k] = database.Redact(s)
 		}
+	}
+	if c.Embedding.GeminiAPIKey != "" {
+		m["embedding"].(map[string]any)["gemini_api_key"] = "********"
 	}
 	session := m["session"].(map[string]any)
 	switch {
@@ -246,7 +307,7 @@ func toMap(v reflect.Value) map[string]any {
 func configLogAttrs(c Config) []any {
 	m := c.Masked()
 	var attrs []any
-	for _, section := range []string{"app", "server", "database", "seed"} {
+	for _, section := range []string{"app", "server", "database", "seed", "embedding", "search"} {
 		attrs = append(attrs, section, m[section])
 	}
 	return attrs

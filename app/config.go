@@ -3,6 +3,7 @@
 package app
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -21,6 +22,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/dovvydive/backend/database"
+	"github.com/dovvydive/backend/knowledge/embedding"
 )
 
 // Environments the service runs in.
@@ -33,11 +35,33 @@ const (
 // Config is the whole effective configuration. The mapstructure tags are the
 // config.yaml keys; see envNames for the environment variables.
 type Config struct {
-	App      AppConfig       `mapstructure:"app"`
-	Server   ServerConfig    `mapstructure:"server"`
-	Database database.Config `mapstructure:"database"`
-	Session  SessionConfig   `mapstructure:"session"`
-	Seed     SeedConfig      `mapstructure:"seed"`
+	App       AppConfig       `mapstructure:"app"`
+	Server    ServerConfig    `mapstructure:"server"`
+	Database  database.Config `mapstructure:"database"`
+	Session   SessionConfig   `mapstructure:"session"`
+	Seed      SeedConfig      `mapstructure:"seed"`
+	Embedding EmbeddingConfig `mapstructure:"embedding"`
+	Search    SearchConfig    `mapstructure:"search"`
+}
+
+// EmbeddingConfig chooses and tunes the embedder.
+type EmbeddingConfig struct {
+	Provider          string        `mapstructure:"provider" validate:"oneof=hash gemini"`
+	GeminiAPIKey      string        `mapstructure:"gemini_api_key" validate:"required_if=Provider gemini"`
+	GeminiModel       string        `mapstructure:"gemini_model" validate:"required"`
+	GeminiBaseURL     string        `mapstructure:"gemini_base_url" validate:"omitempty,http_url"`
+	BatchSize         int           `mapstructure:"batch_size" validate:"min=1,max=100"`
+	Timeout           time.Duration `mapstructure:"timeout" validate:"min=1s,max=5m"`
+	MaxRetries        int           `mapstructure:"max_retries" validate:"min=0,max=10"`
+	RequestsPerMinute int           `mapstructure:"requests_per_minute" validate:"min=1,max=100000"`
+}
+
+// SearchConfig tunes knowledge search.
+type SearchConfig struct {
+	// EfSearch is HNSW's candidate list size: recall rises with it, and so
+	// does latency. 400 is the highest value whose plans are tested to still
+	// use the index.
+	EfSearch int `mapstructure:"ef_search" validate:"min=10,max=400"`
 }
 
 // AppConfig holds process-wide settings.
@@ -76,17 +100,21 @@ type SeedConfig struct {
 // from its upper-cased name with dots as underscores
 // (database.pool.max_open_conns → DATABASE_POOL_MAX_OPEN_CONNS).
 var envNames = map[string][]string{
-	"app.env":                  {"APP_ENV", "NODE_ENV"},
-	"app.log_level":            {"LOG_LEVEL"},
-	"server.port":              {"BACKEND_PORT"},
-	"server.url":               {"BACKEND_URL"},
-	"server.cors_origins":      {"CORS_ORIGINS"},
-	"database.provider":        {"DATABASE_PROVIDER"},
-	"database.url":             {"DATABASE_URL"},
-	"database.neon_url":        {"NEON_DATABASE_URL"},
-	"database.neon_direct_url": {"NEON_DIRECT_URL"},
-	"session.secret":           {"SESSION_SECRET"},
-	"session.ttl_hours":        {"SESSION_TTL_HOURS"},
+	"app.env":                   {"APP_ENV", "NODE_ENV"},
+	"app.log_level":             {"LOG_LEVEL"},
+	"server.port":               {"BACKEND_PORT"},
+	"server.url":                {"BACKEND_URL"},
+	"server.cors_origins":       {"CORS_ORIGINS"},
+	"database.provider":         {"DATABASE_PROVIDER"},
+	"database.url":              {"DATABASE_URL"},
+	"database.neon_url":         {"NEON_DATABASE_URL"},
+	"database.neon_direct_url":  {"NEON_DIRECT_URL"},
+	"session.secret":            {"SESSION_SECRET"},
+	"session.ttl_hours":         {"SESSION_TTL_HOURS"},
+	"embedding.provider":        {"EMBEDDING_PROVIDER"},
+	"embedding.gemini_api_key":  {"GEMINI_API_KEY"},
+	"embedding.gemini_base_url": {"GEMINI_BASE_URL"},
+	"search.ef_search":          {"SEARCH_EF_SEARCH"},
 }
 
 // EnvName is the environment variable that sets key.
@@ -113,6 +141,9 @@ func DefaultConfig() Config {
 		Database: database.DefaultConfig(),
 		Session:  SessionConfig{TTLHours: 24},
 		Seed:     SeedConfig{OnStart: false},
+		Embedding: EmbeddingConfig{Provider: "hash", GeminiModel: embedding.GeminiModel, BatchSize: 64,
+			Timeout: 30 * time.Second, MaxRetries: 5, RequestsPerMinute: 100},
+		Search: SearchConfig{EfSearch: 100},
 	}
 }
 
@@ -341,6 +372,18 @@ func neonProblems(dc database.Config) []string {
 		}
 	}
 	return out
+}
+
+// NewEmbedder returns the configured embedder.
+func (c Config) NewEmbedder(ctx context.Context) (embedding.Embedder, error) {
+	if c.Embedding.Provider != "gemini" {
+		return embedding.Hash{}, nil
+	}
+	return embedding.NewGemini(ctx, embedding.GeminiConfig{
+		APIKey: c.Embedding.GeminiAPIKey, Model: c.Embedding.GeminiModel, BaseURL: c.Embedding.GeminiBaseURL,
+		BatchSize: c.Embedding.BatchSize, Timeout: c.Embedding.Timeout, MaxRetries: c.Embedding.MaxRetries,
+		RequestsPerMinute: c.Embedding.RequestsPerMinute,
+	})
 }
 
 var validate = newValidator()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/dovvydive/backend/database"
 	"github.com/dovvydive/backend/handlers"
+	"github.com/dovvydive/backend/knowledge/embedding"
 	"github.com/dovvydive/backend/seeds"
 )
 
@@ -21,6 +22,12 @@ import (
 // The port is bound first, so probes get answers (503 from database routes)
 // while the database is still being reached, migrated and seeded.
 func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
+	// Embedder: the one that made the stored vectors (checked once connected).
+	emb, err := cfg.NewEmbedder(ctx)
+	if err != nil {
+		return err
+	}
+
 	// Database handle: validated, not yet connected.
 	db, err := database.New(cfg.Database, log)
 	if err != nil {
@@ -46,6 +53,8 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		CORSOrigins:    cfg.Server.CORSOrigins,
 		SessionSecret:  []byte(cfg.Session.Secret),
 		SessionTTL:     time.Duration(cfg.Session.TTLHours) * time.Hour,
+		Embedder:       emb,
+		EfSearch:       cfg.Search.EfSearch,
 	}, started)
 	if err != nil {
 		return err
@@ -71,7 +80,7 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	defer cancelDB()
 	dbErr := make(chan error, 1)
 	go func() {
-		err := prepareDatabase(dbCtx, cfg, db, log)
+		err := prepareDatabase(dbCtx, cfg, db, emb, log)
 		if err == nil {
 			started.done.Store(true)
 		}
@@ -129,7 +138,7 @@ func (g *startupGate) Ready(ctx context.Context) error {
 // prepareDatabase brings the schema up to date, opens the application pool and
 // optionally seeds. Migrations run first, over their own (direct) connection,
 // so that no API query ever sees a half-migrated schema.
-func prepareDatabase(ctx context.Context, cfg Config, db *database.DB, log *slog.Logger) error {
+func prepareDatabase(ctx context.Context, cfg Config, db *database.DB, emb embedding.Embedder, log *slog.Logger) error {
 	if cfg.Database.AutoMigrate {
 		if err := migrateUp(ctx, cfg, log); err != nil {
 			return err
@@ -143,12 +152,16 @@ func prepareDatabase(ctx context.Context, cfg Config, db *database.DB, log *slog
 			log.Warn("database: schema is not current and auto_migrate is off; /readyz answers 503 until `migrate up` runs", "reason", err.Error())
 		}
 	}
+	if err := db.CheckEmbeddingModel(ctx, emb.Model()); err != nil {
+		return err
+	}
 	if cfg.Seed.OnStart {
-		res, err := seeds.Load(ctx, db)
+		res, err := seeds.Load(ctx, db, emb)
 		if err != nil {
 			return err
 		}
-		log.Info("seed: loaded", "operators_changed", res.Operators, "sites_changed", res.Sites, "links_changed", res.Links)
+		log.Info("seed: loaded", "operators_changed", res.Operators, "sites_loaded", res.Sites.Loaded,
+			"sites_unchanged", res.Sites.Unchanged, "chunks_written", res.Sites.Chunks)
 	}
 	log.Info("database: ready")
 	return nil

@@ -17,6 +17,7 @@ import (
 
 	"github.com/dovvydive/backend/database"
 	"github.com/dovvydive/backend/database/dbtest"
+	"github.com/dovvydive/backend/knowledge/embedding"
 	"github.com/dovvydive/backend/migrations"
 	"github.com/dovvydive/backend/seeds"
 )
@@ -299,7 +300,7 @@ func TestPool_IsBoundedByConfig(t *testing.T) {
 func seeded(t *testing.T) *database.DB {
 	t.Helper()
 	db := openDB(t, dbtest.Migrated(t))
-	_, err := seeds.Load(context.Background(), db)
+	_, err := seeds.Load(context.Background(), db, embedding.Hash{})
 	require.NoError(t, err)
 	return db
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/dovvydive/backend/database"
 	"github.com/dovvydive/backend/database/dbtest"
+	"github.com/dovvydive/backend/knowledge/embedding"
 	"github.com/dovvydive/backend/handlers"
 	"github.com/dovvydive/backend/models"
 	"github.com/dovvydive/backend/seeds"
@@ -44,6 +45,7 @@ func newServer(t *testing.T, store handlers.Store, adjust ...func(*handlers.Rout
 		CORSOrigins:    []string{"http://localhost:5173"},
 		SessionSecret:  []byte("test-secret-test-secret-test-secret!"),
 		SessionTTL:     time.Hour,
+		Embedder:       embedding.Hash{},
 	}
 	for _, f := range adjust {
 		f(&cfg)
@@ -60,7 +62,7 @@ func seededDB(t *testing.T) *database.DB {
 	db, err := database.Open(context.Background(), dbtest.Config(dbtest.Migrated(t)), slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
-	_, err = seeds.Load(context.Background(), db)
+	_, err = seeds.Load(context.Background(), db, embedding.Hash{})
 	require.NoError(t, err)
 	return db
 }
@@ -305,7 +307,7 @@ func TestPool_NeverOpensMoreThanItsMaximumUnder100ConcurrentRequests(t *testing.
 	db, err := database.Open(context.Background(), dbtest.Config(dsn), slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	defer db.Close()
-	_, err = seeds.Load(context.Background(), db)
+	_, err = seeds.Load(context.Background(), db, embedding.Hash{})
 	require.NoError(t, err)
 	// A generous deadline: under -race and a parallel suite, waiting for one
 	// of the 20 connections can take seconds, and this test is about the bound.
@@ -466,7 +468,7 @@ func TestRequestDeadline_EndsAHungQueryWith503(t *testing.T) {
 func TestNewRouter_WithoutCORSOriginsStillServes(t *testing.T) {
 	t.Parallel()
 	router, err := handlers.NewRouter(handlers.RouterConfig{Log: slog.New(slog.DiscardHandler),
-		RequestTimeout: time.Second, MaxBodyBytes: 1024}, unconnectedDB(t))
+		RequestTimeout: time.Second, MaxBodyBytes: 1024, Embedder: embedding.Hash{}}, unconnectedDB(t))
 	require.NoError(t, err)
 	rec := httptest.NewRecorder()
 	router.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/livez", nil))
@@ -475,7 +477,7 @@ func TestNewRouter_WithoutCORSOriginsStillServes(t *testing.T) {
 
 func TestNewRouter_RejectsAMalformedTrustedProxy(t *testing.T) {
 	_, err := handlers.NewRouter(handlers.RouterConfig{Log: slog.New(slog.DiscardHandler),
-		RequestTimeout: time.Second, MaxBodyBytes: 1024, TrustedProxies: []string{"not-an-ip"}}, unconnectedDB(t))
+		RequestTimeout: time.Second, MaxBodyBytes: 1024, TrustedProxies: []string{"not-an-ip"}, Embedder: embedding.Hash{}}, unconnectedDB(t))
 	assert.Error(t, err)
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/dovvydive/backend/database"
 	"github.com/dovvydive/backend/database/dbtest"
+	"github.com/dovvydive/backend/knowledge/embedding"
 	"github.com/dovvydive/backend/handlers"
 	"github.com/dovvydive/backend/seeds"
 )
@@ -38,7 +39,7 @@ func benchServer(b *testing.B) *httptest.Server {
 	db, err := database.Open(context.Background(), dbtest.Config(dbtest.Migrated(b)), slog.New(slog.DiscardHandler))
 	require.NoError(b, err)
 	b.Cleanup(func() { db.Close() })
-	_, err = seeds.Load(context.Background(), db)
+	_, err = seeds.Load(context.Background(), db, embedding.Hash{})
 	require.NoError(b, err)
 	// Request logs are formatted as in production, then discarded.
 	router, err := handlers.NewRouter(handlers.RouterConfig{
@@ -46,6 +47,7 @@ func benchServer(b *testing.B) *httptest.Server {
 		RequestTimeout: 10 * time.Second,
 		MaxBodyBytes:   1 << 20,
 		CORSOrigins:    []string{"http://localhost:5173"},
+		Embedder:       embedding.Hash{},
 	}, db)
 	require.NoError(b, err)
 	srv := httptest.NewServer(router)

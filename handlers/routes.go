@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -9,6 +10,8 @@ import (
 	"github.com/gin-contrib/cors"
 	"github.com/gin-contrib/secure"
 	"github.com/gin-gonic/gin"
+
+	"github.com/dovvydive/backend/knowledge/embedding"
 )
 
 // Store is everything the API needs from the database.
@@ -17,6 +20,7 @@ type Store interface {
 	diveSiteStore
 	diveOperatorStore
 	sessionStore
+	searchStore
 }
 
 // RouterConfig configures NewRouter.
@@ -28,10 +32,18 @@ type RouterConfig struct {
 	CORSOrigins    []string
 	SessionSecret  []byte // signs guest-session tokens
 	SessionTTL     time.Duration
+	Embedder       embedding.Embedder // embeds search queries
+	EfSearch       int                // HNSW candidate list size for searches
 }
 
 // NewRouter returns the whole API. Every route is listed here.
 func NewRouter(cfg RouterConfig, store Store) (*gin.Engine, error) {
+	if cfg.Embedder == nil {
+		return nil, errors.New("router: an embedder is required")
+	}
+	if cfg.EfSearch <= 0 {
+		cfg.EfSearch = 100
+	}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
@@ -85,6 +97,9 @@ func NewRouter(cfg RouterConfig, store Store) (*gin.Engine, error) {
 	sessions := NewSessionHandler(store, cfg.SessionSecret, cfg.SessionTTL)
 	v1.POST("/sessions", sessions.Create)
 	v1.GET("/sessions/current", sessions.Current)
+
+	search := NewSearchHandler(store, cfg.Embedder, cfg.EfSearch)
+	v1.POST("/search", search.Search)
 
 	return r, nil
 }

@@ -1,6 +1,7 @@
-// Package seeds holds the development data set: real Malaysian dive sites and
-// the operators that serve them. Ids are derived from slugs, so every run
-// writes the same rows.
+// Package seeds loads the development data set: the dive operators here and
+// the dive-site corpus in package data, through the same ingestion pipeline
+// as `ingest`. Ids are derived from slugs and unchanged files are skipped, so
+// a second run changes nothing.
 package seeds
 
 import (
@@ -11,75 +12,55 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/dovvydive/backend/database"
+	"github.com/dovvydive/backend/data"
+	"github.com/dovvydive/backend/knowledge"
+	"github.com/dovvydive/backend/knowledge/embedding"
 	"github.com/dovvydive/backend/models"
 )
-
-//go:embed dive_sites.json
-var sitesJSON []byte
 
 //go:embed operators.json
 var operatorsJSON []byte
 
-// namespace roots the name-based (v5) UUIDs of seeded rows.
-var namespace = uuid.MustParse("6f1c2a4e-5d3b-4c8e-9a7f-0b1d2e3f4a5b")
-
 // SiteID is the stable id of the seeded site with slug.
-func SiteID(slug string) uuid.UUID { return uuid.NewSHA1(namespace, []byte("dive-site/"+slug)) }
+func SiteID(slug string) uuid.UUID { return models.SiteID(slug) }
 
 // OperatorID is the stable id of the seeded operator with slug.
-func OperatorID(slug string) uuid.UUID { return uuid.NewSHA1(namespace, []byte("dive-operator/"+slug)) }
+func OperatorID(slug string) uuid.UUID { return models.OperatorID(slug) }
 
-type siteRecord struct {
-	models.DiveSite
-	OperatorSlugs []string `json:"operators"`
-}
-
-// Data decodes the embedded data set, linking sites to operators by slug.
-func Data() ([]models.DiveOperator, []models.DiveSite, error) {
+// Operators decodes the embedded operators.
+func Operators() ([]models.DiveOperator, error) {
 	var operators []models.DiveOperator
 	if err := json.Unmarshal(operatorsJSON, &operators); err != nil {
-		return nil, nil, fmt.Errorf("decode operators: %w", err)
+		return nil, fmt.Errorf("decode operators: %w", err)
 	}
-	bySlug := make(map[string]models.DiveOperator, len(operators))
 	for i := range operators {
-		operators[i].ID = OperatorID(operators[i].Slug)
-		bySlug[operators[i].Slug] = operators[i]
+		operators[i].ID = models.OperatorID(operators[i].Slug)
 	}
-	var records []siteRecord
-	if err := json.Unmarshal(sitesJSON, &records); err != nil {
-		return nil, nil, fmt.Errorf("decode dive sites: %w", err)
-	}
-	sites := make([]models.DiveSite, len(records))
-	for i, r := range records {
-		site := r.DiveSite
-		site.ID = SiteID(site.Slug)
-		for _, slug := range r.OperatorSlugs {
-			op, ok := bySlug[slug]
-			if !ok {
-				return nil, nil, fmt.Errorf("dive site %s: unknown operator %q", site.Slug, slug)
-			}
-			site.Operators = append(site.Operators, op)
-		}
-		sites[i] = site
-	}
-	return operators, sites, nil
+	return operators, nil
 }
 
-type store interface {
-	UpsertDiveData(ctx context.Context, operators []models.DiveOperator, sites []models.DiveSite) (database.UpsertResult, error)
+// Result counts what Load changed.
+type Result struct {
+	Operators int64
+	Sites     knowledge.Summary
 }
 
-// Load writes the data set. Rows already stored as they are here are left
-// untouched, so a second run reports zero changes.
-func Load(ctx context.Context, db store) (database.UpsertResult, error) {
-	operators, sites, err := Data()
+// Load writes the operators, then ingests the dive-site corpus with emb.
+func Load(ctx context.Context, db knowledge.Store, emb embedding.Embedder) (Result, error) {
+	operators, err := Operators()
 	if err != nil {
-		return database.UpsertResult{}, err
+		return Result{}, err
 	}
-	res, err := db.UpsertDiveData(ctx, operators, sites)
+	res, err := db.UpsertDiveData(ctx, operators, nil)
 	if err != nil {
-		return database.UpsertResult{}, fmt.Errorf("seed: %w", err)
+		return Result{}, fmt.Errorf("seed operators: %w", err)
 	}
-	return res, nil
+	sum, err := knowledge.Ingest(ctx, data.Sites(), db, emb, knowledge.Options{})
+	if err != nil {
+		return Result{}, fmt.Errorf("seed sites: %w", err)
+	}
+	if sum.Failed > 0 {
+		return Result{}, fmt.Errorf("seed sites: %d file(s) failed, first: %w", sum.Failed, sum.Problems[0])
+	}
+	return Result{Operators: res.Operators, Sites: sum}, nil
 }

@@ -3,44 +3,56 @@ package seeds_test
 import (
 	"context"
 	"database/sql"
+	"io/fs"
 	"log/slog"
-	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/dovvydive/backend/data"
 	"github.com/dovvydive/backend/database"
 	"github.com/dovvydive/backend/database/dbtest"
-	"github.com/dovvydive/backend/models"
+	"github.com/dovvydive/backend/knowledge"
+	"github.com/dovvydive/backend/knowledge/embedding"
 	"github.com/dovvydive/backend/seeds"
 )
 
-func TestData_IsAtLeastTwentyPlausibleMalaysianSites(t *testing.T) {
-	operators, sites, err := seeds.Data()
+func TestCorpus_IsAtLeastTwentyPlausibleMalaysianSites(t *testing.T) {
+	operators, err := seeds.Operators()
 	require.NoError(t, err)
-	assert.GreaterOrEqual(t, len(sites), 20)
 	assert.GreaterOrEqual(t, len(operators), 5)
+	known := map[string]bool{}
+	for _, op := range operators {
+		known[op.Slug] = true
+	}
 
+	names, err := fs.Glob(data.Sites(), "*.md")
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, len(names), 20)
 	slugs := map[string]bool{}
-	for _, s := range sites {
+	for _, name := range names {
+		raw, err := fs.ReadFile(data.Sites(), name)
+		require.NoError(t, err)
+		doc, err := knowledge.ParseDocument(name, raw)
+		require.NoError(t, err)
+		s := doc.Site
+		assert.Equal(t, s.Slug+".md", name, "one file per site, named by slug")
 		assert.False(t, slugs[s.Slug], "duplicate slug %s", s.Slug)
 		slugs[s.Slug] = true
 		assert.Equal(t, seeds.SiteID(s.Slug), s.ID)
-		assert.NotEmpty(t, s.NameEn, s.Slug)
 		assert.NotEmpty(t, s.NameZh, s.Slug)
-		assert.Greater(t, len(s.DescriptionEn), 100, s.Slug)
-		assert.NotEmpty(t, s.DescriptionZh, s.Slug)
+		assert.NotEmpty(t, doc.Chinese, s.Slug)
+		assert.GreaterOrEqual(t, strings.Count(doc.English, "\n\n")+1, 4, "%s: several paragraphs", s.Slug)
+		assert.Contains(t, doc.English, "Safety", "%s: safety notes", s.Slug)
 		// Malaysia, Layang-Layang included, lies within this box.
 		assert.True(t, s.Latitude > 0.8 && s.Latitude < 7.5, "%s latitude %v", s.Slug, s.Latitude)
 		assert.True(t, s.Longitude > 99.5 && s.Longitude < 119.5, "%s longitude %v", s.Slug, s.Longitude)
-		assert.LessOrEqual(t, s.MinDepthM, s.MaxDepthM, s.Slug)
-		assert.Contains(t, models.Difficulties, s.Difficulty, s.Slug)
-		assert.Contains(t, models.CertificationLevels, s.MinCertification, s.Slug)
 		assert.NotEmpty(t, s.MarineLife, s.Slug)
-		for _, m := range s.BestMonths {
-			assert.True(t, m >= 1 && m <= 12, s.Slug)
+		for _, op := range doc.OperatorSlugs {
+			assert.True(t, known[op], "%s: unknown operator %s", s.Slug, op)
 		}
 	}
 	for _, slug := range []string{"sipadan-barracuda-point", "sipadan-drop-off", "mabul-paradise-reef", "kapalai-mandarin-valley",
@@ -59,59 +71,40 @@ func countRows(t *testing.T, db *sql.DB, table string) int {
 
 func TestLoad_TwiceChangesNothingTheSecondTime(t *testing.T) {
 	t.Parallel()
-	dsn := dbtest.Migrated(t)
-	db, err := database.Open(context.Background(), dbtest.Config(dsn), slog.New(slog.DiscardHandler))
+	db, err := database.Open(context.Background(), dbtest.Config(dbtest.Migrated(t)), slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	defer db.Close()
 	raw := db.SQL()
 	ctx := context.Background()
 
-	first, err := seeds.Load(ctx, db)
+	first, err := seeds.Load(ctx, db, embedding.Hash{})
 	require.NoError(t, err)
-	_, sites, _ := seeds.Data()
-	assert.EqualValues(t, len(sites), first.Sites)
 	assert.EqualValues(t, 6, first.Operators)
+	assert.Equal(t, 22, first.Sites.Loaded)
+	assert.Positive(t, first.Sites.Chunks)
 
 	var stampBefore time.Time
 	require.NoError(t, raw.QueryRow(`SELECT max(updated_at) FROM dive_sites`).Scan(&stampBefore))
-	counts := []int{countRows(t, raw, "dive_sites"), countRows(t, raw, "dive_operators"), countRows(t, raw, "dive_site_operators")}
+	tables := []string{"dive_sites", "dive_operators", "dive_site_operators", "site_chunks", "site_documents"}
+	counts := func() []int {
+		var out []int
+		for _, tb := range tables {
+			out = append(out, countRows(t, raw, tb))
+		}
+		return out
+	}
+	before := counts()
 
-	second, err := seeds.Load(ctx, db)
+	second, err := seeds.Load(ctx, db, embedding.Hash{})
 	require.NoError(t, err)
-	assert.Equal(t, database.UpsertResult{}, second, "nothing inserted or changed")
+	assert.Zero(t, second.Operators)
+	assert.Equal(t, knowledge.Summary{Files: 22, Unchanged: 22}, second.Sites, "nothing loaded again")
 	var stampAfter time.Time
 	require.NoError(t, raw.QueryRow(`SELECT max(updated_at) FROM dive_sites`).Scan(&stampAfter))
 	assert.Equal(t, stampBefore, stampAfter, "rows were not rewritten")
-	assert.Equal(t, counts, []int{countRows(t, raw, "dive_sites"), countRows(t, raw, "dive_operators"), countRows(t, raw, "dive_site_operators")})
-}
+	assert.Equal(t, before, counts())
 
-func TestLoad_RestoresEditedRowsAndLinks(t *testing.T) {
-	t.Parallel()
-	dsn := dbtest.Migrated(t)
-	db, err := database.Open(context.Background(), dbtest.Config(dsn), slog.New(slog.DiscardHandler))
-	require.NoError(t, err)
-	defer db.Close()
-	ctx := context.Background()
-	_, err = seeds.Load(ctx, db)
-	require.NoError(t, err)
-
-	id := seeds.SiteID("sipadan-barracuda-point")
-	_, err = db.SQL().Exec(`UPDATE dive_sites SET max_depth_m = 12 WHERE id = $1`, id)
-	require.NoError(t, err)
-	_, err = db.SQL().Exec(`DELETE FROM dive_site_operators WHERE site_id = $1`, id)
-	require.NoError(t, err)
-
-	res, err := seeds.Load(ctx, db)
-	require.NoError(t, err)
-	assert.EqualValues(t, 1, res.Sites)
-	assert.EqualValues(t, 3, res.Links)
-	site, err := db.GetDiveSite(ctx, id)
-	require.NoError(t, err)
-	assert.Equal(t, 40, site.MaxDepthM)
-	names := []string{}
-	for _, op := range site.Operators {
-		names = append(names, op.Slug)
-	}
-	slices.Sort(names)
-	assert.Equal(t, []string{"borneo-divers", "scuba-junkie-semporna", "seaventures-dive-rig"}, names)
+	var model string
+	require.NoError(t, raw.QueryRow(`SELECT DISTINCT model FROM site_chunks`).Scan(&model))
+	assert.Equal(t, embedding.HashModel, model)
 }

@@ -1,0 +1,102 @@
+package knowledge
+
+import (
+	"regexp"
+	"strings"
+)
+
+// Chunk is a piece of a document small enough to embed and to quote.
+type Chunk struct {
+	Index  int
+	Text   string
+	Tokens int
+}
+
+// tokenPattern approximates model tokens: words, numbers, and each other
+// visible character. Real tokenizers split long words further, so a chunk of
+// 500 such tokens stays well within gemini-embedding-001's 2,048-token input.
+var tokenPattern = regexp.MustCompile(`\p{Han}|[\p{L}\p{N}]+|[^\s\p{L}\p{N}]`)
+
+// CountTokens estimates the tokens in s.
+func CountTokens(s string) int { return len(tokenPattern.FindAllStringIndex(s, -1)) }
+
+var sentenceEnd = regexp.MustCompile(`[.!?。！？]["')\]]*\s+`)
+
+// Split cuts text into chunks of at most maxTokens, on paragraph boundaries
+// where it can and sentence boundaries where it must, each chunk after the
+// first starting with the last sentences of the one before (up to overlap
+// tokens) so that a fact spanning a boundary is whole in one chunk.
+func Split(text string, maxTokens, overlap int) []Chunk {
+	var units []string // sentences, with paragraph breaks kept as "\n\n" prefixes
+	for _, para := range strings.Split(strings.TrimSpace(text), "\n\n") {
+		para = strings.TrimSpace(para)
+		if para == "" {
+			continue
+		}
+		for i, s := range sentences(para) {
+			if i == 0 && len(units) > 0 {
+				s = "\n\n" + s
+			}
+			units = append(units, s)
+		}
+	}
+	var chunks []Chunk
+	var cur []string
+	curTokens := 0
+	emit := func() {
+		if len(cur) == 0 {
+			return
+		}
+		body := strings.TrimSpace(strings.Join(cur, " "))
+		body = strings.ReplaceAll(body, " \n\n", "\n\n")
+		chunks = append(chunks, Chunk{Index: len(chunks), Text: body, Tokens: CountTokens(body)})
+		// Carry the tail forward as overlap.
+		var tail []string
+		n := 0
+		for i := len(cur) - 1; i >= 0; i-- {
+			t := CountTokens(cur[i])
+			if n+t > overlap {
+				break
+			}
+			tail = append([]string{strings.TrimPrefix(cur[i], "\n\n")}, tail...)
+			n += t
+		}
+		cur, curTokens = tail, n
+	}
+	for _, u := range units {
+		t := CountTokens(u)
+		if curTokens+t > maxTokens && curTokens > 0 {
+			emit()
+			if curTokens+t > maxTokens { // the overlap alone leaves no room
+				cur, curTokens = nil, 0
+			}
+		}
+		cur = append(cur, u)
+		curTokens += t
+	}
+	if len(chunks) == 0 || len(cur) > 0 && !isOverlapOnly(cur, chunks) {
+		emit()
+	}
+	return chunks
+}
+
+func isOverlapOnly(cur []string, chunks []Chunk) bool {
+	last := chunks[len(chunks)-1].Text
+	return strings.HasSuffix(last, strings.TrimSpace(strings.Join(cur, " ")))
+}
+
+func sentences(para string) []string {
+	var out []string
+	for {
+		loc := sentenceEnd.FindStringIndex(para)
+		if loc == nil {
+			break
+		}
+		out = append(out, strings.TrimSpace(para[:loc[1]]))
+		para = para[loc[1]:]
+	}
+	if strings.TrimSpace(para) != "" {
+		out = append(out, strings.TrimSpace(para))
+	}
+	return out
+}
