@@ -89,8 +89,11 @@ func ParseDocument(name string, data []byte) (Document, error) {
 			line++ // the opening --- is line 1
 		}
 		msg := strings.TrimPrefix(err.Error(), "yaml: ")
+		msg = strings.TrimPrefix(msg, "unmarshal errors:\n")
 		msg = yamlLine.ReplaceAllString(msg, "")
-		return fail(line, "front matter: %s", strings.TrimSpace(strings.TrimPrefix(msg, "unmarshal errors:\n")))
+		msg = strings.TrimLeft(msg, " :")
+		msg = strings.Replace(msg, " in type knowledge.frontMatter", "", 1)
+		return fail(line, "front matter: %s", msg)
 	}
 	keyLine := func(key string) int {
 		for i, l := range strings.Split(head, "\n") {
