@@ -12,6 +12,7 @@ import (
 	"github.com/pgvector/pgvector-go"
 	pgxvec "github.com/pgvector/pgvector-go/pgx"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // ChunkRow is one chunk to store.
@@ -154,8 +155,7 @@ func (d *DB) Search(ctx context.Context, embedding []float32, k, efSearch int, f
 	err = g.Transaction(func(tx *gorm.DB) error {
 		hits = nil
 		// set_config(..., true) is SET LOCAL: safe behind a transaction pooler.
-		if err := tx.Exec(`SELECT set_config('hnsw.ef_search', ?, true), set_config('hnsw.iterative_scan', 'strict_order', true)`,
-			fmt.Sprint(efSearch)).Error; err != nil {
+		if err := setSearchSession(tx, efSearch); err != nil {
 			return err
 		}
 		return searchQuery(tx, pgvector.NewVector(embedding), k, f).Scan(&hits).Error
@@ -164,6 +164,22 @@ func (d *DB) Search(ctx context.Context, embedding []float32, k, efSearch int, f
 		return nil, classify(err)
 	}
 	return hits, nil
+}
+
+// setSearchSession configures the search's transaction (set_config with
+// is_local is SET LOCAL: safe behind a transaction pooler).
+//
+// The planner prices an HNSW scan by ef_search; past some value it silently
+// prefers reading every chunk and sorting them, which is exact but scales
+// with the corpus. Disabling sorts leaves the ordered HNSW scan as the only
+// sensible plan. Iterative scans then keep reading the index until k rows
+// pass the filter, up to max_scan_tuples (raised from pgvector's 20,000 so
+// that a filter only a few sites pass still fills k).
+func setSearchSession(tx *gorm.DB, efSearch int) error {
+	return tx.Exec(`SELECT set_config('hnsw.ef_search', ?, true),
+		set_config('hnsw.iterative_scan', 'strict_order', true),
+		set_config('hnsw.max_scan_tuples', '100000', true),
+		set_config('enable_sort', 'off', true)`, fmt.Sprint(efSearch)).Error
 }
 
 func searchQuery(tx *gorm.DB, vec pgvector.Vector, k int, f SearchFilter) *gorm.DB {
@@ -183,7 +199,8 @@ func searchQuery(tx *gorm.DB, vec pgvector.Vector, k int, f SearchFilter) *gorm.
 	if f.MaxDepthM > 0 {
 		q = q.Where("s.max_depth_m <= ?", f.MaxDepthM)
 	}
-	return q.Order(gorm.Expr("c.embedding <=> ?", vec)).Limit(k)
+	// gorm's Order ignores a gorm.Expr; an OrderBy clause carries the vector.
+	return q.Order(clause.OrderBy{Expression: clause.Expr{SQL: "c.embedding <=> ?", Vars: []any{vec}, WithoutParentheses: true}}).Limit(k)
 }
 
 // ExplainSearch returns the plan of a search, for tests that check the
@@ -195,8 +212,7 @@ func (d *DB) ExplainSearch(ctx context.Context, embedding []float32, k, efSearch
 	}
 	var plan []string
 	err = g.Transaction(func(tx *gorm.DB) error {
-		if err := tx.Exec(`SELECT set_config('hnsw.ef_search', ?, true), set_config('hnsw.iterative_scan', 'strict_order', true)`,
-			fmt.Sprint(efSearch)).Error; err != nil {
+		if err := setSearchSession(tx, efSearch); err != nil {
 			return err
 		}
 		stmt := searchQuery(tx.Session(&gorm.Session{DryRun: true}), pgvector.NewVector(embedding), k, f).Find(&[]SearchHit{}).Statement

@@ -9,8 +9,9 @@ import (
 )
 
 // Hash is a deterministic feature-hashing embedder: word unigrams and
-// bigrams, each hashed to one of 768 dimensions with a hashed sign, weighted
-// by 1 + ln(term frequency), then L2-normalised.
+// bigrams (lower-cased, plurals folded, stop words dropped), each hashed to
+// one of 768 dimensions with a hashed sign, weighted by 1 + ln(term
+// frequency), then L2-normalised.
 //
 // It is lexical, not semantic: texts are close when they share words, so
 // "hammerhead sharks" finds chunks that say "hammerhead", but not ones that
@@ -20,7 +21,7 @@ import (
 type Hash struct{}
 
 // HashModel is the model name stored beside hash vectors.
-const HashModel = "hash-unigram-bigram-v1"
+const HashModel = "hash-unigram-bigram-v2"
 
 func (Hash) Model() string   { return HashModel }
 func (Hash) Dimensions() int { return Dimensions }
@@ -38,7 +39,7 @@ func (h Hash) EmbedQuery(_ context.Context, text string) ([]float32, error) {
 }
 
 func (Hash) embed(text string) []float32 {
-	words := Words(text)
+	words := terms(text)
 	counts := map[string]int{}
 	for i, w := range words {
 		counts[w]++
@@ -62,6 +63,39 @@ func (Hash) embed(text string) []float32 {
 		v[0] = 1 // a text with no words still gets a valid unit vector
 	}
 	return v
+}
+
+// stopWords carry no topic; counting them only dilutes the words that do.
+var stopWords = map[string]bool{
+	"a": true, "an": true, "and": true, "are": true, "as": true, "at": true, "be": true, "by": true, "can": true,
+	"for": true, "from": true, "in": true, "is": true, "it": true, "its": true, "of": true, "on": true, "or": true,
+	"so": true, "that": true, "the": true, "their": true, "there": true, "this": true, "to": true, "with": true,
+}
+
+// stem folds simple English plurals: hammerheads → hammerhead, species stays.
+func stem(w string) string {
+	switch {
+	case len(w) <= 3:
+		return w
+	case strings.HasSuffix(w, "ies") && len(w) > 4:
+		return w[:len(w)-3] + "y"
+	case strings.HasSuffix(w, "ss"), strings.HasSuffix(w, "us"), strings.HasSuffix(w, "is"), strings.HasSuffix(w, "ies"):
+		return w
+	case strings.HasSuffix(w, "s"):
+		return w[:len(w)-1]
+	}
+	return w
+}
+
+// terms are the words the embedder counts: lower-case, stemmed, no stop words.
+func terms(text string) []string {
+	var out []string
+	for _, w := range Words(text) {
+		if !stopWords[w] {
+			out = append(out, stem(w))
+		}
+	}
+	return out
 }
 
 // Words splits text into lower-case words: runs of letters or digits, with
