@@ -22,8 +22,8 @@ import (
 
 	"github.com/dovvydive/backend/database"
 	"github.com/dovvydive/backend/database/dbtest"
-	"github.com/dovvydive/backend/knowledge/embedding"
 	"github.com/dovvydive/backend/handlers"
+	"github.com/dovvydive/backend/knowledge/embedding"
 	"github.com/dovvydive/backend/models"
 	"github.com/dovvydive/backend/seeds"
 )

@@ -172,4 +172,3 @@ func nonNil[T any](s []T) []T {
 	}
 	return s
 }
-
