@@ -31,7 +31,11 @@ test: ## Run every test, database tests against a throwaway PostgreSQL with pgve
 
 .PHONY: bench
 bench: ## Benchmark /health and GET /api/v1/dive-sites/{id} under concurrent load
-	scripts/with-test-db.sh $(GO) test -run '^$$' -bench . -benchtime 1x -count 1 -v ./handlers/
+	scripts/with-test-db.sh $(GO) test -run '^$$' -bench 'Benchmark(Health|GetDiveSite)' -benchtime 1x -count 1 -v ./handlers/
+
+.PHONY: bench-search
+bench-search: ## Measure knowledge search on a 100,000-chunk corpus: COPY vs GORM, HNSW build, recall, API vs database floor (minutes)
+	scripts/with-test-db.sh $(GO) test -run '^$$' -bench BenchmarkSearchCorpus -benchtime 1x -count 1 -timeout 60m -v ./handlers/
 
 .PHONY: build
 build: ## Build the binary into bin/

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run-tests.sh is `make test` inside scripts/with-test-db.sh. Three passes:
 #   1. every package against plain PostgreSQL;
-#   2. the database, HTTP and seed suites again on the Neon replica: the
+#   2. the database, HTTP, ingestion and seed suites again on the Neon replica: the
 #      application pool through PgBouncer 1.24 over TLS, migrations on the
 #      direct TLS endpoint;
 #   3. the fault tests (build tag "faults"): they kill, stop and restart the
@@ -15,7 +15,7 @@ $GO test "${flags[@]}" ./...
 
 echo "== pass 2: Neon replica (pooled application pool, direct migrations)"
 TEST_DATABASE_URL=$NEON_SIM_ADMIN_URL DBTEST_POOLED_ADDR=$NEON_SIM_POOLED_ADDR \
-  $GO test "${flags[@]}" ./database/ ./handlers/ ./seeds/
+  $GO test "${flags[@]}" ./database/ ./handlers/ ./knowledge/ ./seeds/
 
 echo "== pass 3: fault tests on the Neon replica"
 $GO test "${flags[@]}" -tags faults -p 1 -run '^TestFault' -v .
