@@ -54,7 +54,9 @@ func environ(env map[string]string) []string {
 		name, _, _ := strings.Cut(kv, "=")
 		switch {
 		case strings.HasPrefix(name, "DATABASE_"), strings.HasPrefix(name, "NEON_"), strings.HasPrefix(name, "BACKEND_"),
-			strings.HasPrefix(name, "SESSION_"), strings.HasPrefix(name, "SERVER_"), name == "APP_ENV", name == "NODE_ENV", name == "LOG_LEVEL":
+			strings.HasPrefix(name, "SESSION_"), strings.HasPrefix(name, "SERVER_"), strings.HasPrefix(name, "EMBEDDING_"),
+			strings.HasPrefix(name, "GEMINI_"), strings.HasPrefix(name, "SEARCH_"),
+			name == "APP_ENV", name == "NODE_ENV", name == "LOG_LEVEL":
 			continue
 		}
 		out = append(out, kv)
@@ -383,4 +385,45 @@ func TestCLI_UnknownCommandFailsWithOneLine(t *testing.T) {
 	code, _, stderr := runCmd(t, map[string]string{}, "dive")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, "unknown command")
+}
+
+func TestCLI_IngestLoadsAFolderAndReportsMalformedFilesByNameAndLine(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"APP_ENV": "test", "DATABASE_URL": dbtest.Migrated(t)}
+	code, _, _ := runCmd(t, env, "seed") // operators first: sites link to them
+	require.Zero(t, code)
+
+	dir := t.TempDir()
+	good, err := os.ReadFile(filepath.Join("data", "sites", "tioman-chebeh.md"))
+	require.NoError(t, err)
+	changed := strings.Replace(string(good), "Huge granite boulders", "Enormous granite boulders", 1)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "tioman-chebeh.md"), []byte(changed), 0o600))
+	bad := strings.Replace(string(good), "difficulty: intermediate", "difficulty: heroic", 1)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "zz-broken.md"), []byte(bad), 0o600))
+
+	code, out, stderr := runCmd(t, env, "ingest", dir)
+	assert.Equal(t, 1, code, "a failed file makes the run fail")
+	assert.Contains(t, out, "ingested 2 file(s): 1 loaded, 0 unchanged, 1 failed")
+	assert.Contains(t, stderr, "skipped zz-broken.md:11: difficulty: must be one of")
+	assert.Contains(t, stderr, "ingest: 2/2 files", "progress lines when not on a terminal")
+
+	require.NoError(t, os.Remove(filepath.Join(dir, "zz-broken.md")))
+	code, out, _ = runCmd(t, env, "ingest", dir)
+	require.Zero(t, code)
+	assert.Contains(t, out, "1 unchanged")
+	code, out, _ = runCmd(t, env, "ingest", "--reembed", dir)
+	require.Zero(t, code)
+	assert.Contains(t, out, "1 loaded")
+}
+
+func TestServe_RefusesAnEmbedderThatDiffersFromTheStoredVectors(t *testing.T) {
+	t.Parallel()
+	dsn := dbtest.Migrated(t)
+	code, _, _ := runCmd(t, map[string]string{"APP_ENV": "test", "DATABASE_URL": dsn}, "seed")
+	require.Zero(t, code)
+	p := start(t, map[string]string{"APP_ENV": "test", "DATABASE_URL": dsn,
+		"EMBEDDING_PROVIDER": "gemini", "GEMINI_API_KEY": "test-key-not-used"}, "serve")
+	assert.Equal(t, 1, p.wait(t, 15*time.Second))
+	assert.Contains(t, p.stderr.String(), "ingest --reembed")
+	assert.NotContains(t, p.stderr.String(), "test-key-not-used")
 }

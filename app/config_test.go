@@ -19,7 +19,7 @@ func clearEnv(t *testing.T) {
 	t.Helper()
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
-		for _, prefix := range []string{"APP_", "NODE_ENV", "LOG_LEVEL", "BACKEND_", "DATABASE_", "NEON_", "SESSION_", "SERVER_", "SEED_", "CORS_"} {
+		for _, prefix := range []string{"APP_", "NODE_ENV", "LOG_LEVEL", "BACKEND_", "DATABASE_", "NEON_", "SESSION_", "SERVER_", "SEED_", "CORS_", "EMBEDDING_", "GEMINI_", "SEARCH_"} {
 			if strings.HasPrefix(name, prefix) {
 				t.Setenv(name, "") // restores the value after the test
 				os.Unsetenv(name)
@@ -195,6 +195,14 @@ func TestLoad_ValidationNamesEveryVariableAndWhy(t *testing.T) {
 			[]string{"DATABASE_RETRY_MAX_DELAY: must be at least DATABASE_RETRY_INITIAL_DELAY"}},
 		{"neon refuses plaintext", map[string]string{"DATABASE_PROVIDER": "neon", "NEON_DATABASE_URL": "postgres://u:p@ep-x-pooler.neon.tech/db?sslmode=disable"},
 			[]string{"NEON_DATABASE_URL: Neon requires TLS"}},
+		{"gemini needs its key", map[string]string{"EMBEDDING_PROVIDER": "gemini"},
+			[]string{"GEMINI_API_KEY: required"}},
+		{"embedder must be known", map[string]string{"EMBEDDING_PROVIDER": "openai"},
+			[]string{"EMBEDDING_PROVIDER: must be one of hash, gemini"}},
+		{"ef_search bounded to what is tested", map[string]string{"SEARCH_EF_SEARCH": "1000"},
+			[]string{"SEARCH_EF_SEARCH: must be at most 400"}},
+		{"neon session parameters", map[string]string{"DATABASE_PROVIDER": "neon", "NEON_DATABASE_URL": "postgres://u:p@ep-x-pooler.neon.tech/db?sslmode=verify-full&search_path=app"},
+			[]string{"NEON_DATABASE_URL: Neon's proxy drops the session parameter search_path"}},
 		{"every problem at once", map[string]string{"DATABASE_PROVIDER": "neon", "APP_ENV": "production", "LOG_LEVEL": "loud"},
 			[]string{"NEON_DATABASE_URL: required", "SESSION_SECRET: required in production", "LOG_LEVEL: must be one of"}},
 	}
@@ -220,10 +228,11 @@ func TestMasked_HidesSecretsAndPasswords(t *testing.T) {
 	t.Setenv("DATABASE_URL", "postgres://app:hunter2-db@localhost:5432/dive")
 	t.Setenv("NEON_DATABASE_URL", "postgres://neon:np_s3cret@ep-a-pooler.aws.neon.tech/neondb?sslmode=require")
 	t.Setenv("SESSION_SECRET", "super-secret-session-key-0123456789abcdef")
+	t.Setenv("GEMINI_API_KEY", "AIzaSy-gemini-secret")
 	cfg, err := Load(LoadOptions{})
 	require.NoError(t, err)
 	out := fmt.Sprint(cfg.Masked())
-	for _, secret := range []string{"hunter2-db", "np_s3cret", "super-secret-session-key"} {
+	for _, secret := range []string{"hunter2-db", "np_s3cret", "super-secret-session-key", "AIzaSy-gemini-secret"} {
 		assert.NotContains(t, out, secret)
 	}
 	assert.Contains(t, out, "postgres://app:xxxxx@localhost:5432/dive")

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -147,6 +148,9 @@ type SearchHit struct {
 // index scans keep filtered searches from returning fewer than k rows while
 // more matches exist, and strict ordering keeps results sorted by distance.
 func (d *DB) Search(ctx context.Context, embedding []float32, k, efSearch int, f SearchFilter) ([]SearchHit, error) {
+	if k < 1 || k > 1000 {
+		return nil, fmt.Errorf("search: k is %d, want 1 to 1000", k) // written into the SQL, so checked here
+	}
 	g, err := d.handle(ctx)
 	if err != nil {
 		return nil, err
@@ -154,11 +158,11 @@ func (d *DB) Search(ctx context.Context, embedding []float32, k, efSearch int, f
 	var hits []SearchHit
 	err = g.Transaction(func(tx *gorm.DB) error {
 		hits = nil
-		// set_config(..., true) is SET LOCAL: safe behind a transaction pooler.
 		if err := setSearchSession(tx, efSearch); err != nil {
 			return err
 		}
-		return searchQuery(tx, pgvector.NewVector(embedding), k, f).Scan(&hits).Error
+		sql, vars := searchSQL(tx, pgvector.NewVector(embedding), k, f)
+		return tx.Raw(sql, vars...).Scan(&hits).Error
 	})
 	if err != nil {
 		return nil, classify(err)
@@ -174,33 +178,30 @@ func (d *DB) Search(ctx context.Context, embedding []float32, k, efSearch int, f
 // with the corpus. Disabling sorts leaves the ordered HNSW scan as the only
 // sensible plan. Iterative scans then keep reading the index until k rows
 // pass the filter, up to max_scan_tuples (raised from pgvector's 20,000 so
-// that a filter only a few sites pass still fills k).
+// that a filter only a few sites pass still fills k). Custom plans are forced
+// so a cached generic plan never replaces the one made for this query.
 func setSearchSession(tx *gorm.DB, efSearch int) error {
 	return tx.Exec(`SELECT set_config('hnsw.ef_search', ?, true),
 		set_config('hnsw.iterative_scan', 'strict_order', true),
 		set_config('hnsw.max_scan_tuples', '100000', true),
-		set_config('enable_sort', 'off', true)`, fmt.Sprint(efSearch)).Error
+		set_config('enable_sort', 'off', true),
+		set_config('plan_cache_mode', 'force_custom_plan', true)`, fmt.Sprint(efSearch)).Error
 }
 
-func searchQuery(tx *gorm.DB, vec pgvector.Vector, k int, f SearchFilter) *gorm.DB {
-	q := tx.Table("site_chunks AS c").
+// searchSQL renders the search. The limit is written into the text, not
+// bound: with a bound LIMIT, PostgreSQL's generic plan for the prepared
+// statement assumes a tenth of the table is wanted and picks a plan that, at
+// 100,000 chunks, cost three times the CPU of the right one.
+func searchSQL(tx *gorm.DB, vec pgvector.Vector, k int, f SearchFilter) (string, []any) {
+	q := tx.Session(&gorm.Session{DryRun: true}).Table("site_chunks AS c").
 		Select(`c.id AS chunk_id, c.chunk_index, c.content, 1 - (c.embedding <=> ?) AS score,
 			s.id AS site_id, s.slug, s.name_en, s.name_zh, s.region, s.difficulty`, vec).
 		Joins("JOIN dive_sites AS s ON s.id = c.site_id")
-	if f.Region != "" {
-		q = q.Where("lower(s.region) = lower(?)", f.Region)
-	}
-	if f.Difficulty != "" {
-		q = q.Where("s.difficulty = ?", f.Difficulty)
-	}
-	if len(f.Certifications) > 0 {
-		q = q.Where("s.min_certification IN ?", f.Certifications)
-	}
-	if f.MaxDepthM > 0 {
-		q = q.Where("s.max_depth_m <= ?", f.MaxDepthM)
-	}
+	q = whereSites(q, "s.", f.Region, f.Difficulty, f.Certifications, f.MaxDepthM)
 	// gorm's Order ignores a gorm.Expr; an OrderBy clause carries the vector.
-	return q.Order(clause.OrderBy{Expression: clause.Expr{SQL: "c.embedding <=> ?", Vars: []any{vec}, WithoutParentheses: true}}).Limit(k)
+	stmt := q.Order(clause.OrderBy{Expression: clause.Expr{SQL: "c.embedding <=> ?", Vars: []any{vec}, WithoutParentheses: true}}).
+		Find(&[]SearchHit{}).Statement
+	return stmt.SQL.String() + " LIMIT " + strconv.Itoa(k), stmt.Vars
 }
 
 // ExplainSearch returns the plan of a search, for tests that check the
@@ -215,8 +216,8 @@ func (d *DB) ExplainSearch(ctx context.Context, embedding []float32, k, efSearch
 		if err := setSearchSession(tx, efSearch); err != nil {
 			return err
 		}
-		stmt := searchQuery(tx.Session(&gorm.Session{DryRun: true}), pgvector.NewVector(embedding), k, f).Find(&[]SearchHit{}).Statement
-		return tx.Raw("EXPLAIN "+stmt.SQL.String(), stmt.Vars...).Scan(&plan).Error
+		sql, vars := searchSQL(tx, pgvector.NewVector(embedding), k, f)
+		return tx.Raw("EXPLAIN "+sql, vars...).Scan(&plan).Error
 	})
 	if err != nil {
 		return "", classify(err)

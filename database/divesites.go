@@ -36,21 +36,9 @@ func (d *DB) ListDiveSites(ctx context.Context, f SiteFilter) (SitePage, error) 
 	if err != nil {
 		return SitePage{}, err
 	}
-	q := g.Model(&models.DiveSite{})
-	if f.Region != "" {
-		q = q.Where("lower(region) = lower(?)", f.Region)
-	}
+	q := whereSites(g.Model(&models.DiveSite{}), "", f.Region, f.Difficulty, f.Certifications, f.MaxDepthM)
 	if f.State != "" {
 		q = q.Where("lower(state) = lower(?)", f.State)
-	}
-	if f.Difficulty != "" {
-		q = q.Where("difficulty = ?", f.Difficulty)
-	}
-	if len(f.Certifications) > 0 {
-		q = q.Where("min_certification IN ?", f.Certifications)
-	}
-	if f.MaxDepthM > 0 {
-		q = q.Where("max_depth_m <= ?", f.MaxDepthM)
 	}
 	if f.Name != "" {
 		pattern := "%" + escapeLike(f.Name) + "%"
@@ -218,6 +206,25 @@ func upsertClause(table string, cols []string) clause.OnConflict {
 		DoUpdates: clause.AssignmentColumns(cols),
 		Where:     clause.Where{Exprs: []clause.Expression{clause.Expr{SQL: differs}}},
 	}
+}
+
+// whereSites narrows q to dive sites matching the filters shared by the
+// site listing and knowledge search; alias prefixes dive_sites' columns
+// ("s." in a join, "" on the table itself). Zero values add no condition.
+func whereSites(q *gorm.DB, alias, region, difficulty string, certifications []string, maxDepthM int) *gorm.DB {
+	if region != "" {
+		q = q.Where("lower("+alias+"region) = lower(?)", region)
+	}
+	if difficulty != "" {
+		q = q.Where(alias+"difficulty = ?", difficulty)
+	}
+	if len(certifications) > 0 {
+		q = q.Where(alias+"min_certification IN ?", certifications)
+	}
+	if maxDepthM > 0 {
+		q = q.Where(alias+"max_depth_m <= ?", maxDepthM)
+	}
+	return q
 }
 
 // findOne loads one row into dst, or returns gorm.ErrRecordNotFound. Unlike

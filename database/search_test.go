@@ -38,26 +38,6 @@ func TestSearch_RanksChunksAboutHammerheadsFirst(t *testing.T) {
 	}
 }
 
-// clustered returns a unit vector near centre c: the structure real
-// embeddings have, unlike uniform noise.
-func clustered(r *rand.Rand, centre []float32, spread float32) []float32 {
-	v := make([]float32, len(centre))
-	for i := range v {
-		v[i] = centre[i] + spread*float32(r.NormFloat64())
-	}
-	embedding.Normalize(v)
-	return v
-}
-
-func randomUnit(r *rand.Rand) []float32 {
-	v := make([]float32, embedding.Dimensions)
-	for i := range v {
-		v[i] = float32(r.NormFloat64())
-	}
-	embedding.Normalize(v)
-	return v
-}
-
 // crowdedDB holds 3,000 chunks of a Semporna site around one centre and 400
 // of a Tioman site around another, so a query near the first centre filtered
 // to Tioman needs more than ef_search candidates to find its k matches.
@@ -65,11 +45,11 @@ func crowdedDB(t *testing.T) (db *database.DB, query []float32) {
 	t.Helper()
 	db = corpusDB(t)
 	r := rand.New(rand.NewPCG(1, 2))
-	semporna, tioman := randomUnit(r), randomUnit(r)
+	semporna, tioman := dbtest.RandomUnit(r), dbtest.RandomUnit(r)
 	rows := func(n int, centre []float32) []database.ChunkRow {
 		out := make([]database.ChunkRow, n)
 		for i := range out {
-			out[i] = database.ChunkRow{Index: i, Content: "synthetic", TokenCount: 1, ContentHash: "x", Embedding: clustered(r, centre, 0.02)}
+			out[i] = database.ChunkRow{Index: i, Content: "synthetic", TokenCount: 1, ContentHash: "x", Embedding: dbtest.Near(r, centre, 0.02)}
 		}
 		return out
 	}
@@ -78,7 +58,7 @@ func crowdedDB(t *testing.T) (db *database.DB, query []float32) {
 	require.NoError(t, db.ReplaceChunks(ctx, seeds.SiteID("tioman-chebeh"), "h2", embedding.HashModel, rows(400, tioman)))
 	_, err := db.SQL().Exec(`ANALYZE`)
 	require.NoError(t, err)
-	return db, clustered(r, semporna, 0.02)
+	return db, dbtest.Near(r, semporna, 0.02)
 }
 
 func TestSearch_FilteredSearchStillReturnsKWhenMoreMatchExist(t *testing.T) {
