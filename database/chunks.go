@@ -188,10 +188,10 @@ func setSearchSession(tx *gorm.DB, efSearch int) error {
 		set_config('plan_cache_mode', 'force_custom_plan', true)`, fmt.Sprint(efSearch)).Error
 }
 
-// searchSQL renders the search. The limit is written into the text, not
-// bound: with a bound LIMIT, PostgreSQL's generic plan for the prepared
-// statement assumes a tenth of the table is wanted and picks a plan that, at
-// 100,000 chunks, cost three times the CPU of the right one.
+// searchSQL renders the search. The limit (checked by Search) is written into
+// the text rather than bound: a generic plan for a prepared statement with a
+// bound LIMIT is costed for an unknown row count, and the plan for "the k
+// nearest" should never be chosen that way.
 func searchSQL(tx *gorm.DB, vec pgvector.Vector, k int, f SearchFilter) (string, []any) {
 	q := tx.Session(&gorm.Session{DryRun: true}).Table("site_chunks AS c").
 		Select(`c.id AS chunk_id, c.chunk_index, c.content, 1 - (c.embedding <=> ?) AS score,
