@@ -31,11 +31,10 @@ func NewSearchHandler(store searchStore, emb embedding.Embedder, efSearch int) *
 	return &SearchHandler{store: store, embedder: emb, efSearch: efSearch}
 }
 
-// Limits of a search request.
+// Limits of a search request (the validate tags below repeat them).
 const (
-	DefaultK       = 5
-	MaxK           = 50
-	maxQueryLength = 2000
+	DefaultK = 5
+	MaxK     = 50
 )
 
 type searchRequest struct {

@@ -79,7 +79,7 @@ func withDefaults(o Options) Options {
 	if o.MaxTokens <= 0 {
 		o.MaxTokens = 500
 	}
-	if o.Overlap < 0 || o.Overlap == 0 {
+	if o.Overlap <= 0 {
 		o.Overlap = 50
 	}
 	return o
