@@ -23,7 +23,7 @@ import (
 
 	"github.com/dovvydive/backend/database/dbtest"
 	"github.com/dovvydive/backend/migrations"
-	"github.com/dovvydive/backend/seeds"
+	"github.com/dovvydive/backend/models"
 )
 
 var binary string
@@ -236,7 +236,7 @@ func TestServe_ShutsDownGracefullyFinishingInFlightRequests(t *testing.T) {
 	result := make(chan int, 1)
 	sent := time.Now()
 	go func() {
-		res, err := (&http.Client{Timeout: 10 * time.Second}).Get(p.url("/api/v1/dive-sites/" + seeds.SiteID("sipadan-drop-off").String()))
+		res, err := (&http.Client{Timeout: 10 * time.Second}).Get(p.url("/api/v1/dive-sites/" + models.SiteID("sipadan-drop-off").String()))
 		if err != nil {
 			result <- -1
 			return

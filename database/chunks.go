@@ -95,12 +95,14 @@ func (d *DB) withPgx(ctx context.Context, f func(*pgx.Conn) error) error {
 	return classify(err)
 }
 
-// EmbeddingModels lists the models that made the stored chunk vectors.
+// EmbeddingModels lists the models that made the stored chunk vectors, from
+// site_documents (one row per site, written with its chunks) rather than
+// scanning every chunk.
 func (d *DB) EmbeddingModels(ctx context.Context) ([]string, error) {
 	var models []string
 	err := d.read(ctx, func(g *gorm.DB) error {
 		models = nil
-		return g.Raw(`SELECT DISTINCT model FROM site_chunks ORDER BY model`).Scan(&models).Error
+		return g.Raw(`SELECT DISTINCT model FROM site_documents ORDER BY model`).Scan(&models).Error
 	})
 	return models, err
 }

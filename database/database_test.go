@@ -19,6 +19,7 @@ import (
 	"github.com/dovvydive/backend/database/dbtest"
 	"github.com/dovvydive/backend/knowledge/embedding"
 	"github.com/dovvydive/backend/migrations"
+	"github.com/dovvydive/backend/models"
 	"github.com/dovvydive/backend/seeds"
 )
 
@@ -366,7 +367,7 @@ func TestListDiveSites_Filters(t *testing.T) {
 func TestGetDiveSite_IncludesItsOperators(t *testing.T) {
 	t.Parallel()
 	db := seeded(t)
-	site, err := db.GetDiveSite(context.Background(), seeds.SiteID("sipadan-barracuda-point"))
+	site, err := db.GetDiveSite(context.Background(), models.SiteID("sipadan-barracuda-point"))
 	require.NoError(t, err)
 	assert.Equal(t, "Barracuda Point, Sipadan", site.NameEn)
 	assert.Len(t, site.Operators, 3)
@@ -380,7 +381,7 @@ func TestListDiveOperators_FiltersBySite(t *testing.T) {
 	t.Parallel()
 	db := seeded(t)
 	page, err := db.ListDiveOperators(context.Background(), database.OperatorFilter{
-		SiteID: seeds.SiteID("layang-layang-hammerhead-point"), Limit: 10})
+		SiteID: models.SiteID("layang-layang-hammerhead-point"), Limit: 10})
 	require.NoError(t, err)
 	require.EqualValues(t, 1, page.Total)
 	assert.Equal(t, "avillion-layang-layang", page.Operators[0].Slug)

@@ -32,20 +32,16 @@ type SitePage struct {
 
 // ListDiveSites returns dive sites matching f, ordered by English name.
 func (d *DB) ListDiveSites(ctx context.Context, f SiteFilter) (SitePage, error) {
-	g, err := d.handle(ctx)
-	if err != nil {
-		return SitePage{}, err
-	}
-	q := whereSites(g.Model(&models.DiveSite{}), "", f.Region, f.Difficulty, f.Certifications, f.MaxDepthM)
-	if f.State != "" {
-		q = q.Where("lower(state) = lower(?)", f.State)
-	}
-	if f.Name != "" {
-		pattern := "%" + escapeLike(f.Name) + "%"
-		q = q.Where("(name_en ILIKE ? OR name_zh ILIKE ?)", pattern, pattern)
-	}
 	var page SitePage
-	err = d.read(ctx, func(*gorm.DB) error {
+	err := d.read(ctx, func(g *gorm.DB) error {
+		q := whereSites(g.Model(&models.DiveSite{}), "", f.Region, f.Difficulty, f.Certifications, f.MaxDepthM)
+		if f.State != "" {
+			q = q.Where("lower(state) = lower(?)", f.State)
+		}
+		if f.Name != "" {
+			pattern := "%" + escapeLike(f.Name) + "%"
+			q = q.Where("(name_en ILIKE ? OR name_zh ILIKE ?)", pattern, pattern)
+		}
 		if err := q.Session(&gorm.Session{}).Count(&page.Total).Error; err != nil {
 			return err
 		}
@@ -87,19 +83,15 @@ type OperatorPage struct {
 
 // ListDiveOperators returns operators matching f, ordered by name.
 func (d *DB) ListDiveOperators(ctx context.Context, f OperatorFilter) (OperatorPage, error) {
-	g, err := d.handle(ctx)
-	if err != nil {
-		return OperatorPage{}, err
-	}
-	q := g.Model(&models.DiveOperator{})
-	if f.Region != "" {
-		q = q.Where("lower(region) = lower(?)", f.Region)
-	}
-	if f.SiteID != uuid.Nil {
-		q = q.Where("id IN (SELECT operator_id FROM dive_site_operators WHERE site_id = ?)", f.SiteID)
-	}
 	var page OperatorPage
-	err = d.read(ctx, func(*gorm.DB) error {
+	err := d.read(ctx, func(g *gorm.DB) error {
+		q := g.Model(&models.DiveOperator{})
+		if f.Region != "" {
+			q = q.Where("lower(region) = lower(?)", f.Region)
+		}
+		if f.SiteID != uuid.Nil {
+			q = q.Where("id IN (SELECT operator_id FROM dive_site_operators WHERE site_id = ?)", f.SiteID)
+		}
 		if err := q.Session(&gorm.Session{}).Count(&page.Total).Error; err != nil {
 			return err
 		}

@@ -80,7 +80,6 @@ func (d *DB) Connect(ctx context.Context) error {
 	gdb, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{
 		DisableAutomaticPing: true,
 		Logger:               logger.Discard,
-		TranslateError:       false,
 	})
 	if err != nil {
 		sqlDB.Close()

@@ -13,6 +13,7 @@ import (
 	"github.com/dovvydive/backend/database"
 	"github.com/dovvydive/backend/database/dbtest"
 	"github.com/dovvydive/backend/knowledge/embedding"
+	"github.com/dovvydive/backend/models"
 	"github.com/dovvydive/backend/seeds"
 )
 
@@ -54,8 +55,8 @@ func crowdedDB(t *testing.T) (db *database.DB, query []float32) {
 		return out
 	}
 	ctx := context.Background()
-	require.NoError(t, db.ReplaceChunks(ctx, seeds.SiteID("sipadan-drop-off"), "h1", embedding.HashModel, rows(3000, semporna)))
-	require.NoError(t, db.ReplaceChunks(ctx, seeds.SiteID("tioman-chebeh"), "h2", embedding.HashModel, rows(400, tioman)))
+	require.NoError(t, db.ReplaceChunks(ctx, models.SiteID("sipadan-drop-off"), "h1", embedding.HashModel, rows(3000, semporna)))
+	require.NoError(t, db.ReplaceChunks(ctx, models.SiteID("tioman-chebeh"), "h2", embedding.HashModel, rows(400, tioman)))
 	_, err := db.SQL().Exec(`ANALYZE`)
 	require.NoError(t, err)
 	return db, dbtest.Near(r, semporna, 0.02)
@@ -143,7 +144,7 @@ func TestSearch_UsesTheHNSWIndexUpToTheHighestAllowedEfSearch(t *testing.T) {
 func TestReplaceChunks_CascadesWithTheSite(t *testing.T) {
 	t.Parallel()
 	db := corpusDB(t)
-	id := seeds.SiteID("tioman-chebeh")
+	id := models.SiteID("tioman-chebeh")
 	_, err := db.SQL().Exec(`DELETE FROM dive_sites WHERE id = $1`, id)
 	require.NoError(t, err)
 	var n int

@@ -149,7 +149,7 @@ func TestListDiveSites_CombinesFilters(t *testing.T) {
 func TestGetDiveSite_ReturnsItWithItsOperators(t *testing.T) {
 	t.Parallel()
 	srv := newServer(t, seededDB(t))
-	r := get(t, srv.URL+"/api/v1/dive-sites/"+seeds.SiteID("layang-layang-hammerhead-point").String())
+	r := get(t, srv.URL+"/api/v1/dive-sites/"+models.SiteID("layang-layang-hammerhead-point").String())
 	require.Equal(t, http.StatusOK, r.status, r.raw)
 	site := r.body["data"].(map[string]any)
 	assert.Equal(t, "拉央拉央·双髻鲨点", site["nameZh"])
@@ -157,7 +157,7 @@ func TestGetDiveSite_ReturnsItWithItsOperators(t *testing.T) {
 	require.Len(t, ops, 1)
 	assert.Equal(t, "Avillion Layang-Layang Island Resort", ops[0].(map[string]any)["name"])
 
-	noOps := get(t, srv.URL+"/api/v1/dive-sites/"+seeds.SiteID("redang-pulau-lima").String())
+	noOps := get(t, srv.URL+"/api/v1/dive-sites/"+models.SiteID("redang-pulau-lima").String())
 	assert.Equal(t, []any{}, noOps.body["data"].(map[string]any)["operators"], "an empty list, not null")
 }
 
@@ -167,7 +167,7 @@ func TestListDiveOperators_FiltersByRegionAndSite(t *testing.T) {
 	r := get(t, srv.URL+"/api/v1/dive-operators?region=semporna")
 	require.Equal(t, http.StatusOK, r.status, r.raw)
 	assert.Len(t, r.body["data"], 3)
-	r = get(t, srv.URL+"/api/v1/dive-operators?siteId="+seeds.SiteID("tioman-chebeh").String())
+	r = get(t, srv.URL+"/api/v1/dive-operators?siteId="+models.SiteID("tioman-chebeh").String())
 	require.Equal(t, http.StatusOK, r.status, r.raw)
 	require.Len(t, r.body["data"], 1)
 	assert.Equal(t, "bj-diving-centre-tioman", r.body["data"].([]any)[0].(map[string]any)["slug"])

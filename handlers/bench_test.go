@@ -18,6 +18,7 @@ import (
 	"github.com/dovvydive/backend/database/dbtest"
 	"github.com/dovvydive/backend/handlers"
 	"github.com/dovvydive/backend/knowledge/embedding"
+	"github.com/dovvydive/backend/models"
 	"github.com/dovvydive/backend/seeds"
 )
 
@@ -88,5 +89,5 @@ func BenchmarkHealth(b *testing.B) {
 
 func BenchmarkGetDiveSite(b *testing.B) {
 	srv := benchServer(b)
-	attack(b, srv.URL+"/api/v1/dive-sites/"+seeds.SiteID("sipadan-barracuda-point").String())
+	attack(b, srv.URL+"/api/v1/dive-sites/"+models.SiteID("sipadan-barracuda-point").String())
 }

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -25,12 +26,12 @@ func bindJSON(c *gin.Context, dst any) *APIError {
 		}
 		return &APIError{Status: http.StatusBadRequest, Code: "invalid_body", Field: "body", Message: "body: could not be read"}
 	}
-	if strings.TrimSpace(string(body)) != "" {
+	if len(bytes.TrimSpace(body)) > 0 {
 		if ct := c.ContentType(); ct != "application/json" {
 			return &APIError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Field: "Content-Type",
 				Message: "Content-Type: must be application/json"}
 		}
-		dec := json.NewDecoder(strings.NewReader(string(body)))
+		dec := json.NewDecoder(bytes.NewReader(body))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(dst); err != nil {
 			return jsonError(err)

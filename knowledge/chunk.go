@@ -41,12 +41,9 @@ func Split(text string, maxTokens, overlap int) []Chunk {
 		}
 	}
 	var chunks []Chunk
-	var cur []string
-	curTokens := 0
+	var cur []string // the chunk being built: overlap carried over, then fresh sentences
+	curTokens, fresh := 0, 0
 	emit := func() {
-		if len(cur) == 0 {
-			return
-		}
 		body := strings.TrimSpace(strings.Join(cur, " "))
 		body = strings.ReplaceAll(body, " \n\n", "\n\n")
 		chunks = append(chunks, Chunk{Index: len(chunks), Text: body, Tokens: CountTokens(body)})
@@ -61,28 +58,26 @@ func Split(text string, maxTokens, overlap int) []Chunk {
 			tail = append([]string{strings.TrimPrefix(cur[i], "\n\n")}, tail...)
 			n += t
 		}
-		cur, curTokens = tail, n
+		cur, curTokens, fresh = tail, n, 0
 	}
 	for _, u := range units {
 		t := CountTokens(u)
-		if curTokens+t > maxTokens && curTokens > 0 {
-			emit()
+		if curTokens+t > maxTokens {
+			if fresh > 0 {
+				emit()
+			}
 			if curTokens+t > maxTokens { // the overlap alone leaves no room
 				cur, curTokens = nil, 0
 			}
 		}
 		cur = append(cur, u)
 		curTokens += t
+		fresh++
 	}
-	if len(chunks) == 0 || len(cur) > 0 && !isOverlapOnly(cur, chunks) {
+	if fresh > 0 || len(chunks) == 0 {
 		emit()
 	}
 	return chunks
-}
-
-func isOverlapOnly(cur []string, chunks []Chunk) bool {
-	last := chunks[len(chunks)-1].Text
-	return strings.HasSuffix(last, strings.TrimSpace(strings.Join(cur, " ")))
 }
 
 func sentences(para string) []string {

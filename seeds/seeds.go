@@ -10,8 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/google/uuid"
-
 	"github.com/dovvydive/backend/data"
 	"github.com/dovvydive/backend/knowledge"
 	"github.com/dovvydive/backend/knowledge/embedding"
@@ -20,12 +18,6 @@ import (
 
 //go:embed operators.json
 var operatorsJSON []byte
-
-// SiteID is the stable id of the seeded site with slug.
-func SiteID(slug string) uuid.UUID { return models.SiteID(slug) }
-
-// OperatorID is the stable id of the seeded operator with slug.
-func OperatorID(slug string) uuid.UUID { return models.OperatorID(slug) }
 
 // Operators decodes the embedded operators.
 func Operators() ([]models.DiveOperator, error) {

@@ -17,6 +17,7 @@ import (
 	"github.com/dovvydive/backend/database/dbtest"
 	"github.com/dovvydive/backend/knowledge"
 	"github.com/dovvydive/backend/knowledge/embedding"
+	"github.com/dovvydive/backend/models"
 	"github.com/dovvydive/backend/seeds"
 )
 
@@ -42,7 +43,7 @@ func TestCorpus_IsAtLeastTwentyPlausibleMalaysianSites(t *testing.T) {
 		assert.Equal(t, s.Slug+".md", name, "one file per site, named by slug")
 		assert.False(t, slugs[s.Slug], "duplicate slug %s", s.Slug)
 		slugs[s.Slug] = true
-		assert.Equal(t, seeds.SiteID(s.Slug), s.ID)
+		assert.Equal(t, models.SiteID(s.Slug), s.ID)
 		assert.NotEmpty(t, s.NameZh, s.Slug)
 		assert.NotEmpty(t, doc.Chinese, s.Slug)
 		assert.GreaterOrEqual(t, strings.Count(doc.English, "\n\n")+1, 4, "%s: several paragraphs", s.Slug)
