@@ -3,6 +3,7 @@ package database
 import (
 	"context"
 	"crypto/x509"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -58,6 +59,7 @@ func TestClassify_MapsConnectionFailuresToUnavailable(t *testing.T) {
 		&net.OpError{Op: "dial", Err: syscall.ECONNREFUSED},
 		&pgconn.PgError{Code: "57P01"},
 		&pgconn.PgError{Code: "53300"},
+		fmt.Errorf("commit: %w", sql.ErrTxDone),
 	} {
 		assert.ErrorIs(t, classify(err), ErrUnavailable, "%v", err)
 	}

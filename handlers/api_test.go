@@ -452,6 +452,20 @@ func TestUnexpectedDriverError_IsA500WithoutItsText(t *testing.T) {
 	assert.Contains(t, srv.logs.String(), "dive_sitez")
 }
 
+func TestRequestDeadline_AnyFailureAfterItIsA503(t *testing.T) {
+	t.Parallel()
+	// The race in GORM's implicit transaction: the INSERT succeeds, the
+	// deadline passes, database/sql rolls back, and COMMIT reports ErrTxDone.
+	store := fakeStore{Store: unconnectedDB(t), list: func(ctx context.Context) error {
+		<-ctx.Done()
+		return errors.New("sql: transaction has already been committed or rolled back")
+	}}
+	srv := newServer(t, store)
+	r := get(t, srv.URL+"/api/v1/dive-sites")
+	assert.Equal(t, http.StatusServiceUnavailable, r.status)
+	assert.Equal(t, "database_unavailable", errorOf(t, r)["code"])
+}
+
 func TestRequestDeadline_EndsAHungQueryWith503(t *testing.T) {
 	t.Parallel()
 	store := fakeStore{Store: unconnectedDB(t), list: func(ctx context.Context) error {

@@ -39,6 +39,11 @@ func writeError(c *gin.Context, e *APIError) {
 // writeStoreError maps a database error to a response. Driver text goes to
 // the log only, never into the body.
 func writeStoreError(c *gin.Context, err error) {
+	// Whatever the driver reports, a failure after the request's deadline is
+	// the deadline's doing: the database was too slow, so 503, never 500.
+	if errors.Is(c.Request.Context().Err(), context.DeadlineExceeded) && !errors.Is(err, database.ErrNotFound) {
+		err = errors.Join(database.ErrUnavailable, err)
+	}
 	switch {
 	case errors.Is(err, database.ErrNotFound):
 		writeError(c, &APIError{Status: http.StatusNotFound, Code: "not_found", Message: "no such resource"})
