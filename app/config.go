@@ -42,6 +42,19 @@ type Config struct {
 	Seed      SeedConfig      `mapstructure:"seed"`
 	Embedding EmbeddingConfig `mapstructure:"embedding"`
 	Search    SearchConfig    `mapstructure:"search"`
+	Telemetry TelemetryConfig `mapstructure:"telemetry"`
+}
+
+// TelemetryConfig places the operator endpoints.
+type TelemetryConfig struct {
+	// MetricsPort, when set, serves /metrics (and pprof, when enabled) on
+	// its own listener instead of the API port, so it can stay private.
+	MetricsPort int `mapstructure:"metrics_port" validate:"omitempty,min=1,max=65535"`
+	// MetricsAddr is the interface that listener binds (loopback by default).
+	MetricsAddr string `mapstructure:"metrics_addr" validate:"omitempty,ip"`
+	// Pprof serves net/http/pprof under /debug/pprof on the metrics port
+	// only; it needs MetricsPort, so it is never on the public port.
+	Pprof bool `mapstructure:"pprof"`
 }
 
 // EmbeddingConfig chooses and tunes the embedder.
@@ -62,12 +75,18 @@ type SearchConfig struct {
 	// does latency. 400 is the highest value whose plans are tested to still
 	// use the index.
 	EfSearch int `mapstructure:"ef_search" validate:"min=10,max=400"`
+	// MaxConcurrent bounds the searches running in the database at once; the
+	// rest wait within their request's deadline. Set it to the database's
+	// cores: HNSW search is CPU-bound and slows down past that (README).
+	MaxConcurrent int `mapstructure:"max_concurrent" validate:"min=1,max=200"`
 }
 
 // AppConfig holds process-wide settings.
 type AppConfig struct {
 	Env      string `mapstructure:"env" validate:"oneof=development production test"`
 	LogLevel string `mapstructure:"log_level" validate:"oneof=debug info warn error"`
+	// LogFormat is json or text; empty picks json in production, text elsewhere.
+	LogFormat string `mapstructure:"log_format" validate:"omitempty,oneof=json text"`
 }
 
 // ServerConfig holds the HTTP server's settings.
@@ -102,6 +121,11 @@ type SeedConfig struct {
 var envNames = map[string][]string{
 	"app.env":                   {"APP_ENV", "NODE_ENV"},
 	"app.log_level":             {"LOG_LEVEL"},
+	"app.log_format":            {"LOG_FORMAT"},
+	"telemetry.metrics_port":    {"METRICS_PORT"},
+	"telemetry.metrics_addr":    {"METRICS_ADDR"},
+	"telemetry.pprof":           {"PPROF_ENABLED"},
+	"search.max_concurrent":     {"SEARCH_MAX_CONCURRENT"},
 	"server.port":               {"BACKEND_PORT"},
 	"server.url":                {"BACKEND_URL"},
 	"server.cors_origins":       {"CORS_ORIGINS"},
@@ -143,7 +167,8 @@ func DefaultConfig() Config {
 		Seed:     SeedConfig{OnStart: false},
 		Embedding: EmbeddingConfig{Provider: "hash", GeminiModel: embedding.GeminiModel, BatchSize: 64,
 			Timeout: 30 * time.Second, MaxRetries: 5, RequestsPerMinute: 100},
-		Search: SearchConfig{EfSearch: 100},
+		Search:    SearchConfig{EfSearch: 100, MaxConcurrent: database.DefaultMaxConcurrentSearches},
+		Telemetry: TelemetryConfig{MetricsAddr: "127.0.0.1"},
 	}
 }
 
@@ -211,6 +236,7 @@ func Load(opts LoadOptions) (Config, error) {
 		cfg.Session.Secret = randomSecret()
 		cfg.Session.Ephemeral = true
 	}
+	cfg.Database.MaxConcurrentSearches = cfg.Search.MaxConcurrent
 	return cfg, nil
 }
 
@@ -339,6 +365,12 @@ func (c Config) Validate() error {
 		case slices.ContainsFunc(placeholderSecrets, func(p string) bool { return strings.Contains(secret, p) }):
 			problems = append(problems, "SESSION_SECRET: must be a real secret, not the example value")
 		}
+	}
+	if c.Telemetry.Pprof && c.Telemetry.MetricsPort == 0 {
+		problems = append(problems, "PPROF_ENABLED: needs METRICS_PORT, so profiles are never served on the public port")
+	}
+	if c.Telemetry.MetricsPort != 0 && c.Telemetry.MetricsPort == c.Server.Port {
+		problems = append(problems, "METRICS_PORT: must differ from BACKEND_PORT")
 	}
 	if c.Database.Provider == database.ProviderNeon && c.Database.NeonURL != "" {
 		problems = append(problems, neonProblems(c.Database)...)

@@ -43,6 +43,22 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	// Readiness waits for the whole startup (migrations and seeding too).
 	started := &startupGate{DB: db}
 
+	// Telemetry: metrics on the API port, or on their own with pprof.
+	tel, err := newTelemetry(db, emb)
+	if err != nil {
+		return err
+	}
+	var metricsOnAPI http.Handler
+	if cfg.Telemetry.MetricsPort == 0 {
+		metricsOnAPI = tel.handler()
+	} else {
+		stop, err := serveOperatorPort(ctx, cfg.Telemetry, tel, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+
 	// HTTP: bind the port now.
 	gin.SetMode(gin.ReleaseMode)
 	router, err := handlers.NewRouter(handlers.RouterConfig{
@@ -53,9 +69,15 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		CORSOrigins:    cfg.Server.CORSOrigins,
 		SessionSecret:  []byte(cfg.Session.Secret),
 		SessionTTL:     time.Duration(cfg.Session.TTLHours) * time.Hour,
-		Embedder:       emb,
+		Embedder:       tel.embedder,
 		EfSearch:       cfg.Search.EfSearch,
+		Metrics:        tel.http,
+		MetricsHandler: metricsOnAPI,
 	}, started)
+	if err != nil {
+		return err
+	}
+	handler, err := compress(router)
 	if err != nil {
 		return err
 	}
@@ -64,7 +86,7 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           router,
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      cfg.Server.RequestTimeout + 5*time.Second,

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -13,7 +15,6 @@ import (
 	"github.com/pgvector/pgvector-go"
 	pgxvec "github.com/pgvector/pgvector-go/pgx"
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // ChunkRow is one chunk to store.
@@ -149,31 +150,43 @@ type SearchHit struct {
 // through the HNSW index. efSearch sets the index's candidate list; iterative
 // index scans keep filtered searches from returning fewer than k rows while
 // more matches exist, and strict ordering keeps results sorted by distance.
+//
+// At most the configured number of searches run at once (see searchLimiter);
+// the rest wait within ctx and fail with ErrBusy when it ends.
 func (d *DB) Search(ctx context.Context, embedding []float32, k, efSearch int, f SearchFilter) ([]SearchHit, error) {
 	if k < 1 || k > 1000 {
 		return nil, fmt.Errorf("search: k is %d, want 1 to 1000", k) // written into the SQL, so checked here
 	}
-	g, err := d.handle(ctx)
+	release, err := d.searches.acquire(ctx)
+	if err != nil {
+		countError(err)
+		return nil, err
+	}
+	defer release()
+	start := time.Now()
+	query, args := searchSQL(pgvector.NewVector(embedding), k, f)
+	hits := make([]SearchHit, 0, k)
+	err = d.readPgx(ctx, func(conn *pgx.Conn) error {
+		hits = hits[:0]
+		return inSearchTx(ctx, conn, efSearch, query, args, func(rows pgx.Rows) error {
+			var h SearchHit
+			_, err := pgx.ForEachRow(rows, []any{&h.ChunkID, &h.ChunkIndex, &h.Content, &h.Score, &h.SiteID,
+				&h.Slug, &h.NameEn, &h.NameZh, &h.Region, &h.Difficulty}, func() error {
+				hits = append(hits, h)
+				return nil
+			})
+			return err
+		})
+	})
 	if err != nil {
 		return nil, err
 	}
-	var hits []SearchHit
-	err = g.Transaction(func(tx *gorm.DB) error {
-		hits = nil
-		if err := setSearchSession(tx, efSearch); err != nil {
-			return err
-		}
-		sql, vars := searchSQL(tx, pgvector.NewVector(embedding), k, f)
-		return tx.Raw(sql, vars...).Scan(&hits).Error
-	})
-	if err != nil {
-		return nil, classify(err)
-	}
+	d.searches.seconds.Observe(time.Since(start).Seconds())
 	return hits, nil
 }
 
-// setSearchSession configures the search's transaction (set_config with
-// is_local is SET LOCAL: safe behind a transaction pooler).
+// searchSettings configures a search's transaction (set_config with is_local
+// is SET LOCAL: safe behind a transaction pooler).
 //
 // The planner prices an HNSW scan by ef_search; past some value it silently
 // prefers reading every chunk and sorting them, which is exact but scales
@@ -182,51 +195,93 @@ func (d *DB) Search(ctx context.Context, embedding []float32, k, efSearch int, f
 // pass the filter, up to max_scan_tuples (raised from pgvector's 20,000 so
 // that a filter only a few sites pass still fills k). Custom plans are forced
 // so a cached generic plan never replaces the one made for this query.
-func setSearchSession(tx *gorm.DB, efSearch int) error {
-	return tx.Exec(`SELECT set_config('hnsw.ef_search', ?, true),
-		set_config('hnsw.iterative_scan', 'strict_order', true),
-		set_config('hnsw.max_scan_tuples', '100000', true),
-		set_config('enable_sort', 'off', true),
-		set_config('plan_cache_mode', 'force_custom_plan', true)`, fmt.Sprint(efSearch)).Error
+const searchSettings = `SELECT set_config('hnsw.ef_search', $1, true),
+	set_config('hnsw.iterative_scan', 'strict_order', true),
+	set_config('hnsw.max_scan_tuples', '100000', true),
+	set_config('enable_sort', 'off', true),
+	set_config('plan_cache_mode', 'force_custom_plan', true)`
+
+// inSearchTx runs query inside a transaction carrying searchSettings, sent as
+// one pipelined batch: BEGIN, the settings, the query and COMMIT cost one
+// round trip instead of four, which is most of a search's cost when the
+// database is not the bottleneck.
+func inSearchTx(ctx context.Context, conn *pgx.Conn, efSearch int, query string, args []any, scan func(pgx.Rows) error) error {
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue(searchSettings, strconv.Itoa(efSearch))
+	b.Queue(query, args...).Query(scan)
+	b.Queue("COMMIT")
+	err := conn.SendBatch(ctx, b).Close()
+	if err != nil && conn.PgConn().TxStatus() != 'I' && !conn.IsClosed() {
+		// A failed statement leaves the transaction aborted; end it so the
+		// connection goes back to the pool clean.
+		rbCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		defer cancel()
+		if _, rbErr := conn.Exec(rbCtx, "ROLLBACK"); rbErr != nil {
+			_ = conn.Close(rbCtx) // database/sql drops it: stdlib reports closed connections as bad
+		}
+	}
+	return err
 }
 
-// searchSQL renders the search. The limit (checked by Search) is written into
-// the text rather than bound: a generic plan for a prepared statement with a
-// bound LIMIT is costed for an unknown row count, and the plan for "the k
-// nearest" should never be chosen that way.
-func searchSQL(tx *gorm.DB, vec pgvector.Vector, k int, f SearchFilter) (string, []any) {
-	q := tx.Session(&gorm.Session{DryRun: true}).Table("site_chunks AS c").
-		Select(`c.id AS chunk_id, c.chunk_index, c.content, 1 - (c.embedding <=> ?) AS score,
-			s.id AS site_id, s.slug, s.name_en, s.name_zh, s.region, s.difficulty`, vec).
-		Joins("JOIN dive_sites AS s ON s.id = c.site_id")
-	q = whereSites(q, "s.", f.Region, f.Difficulty, f.Certifications, f.MaxDepthM)
-	// gorm's Order ignores a gorm.Expr; an OrderBy clause carries the vector.
-	stmt := q.Order(clause.OrderBy{Expression: clause.Expr{SQL: "c.embedding <=> ?", Vars: []any{vec}, WithoutParentheses: true}}).
-		Find(&[]SearchHit{}).Statement
-	return stmt.SQL.String() + " LIMIT " + strconv.Itoa(k), stmt.Vars
+// searchSQL renders the search: the one builder used by Search, ExplainSearch
+// and the benchmarks. It is hand-written rather than built by GORM because it
+// runs on every search and GORM's statement building was a visible share of
+// its CPU profile. The limit (checked by Search) is written into the text
+// rather than bound: a generic plan for a prepared statement with a bound
+// LIMIT is costed for an unknown row count, and the plan for "the k nearest"
+// should never be chosen that way.
+func searchSQL(vec pgvector.Vector, k int, f SearchFilter) (string, []any) {
+	var sb strings.Builder
+	args := []any{vec}
+	sb.WriteString(`SELECT c.id, c.chunk_index, c.content, 1 - (c.embedding <=> $1) AS score,
+	s.id, s.slug, s.name_en, s.name_zh, s.region, s.difficulty
+FROM site_chunks AS c JOIN dive_sites AS s ON s.id = c.site_id`)
+	sep := "\nWHERE "
+	cond := func(sql string, v any) {
+		args = append(args, v)
+		sb.WriteString(sep)
+		sb.WriteString(strings.Replace(sql, "?", "$"+strconv.Itoa(len(args)), 1))
+		sep = " AND "
+	}
+	if f.Region != "" {
+		cond("lower(s.region) = lower(?)", f.Region)
+	}
+	if f.Difficulty != "" {
+		cond("s.difficulty = ?", f.Difficulty)
+	}
+	if len(f.Certifications) > 0 {
+		cond("s.min_certification = ANY(?)", f.Certifications)
+	}
+	if f.MaxDepthM > 0 {
+		cond("s.max_depth_m <= ?", f.MaxDepthM)
+	}
+	sb.WriteString("\nORDER BY c.embedding <=> $1 LIMIT ")
+	sb.WriteString(strconv.Itoa(k))
+	return sb.String(), args
+}
+
+// SearchSQL exposes the search statement and its arguments, for benchmarks
+// that compare it with other ways of running it.
+func SearchSQL(embedding []float32, k int, f SearchFilter) (string, []any) {
+	return searchSQL(pgvector.NewVector(embedding), k, f)
 }
 
 // ExplainSearch returns the plan of a search, for tests that check the
 // query uses the HNSW index.
 func (d *DB) ExplainSearch(ctx context.Context, embedding []float32, k, efSearch int, f SearchFilter) (string, error) {
-	g, err := d.handle(ctx)
-	if err != nil {
-		return "", err
-	}
-	var plan []string
-	err = g.Transaction(func(tx *gorm.DB) error {
-		if err := setSearchSession(tx, efSearch); err != nil {
+	query, args := searchSQL(pgvector.NewVector(embedding), k, f)
+	var out strings.Builder
+	err := d.readPgx(ctx, func(conn *pgx.Conn) error {
+		out.Reset()
+		return inSearchTx(ctx, conn, efSearch, "EXPLAIN "+query, args, func(rows pgx.Rows) error {
+			var line string
+			_, err := pgx.ForEachRow(rows, []any{&line}, func() error {
+				out.WriteString(line + "\n")
+				return nil
+			})
 			return err
-		}
-		sql, vars := searchSQL(tx, pgvector.NewVector(embedding), k, f)
-		return tx.Raw("EXPLAIN "+sql, vars...).Scan(&plan).Error
+		})
 	})
-	if err != nil {
-		return "", classify(err)
-	}
-	out := ""
-	for _, l := range plan {
-		out += l + "\n"
-	}
-	return out, nil
+	return out.String(), err
 }

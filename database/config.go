@@ -29,6 +29,9 @@ type Config struct {
 	HealthTimeout time.Duration `mapstructure:"health_timeout" validate:"min=100ms,max=1m"`
 	Pool          PoolConfig    `mapstructure:"pool"`
 	Retry         RetryConfig   `mapstructure:"retry"`
+	// MaxConcurrentSearches bounds the knowledge searches in flight (the
+	// search section of the app's configuration sets it).
+	MaxConcurrentSearches int `mapstructure:"-"`
 }
 
 // PoolConfig bounds the connection pool of one process.
@@ -68,6 +71,7 @@ func DefaultConfig() Config {
 			ConnMaxLifetime: 30 * time.Minute,
 			ConnectTimeout:  10 * time.Second,
 		},
+		MaxConcurrentSearches: DefaultMaxConcurrentSearches,
 		Retry: RetryConfig{
 			Attempts:     5,
 			InitialDelay: time.Second,

@@ -28,6 +28,8 @@ type DB struct {
 	log  *slog.Logger
 	gorm atomic.Pointer[gorm.DB]
 	sql  atomic.Pointer[sql.DB]
+
+	searches searchLimiter
 }
 
 // New validates the endpoint and returns an unconnected DB. It does no I/O.
@@ -39,7 +41,7 @@ func New(cfg Config, log *slog.Logger) (*DB, error) {
 	if _, err := Describe(ep.DSN); err != nil {
 		return nil, err
 	}
-	return &DB{cfg: cfg, ep: ep, log: log}, nil
+	return &DB{cfg: cfg, ep: ep, log: log, searches: newSearchLimiter(cfg.MaxConcurrentSearches)}, nil
 }
 
 // Open is New followed by Connect.
@@ -171,23 +173,45 @@ func (d *DB) handle(ctx context.Context) (*gorm.DB, error) {
 	return g.WithContext(ctx), nil
 }
 
-// read runs an idempotent query. When the connection it used turns out to
-// be dead (a server restart, pg_terminate_backend, a pooler recycling its
-// backends), every idle connection in the pool is likely dead too: they are
-// dropped and the query runs once more on a fresh connection, so callers see
-// one outage instead of one failure per pooled connection.
+// read runs an idempotent query through GORM, with retryRead's recovery.
 func (d *DB) read(ctx context.Context, query func(g *gorm.DB) error) error {
 	g, err := d.handle(ctx)
 	if err != nil {
 		return err
 	}
-	err = query(g)
-	if err == nil || ctx.Err() != nil || !isConnectionLost(err) {
-		return classify(err)
+	return d.retryRead(ctx, func() error { return query(g) })
+}
+
+// readSQL runs an idempotent query on database/sql directly, for hot paths
+// where GORM's statement building and reflection are a visible cost.
+func (d *DB) readSQL(ctx context.Context, query func(db *sql.DB) error) error {
+	s := d.sql.Load()
+	if s == nil {
+		return ErrUnavailable
 	}
-	d.log.Warn("database: connection lost; dropping idle connections and retrying once", "error", err.Error())
-	d.dropIdle()
-	return classify(query(g))
+	return d.retryRead(ctx, func() error { return query(s) })
+}
+
+// readPgx runs an idempotent query on a native pgx connection (batches).
+func (d *DB) readPgx(ctx context.Context, query func(*pgx.Conn) error) error {
+	return d.retryRead(ctx, func() error { return d.withPgx(ctx, query) })
+}
+
+// retryRead runs an idempotent query. When the connection it used turns out
+// to be dead (a server restart, pg_terminate_backend, a pooler recycling its
+// backends), every idle connection in the pool is likely dead too: they are
+// dropped and the query runs once more on a fresh connection, so callers see
+// one outage instead of one failure per pooled connection.
+func (d *DB) retryRead(ctx context.Context, query func() error) error {
+	err := query()
+	if err != nil && ctx.Err() == nil && isConnectionLost(err) {
+		d.log.Warn("database: connection lost; dropping idle connections and retrying once", "error", err.Error())
+		d.dropIdle()
+		err = query()
+	}
+	err = classify(err)
+	countError(err)
+	return err
 }
 
 // dropIdle closes every idle pooled connection.

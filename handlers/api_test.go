@@ -367,7 +367,7 @@ func TestPool_NeverOpensMoreThanItsMaximumUnder100ConcurrentRequests(t *testing.
 func TestClientIP_IgnoresForwardedForFromUntrustedPeers(t *testing.T) {
 	t.Parallel()
 	srv := newServer(t, unconnectedDB(t))
-	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/livez", nil)
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/health", nil)
 	req.Header.Set("X-Forwarded-For", "203.0.113.9")
 	do(t, req)
 	assert.Contains(t, srv.logs.String(), "client_ip=127.0.0.1")
@@ -377,13 +377,13 @@ func TestClientIP_IgnoresForwardedForFromUntrustedPeers(t *testing.T) {
 func TestRequestID_IsEchoedAndLogged(t *testing.T) {
 	t.Parallel()
 	srv := newServer(t, unconnectedDB(t))
-	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/livez", nil)
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/health", nil)
 	req.Header.Set("X-Request-ID", "trip-42")
 	r := do(t, req)
 	assert.Equal(t, "trip-42", r.header.Get("X-Request-ID"))
 	assert.Contains(t, srv.logs.String(), "request_id=trip-42")
 
-	req, _ = http.NewRequest(http.MethodGet, srv.URL+"/livez", nil)
+	req, _ = http.NewRequest(http.MethodGet, srv.URL+"/health", nil)
 	req.Header.Set("X-Request-ID", "bad id\twith spaces")
 	r = do(t, req)
 	assert.NoError(t, uuid.Validate(r.header.Get("X-Request-ID")), "an unsafe id is replaced")

@@ -17,6 +17,10 @@ const loggerKey = "logger"
 
 var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
 
+// unlogged are the paths scraped and probed every few seconds: a line per
+// probe would drown the requests people read logs for.
+var unlogged = map[string]bool{"/metrics": true, "/livez": true}
+
 // requestLog gives each request an id (the caller's X-Request-ID when it is
 // sane, else a new UUID), a logger carrying it, and one log line at the end.
 func requestLog(log *slog.Logger) gin.HandlerFunc {
@@ -31,6 +35,9 @@ func requestLog(log *slog.Logger) gin.HandlerFunc {
 		c.Set(loggerKey, l)
 		c.Next()
 		status := c.Writer.Status()
+		if unlogged[c.Request.URL.Path] && status < 500 {
+			return
+		}
 		level := slog.LevelInfo
 		switch {
 		case status >= 500:

@@ -34,7 +34,15 @@ type RouterConfig struct {
 	SessionTTL     time.Duration
 	Embedder       embedding.Embedder // embeds search queries
 	EfSearch       int                // HNSW candidate list size for searches
+	Metrics        *HTTPMetrics       // nil: requests are not counted
+	// MetricsHandler, when set, is served at GET /metrics on this router
+	// (nil when metrics have their own port).
+	MetricsHandler http.Handler
 }
+
+// cacheControl is sent with dive sites and operators: they change only when
+// the data is re-seeded; the ETag makes revalidation after a minute cheap.
+const cacheControl = "public, max-age=60"
 
 // NewRouter returns the whole API. Every route is listed here.
 func NewRouter(cfg RouterConfig, store Store) (*gin.Engine, error) {
@@ -53,6 +61,9 @@ func NewRouter(cfg RouterConfig, store Store) (*gin.Engine, error) {
 		return nil, fmt.Errorf("trusted proxies: %w", err)
 	}
 
+	if cfg.Metrics != nil {
+		r.Use(cfg.Metrics.middleware())
+	}
 	r.Use(
 		requestLog(cfg.Log),
 		recovery(),
@@ -82,6 +93,9 @@ func NewRouter(cfg RouterConfig, store Store) (*gin.Engine, error) {
 		writeError(c, &APIError{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Message: c.Request.Method + " is not allowed here"})
 	})
 
+	if cfg.MetricsHandler != nil {
+		r.GET("/metrics", gin.WrapH(cfg.MetricsHandler))
+	}
 	health := NewHealthHandler(store)
 	r.GET("/livez", health.Livez)
 	r.GET("/readyz", health.Readyz)
@@ -90,9 +104,10 @@ func NewRouter(cfg RouterConfig, store Store) (*gin.Engine, error) {
 	sites := NewDiveSiteHandler(store)
 	operators := NewDiveOperatorHandler(store)
 	v1 := r.Group("/api/v1")
-	v1.GET("/dive-sites", sites.List)
-	v1.GET("/dive-sites/:id", sites.Get)
-	v1.GET("/dive-operators", operators.List)
+	cached := v1.Group("", cacheable(cacheControl))
+	cached.GET("/dive-sites", sites.List)
+	cached.GET("/dive-sites/:id", sites.Get)
+	cached.GET("/dive-operators", operators.List)
 
 	sessions := NewSessionHandler(store, cfg.SessionSecret, cfg.SessionTTL)
 	v1.POST("/sessions", sessions.Create)

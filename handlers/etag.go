@@ -1,0 +1,95 @@
+package handlers
+
+import (
+	"bytes"
+	"encoding/base64"
+	"hash/fnv"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+)
+
+// cacheable gives successful GET responses an ETag computed from their body
+// and a Cache-Control header, and answers 304 Not Modified, with no body, when
+// the client's If-None-Match already names that ETag. Dive sites and
+// operators change only when the data is re-seeded, so clients and CDNs may
+// keep them for maxAge and revalidate cheaply afterwards.
+//
+// The ETag is weak (W/"…"): the same representation may be sent gzip-encoded
+// or not, and a weak tag stays valid across encodings.
+func cacheable(cacheControl string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead {
+			c.Next()
+			return
+		}
+		w := &bufferedWriter{ResponseWriter: c.Writer, status: http.StatusOK}
+		c.Writer = w
+		func() {
+			// Restored even when a handler panics, so recovery's 500 reaches
+			// the client instead of this buffer.
+			defer func() { c.Writer = w.ResponseWriter }()
+			c.Next()
+		}()
+		if w.status != http.StatusOK {
+			w.flush()
+			return
+		}
+		h := fnv.New128a()
+		h.Write(w.body.Bytes())
+		tag := `W/"` + base64.RawURLEncoding.EncodeToString(h.Sum(nil)) + `"`
+		hdr := c.Writer.Header()
+		hdr.Set("ETag", tag)
+		hdr.Set("Cache-Control", cacheControl)
+		if etagMatches(c.GetHeader("If-None-Match"), tag) {
+			hdr.Del("Content-Length")
+			hdr.Del("Content-Type")
+			c.Writer.WriteHeader(http.StatusNotModified)
+			c.Writer.WriteHeaderNow()
+			return
+		}
+		w.flush()
+	}
+}
+
+// etagMatches applies If-None-Match's weak comparison (RFC 9110 13.1.2).
+func etagMatches(header, tag string) bool {
+	if header == "" {
+		return false
+	}
+	want := strings.TrimPrefix(tag, "W/")
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimSpace(t)
+		if t == "*" || strings.TrimPrefix(t, "W/") == want {
+			return true
+		}
+	}
+	return false
+}
+
+// bufferedWriter holds a response back until the handler has finished, so
+// its ETag can be computed from the whole body.
+type bufferedWriter struct {
+	gin.ResponseWriter
+	body   bytes.Buffer
+	status int
+}
+
+func (w *bufferedWriter) WriteHeader(code int)              { w.status = code }
+func (w *bufferedWriter) WriteHeaderNow()                   {}
+func (w *bufferedWriter) Write(b []byte) (int, error)       { return w.body.Write(b) }
+func (w *bufferedWriter) WriteString(s string) (int, error) { return w.body.WriteString(s) }
+func (w *bufferedWriter) Status() int                       { return w.status }
+func (w *bufferedWriter) Size() int                         { return w.body.Len() }
+func (w *bufferedWriter) Written() bool                     { return w.body.Len() > 0 }
+
+// flush sends the held response.
+func (w *bufferedWriter) flush() {
+	w.ResponseWriter.WriteHeader(w.status)
+	if w.body.Len() > 0 {
+		_, _ = w.ResponseWriter.Write(w.body.Bytes())
+	} else {
+		w.ResponseWriter.WriteHeaderNow()
+	}
+}

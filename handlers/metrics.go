@@ -1,0 +1,63 @@
+package handlers
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// HTTPMetrics counts requests by route template (never the raw path, which
+// carries ids), method and status.
+type HTTPMetrics struct {
+	requests *prometheus.CounterVec
+	seconds  *prometheus.HistogramVec
+	inFlight prometheus.Gauge
+}
+
+// NewHTTPMetrics creates the HTTP metrics and registers them with reg.
+func NewHTTPMetrics(reg prometheus.Registerer) (*HTTPMetrics, error) {
+	m := &HTTPMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dovvydive_http_requests_total", Help: "HTTP requests by route template, method and status.",
+		}, []string{"route", "method", "status"}),
+		seconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "dovvydive_http_request_duration_seconds",
+			Help:    "HTTP request latency by route template and method.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route", "method"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "dovvydive_http_requests_in_flight", Help: "HTTP requests being served.",
+		}),
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.seconds, m.inFlight} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// knownMethods keeps the method label bounded: anything else is "other".
+var knownMethods = map[string]bool{"GET": true, "HEAD": true, "POST": true, "PUT": true, "PATCH": true,
+	"DELETE": true, "OPTIONS": true}
+
+func (m *HTTPMetrics) middleware() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		m.inFlight.Inc()
+		defer m.inFlight.Dec()
+		c.Next()
+		route := c.FullPath()
+		if route == "" {
+			route = "unmatched" // 404s: their paths are whatever clients send
+		}
+		method := c.Request.Method
+		if !knownMethods[method] {
+			method = "other"
+		}
+		m.requests.WithLabelValues(route, method, strconv.Itoa(c.Writer.Status())).Inc()
+		m.seconds.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
+	}
+}
