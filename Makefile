@@ -37,6 +37,11 @@ bench: ## Benchmark /health and GET /api/v1/dive-sites/{id} under concurrent loa
 bench-search: ## Measure knowledge search on a 100,000-chunk corpus: COPY vs GORM, HNSW build, recall, API vs database floor (minutes)
 	scripts/with-test-db.sh $(GO) test -run '^$$' -bench BenchmarkSearchCorpus -benchtime 1x -count 1 -timeout 60m -v ./handlers/
 
+.PHONY: bench-search-1m
+bench-search-1m: ## The same on 1,000,000 chunks: recall and latency per ef_search (about 20 minutes, 10+ GB of RAM)
+	BENCH_CHUNKS=1000000 BENCH_SKIP_GORM=1 BENCH_MAINTENANCE_WORK_MEM=6GB BENCH_QUERIES=50 \
+	  scripts/with-test-db.sh $(GO) test -run '^$$' -bench BenchmarkSearchCorpus -benchtime 1x -count 1 -timeout 120m -v ./handlers/
+
 .PHONY: build
 build: ## Build the binary into bin/
 	$(GO) build -o $(BIN) .

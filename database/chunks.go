@@ -185,7 +185,7 @@ func (d *DB) Search(ctx context.Context, embedding []float32, k, efSearch int, f
 	return hits, nil
 }
 
-// searchSettings configures a search's transaction (set_config with is_local
+// SearchSettings configures a search's transaction (set_config with is_local
 // is SET LOCAL: safe behind a transaction pooler).
 //
 // The planner prices an HNSW scan by ef_search; past some value it silently
@@ -195,20 +195,20 @@ func (d *DB) Search(ctx context.Context, embedding []float32, k, efSearch int, f
 // pass the filter, up to max_scan_tuples (raised from pgvector's 20,000 so
 // that a filter only a few sites pass still fills k). Custom plans are forced
 // so a cached generic plan never replaces the one made for this query.
-const searchSettings = `SELECT set_config('hnsw.ef_search', $1, true),
+const SearchSettings = `SELECT set_config('hnsw.ef_search', $1, true),
 	set_config('hnsw.iterative_scan', 'strict_order', true),
 	set_config('hnsw.max_scan_tuples', '100000', true),
 	set_config('enable_sort', 'off', true),
 	set_config('plan_cache_mode', 'force_custom_plan', true)`
 
-// inSearchTx runs query inside a transaction carrying searchSettings, sent as
+// inSearchTx runs query inside a transaction carrying SearchSettings, sent as
 // one pipelined batch: BEGIN, the settings, the query and COMMIT cost one
 // round trip instead of four, which is most of a search's cost when the
 // database is not the bottleneck.
 func inSearchTx(ctx context.Context, conn *pgx.Conn, efSearch int, query string, args []any, scan func(pgx.Rows) error) error {
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
-	b.Queue(searchSettings, strconv.Itoa(efSearch))
+	b.Queue(SearchSettings, strconv.Itoa(efSearch))
 	b.Queue(query, args...).Query(scan)
 	b.Queue("COMMIT")
 	err := conn.SendBatch(ctx, b).Close()

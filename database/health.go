@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/dovvydive/backend/migrations"
 )
 
@@ -26,9 +24,9 @@ func (d *DB) Health(ctx context.Context) HealthReport {
 	defer cancel()
 	var version sql.NullString
 	var latency time.Duration
-	err := d.read(ctx, func(g *gorm.DB) error {
+	err := d.readSQL(ctx, func(db *sql.DB) error {
 		start := time.Now()
-		err := g.Raw(`SELECT (SELECT extversion FROM pg_extension WHERE extname = 'vector')`).Row().Scan(&version)
+		err := db.QueryRowContext(ctx, `SELECT (SELECT extversion FROM pg_extension WHERE extname = 'vector')`).Scan(&version)
 		latency = time.Since(start)
 		return err
 	})

@@ -34,6 +34,13 @@ func benchEnv(name string, def int) int {
 	return def
 }
 
+func benchEnvString(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
 func benchServer(b *testing.B) *httptest.Server {
 	b.Helper()
 	gin.SetMode(gin.ReleaseMode)

@@ -60,9 +60,14 @@ func writeStoreError(c *gin.Context, err error) {
 	}
 }
 
+// logger returns the request's logger, carrying its request id.
 func logger(c *gin.Context) *slog.Logger {
-	if l, ok := c.Get(loggerKey); ok {
-		return l.(*slog.Logger)
+	l := slog.Default()
+	if base, ok := c.Get(baseLoggerKey); ok {
+		l = base.(*slog.Logger)
 	}
-	return slog.Default()
+	if id := c.GetString(requestIDKey); id != "" {
+		l = l.With("request_id", id)
+	}
+	return l
 }

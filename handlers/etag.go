@@ -3,10 +3,11 @@ package handlers
 import (
 	"bytes"
 	"encoding/base64"
-	"hash/fnv"
+	"encoding/binary"
 	"net/http"
 	"strings"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/gin-gonic/gin"
 )
 
@@ -36,9 +37,10 @@ func cacheable(cacheControl string) gin.HandlerFunc {
 			w.flush()
 			return
 		}
-		h := fnv.New128a()
-		h.Write(w.body.Bytes())
-		tag := `W/"` + base64.RawURLEncoding.EncodeToString(h.Sum(nil)) + `"`
+		// xxhash: fast, and the same in every instance behind a balancer,
+		// so a tag from one instance revalidates on another.
+		sum := xxhash.Sum64(w.body.Bytes())
+		tag := `W/"` + base64.RawURLEncoding.EncodeToString(binary.BigEndian.AppendUint64(nil, sum)) + `"`
 		hdr := c.Writer.Header()
 		hdr.Set("ETag", tag)
 		hdr.Set("Cache-Control", cacheControl)

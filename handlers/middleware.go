@@ -13,7 +13,10 @@ import (
 	"github.com/google/uuid"
 )
 
-const loggerKey = "logger"
+const (
+	requestIDKey  = "request_id"
+	baseLoggerKey = "logger"
+)
 
 var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
 
@@ -22,7 +25,9 @@ var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
 var unlogged = map[string]bool{"/metrics": true, "/livez": true}
 
 // requestLog gives each request an id (the caller's X-Request-ID when it is
-// sane, else a new UUID), a logger carrying it, and one log line at the end.
+// sane, else a new UUID) and one log line at the end. Handlers that log get a
+// logger carrying the id from logger(c), built only when they ask: most
+// requests log nothing else, and building it for each was a visible cost.
 func requestLog(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
@@ -31,8 +36,8 @@ func requestLog(log *slog.Logger) gin.HandlerFunc {
 			id = uuid.NewString()
 		}
 		c.Header("X-Request-ID", id)
-		l := log.With("request_id", id)
-		c.Set(loggerKey, l)
+		c.Set(requestIDKey, id)
+		c.Set(baseLoggerKey, log)
 		c.Next()
 		status := c.Writer.Status()
 		if unlogged[c.Request.URL.Path] && status < 500 {
@@ -45,13 +50,14 @@ func requestLog(log *slog.Logger) gin.HandlerFunc {
 		case status >= 400:
 			level = slog.LevelWarn
 		}
-		l.Log(c.Request.Context(), level, "request",
-			"method", c.Request.Method,
-			"path", c.Request.URL.Path,
-			"status", status,
-			"latency_ms", float64(time.Since(start).Microseconds())/1000,
-			"bytes", c.Writer.Size(),
-			"client_ip", c.ClientIP())
+		log.LogAttrs(c.Request.Context(), level, "request",
+			slog.String("request_id", id),
+			slog.String("method", c.Request.Method),
+			slog.String("path", c.Request.URL.Path),
+			slog.Int("status", status),
+			slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000),
+			slog.Int("bytes", c.Writer.Size()),
+			slog.String("client_ip", c.ClientIP()))
 	}
 }
 
