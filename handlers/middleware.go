@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"mime"
 	"net/http"
 	"regexp"
 	"runtime/debug"
@@ -29,6 +30,7 @@ func requestLog(log *slog.Logger) gin.HandlerFunc {
 		c.Header("X-Request-ID", id)
 		l := log.With("request_id", id)
 		c.Set(loggerKey, l)
+		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), loggerCtxKey, l))
 		c.Next()
 		status := c.Writer.Status()
 		level := slog.LevelInfo
@@ -57,7 +59,7 @@ func recovery() gin.HandlerFunc {
 					panic(r)
 				}
 				logger(c).Error("panic", "value", fmt.Sprint(r), "stack", string(debug.Stack()))
-				writeError(c, &APIError{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"})
+				writeError(c, internalError())
 			}
 		}()
 		c.Next()
@@ -69,8 +71,8 @@ func recovery() gin.HandlerFunc {
 func limitBody(max int64) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if c.Request.ContentLength > max {
-			writeError(c, &APIError{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
-				Field: "body", Message: fmt.Sprintf("body: must be at most %d bytes", max)})
+			writeError(c, newAPIError(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "body",
+				fmt.Sprintf("must be at most %d bytes", max)))
 			return
 		}
 		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, max)
@@ -88,4 +90,27 @@ func deadline(d time.Duration) gin.HandlerFunc {
 		c.Request = c.Request.WithContext(ctx)
 		c.Next()
 	}
+}
+
+// mediaTypeCase lower-cases the media type of Content-Type, which RFC 9110
+// makes case-insensitive (huma looks its decoders up case-sensitively), so
+// APPLICATION/JSON is JSON. A value that does not parse is left for huma to
+// refuse with a 415.
+func mediaTypeCase() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if ct := c.GetHeader("Content-Type"); ct != "" {
+			if mt, params, err := mime.ParseMediaType(ct); err == nil {
+				c.Request.Header.Set("Content-Type", mime.FormatMediaType(mt, params))
+			}
+		}
+		c.Next()
+	}
+}
+
+// logger returns the request's logger (see requestLog).
+func logger(c *gin.Context) *slog.Logger {
+	if l, ok := c.Get(loggerKey); ok {
+		return l.(*slog.Logger)
+	}
+	return slog.Default()
 }
