@@ -23,6 +23,7 @@ import (
 	"github.com/dovvydive/backend/database"
 	"github.com/dovvydive/backend/database/dbtest"
 	"github.com/dovvydive/backend/handlers"
+	"github.com/dovvydive/backend/handlers/contracttest"
 	"github.com/dovvydive/backend/knowledge/embedding"
 	"github.com/dovvydive/backend/models"
 	"github.com/dovvydive/backend/seeds"
@@ -83,7 +84,7 @@ type response struct {
 
 func do(t *testing.T, req *http.Request) response {
 	t.Helper()
-	res, err := http.DefaultClient.Do(req)
+	res, err := contracttest.Client(t, 30*time.Second).Do(req)
 	require.NoError(t, err)
 	defer res.Body.Close()
 	raw, err := io.ReadAll(res.Body)
@@ -339,10 +340,11 @@ func TestPool_NeverOpensMoreThanItsMaximumUnder100ConcurrentRequests(t *testing.
 
 	var wg sync.WaitGroup
 	var failures atomic.Int64
+	client := contracttest.Client(t, time.Minute)
 	for range 100 {
 		wg.Go(func() {
 			for range 5 {
-				res, err := http.Get(srv.URL + "/api/v1/dive-sites?limit=50")
+				res, err := client.Get(srv.URL + "/api/v1/dive-sites?limit=50")
 				if err != nil || res.StatusCode != http.StatusOK {
 					failures.Add(1)
 				}
@@ -395,16 +397,22 @@ func TestCORS_AllowsTheConfiguredFrontend(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodOptions, srv.URL+"/api/v1/dive-sites", nil)
 	req.Header.Set("Origin", "http://localhost:5173")
 	req.Header.Set("Access-Control-Request-Method", "GET")
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	res.Body.Close()
-	assert.Equal(t, "http://localhost:5173", res.Header.Get("Access-Control-Allow-Origin"))
+	r := do(t, req)
+	assert.Equal(t, "http://localhost:5173", r.header.Get("Access-Control-Allow-Origin"))
 
 	req.Header.Set("Origin", "https://evil.example")
-	res, err = http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	res.Body.Close()
-	assert.Empty(t, res.Header.Get("Access-Control-Allow-Origin"))
+	r = do(t, req)
+	assert.Empty(t, r.header.Get("Access-Control-Allow-Origin"))
+	assert.Equal(t, http.StatusForbidden, r.status)
+	assert.Equal(t, "origin_not_allowed", errorOf(t, r)["code"], "a rejection in the error shape, not an empty 403")
+	assert.Equal(t, "Origin", errorOf(t, r)["field"])
+	assert.NotEmpty(t, r.header.Get("X-Request-ID"))
+
+	get, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/v1/dive-sites", nil)
+	get.Header.Set("Origin", "https://evil.example")
+	r = do(t, get)
+	assert.Equal(t, http.StatusForbidden, r.status)
+	assert.Contains(t, srv.logs.String(), "status=403", "the rejection is logged")
 }
 
 func TestSecurityHeaders_AreSet(t *testing.T) {

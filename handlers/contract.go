@@ -105,14 +105,23 @@ func apiConfig() huma.Config {
 }
 
 // documentCommonResponses adds what every operation shares: X-Request-ID on
-// every response, Retry-After on every 503, and 400 (never huma's 422) for
-// bad input.
+// every response, Retry-After on every 503, 400 (never huma's 422) for bad
+// input, the middleware's 403 (CORS) and, with a body, 408.
 func documentCommonResponses(_ *huma.OpenAPI, op *huma.Operation) {
 	if r, ok := op.Responses["422"]; ok {
 		delete(op.Responses, "422")
 		if _, ok := op.Responses["400"]; !ok {
 			r.Description = "Bad Request: a parameter, header or body field is wrong; `field` names it."
 			op.Responses["400"] = r
+		}
+	}
+	if r, ok := op.Responses["500"]; ok {
+		errorContent := r.Content
+		op.Responses["403"] = &huma.Response{Description: "Forbidden: a cross-origin request from an origin not in server.cors_origins.",
+			Content: errorContent}
+		if op.RequestBody != nil {
+			op.Responses["408"] = &huma.Response{Description: "Request Timeout: the body did not arrive within server.request_timeout.",
+				Content: errorContent}
 		}
 	}
 	for status, r := range op.Responses {
