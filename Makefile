@@ -39,7 +39,7 @@ bench-search: ## Measure knowledge search on a 100,000-chunk corpus: COPY vs GOR
 
 .PHONY: build
 build: ## Build the binary into bin/
-	$(GO) build -o $(BIN) .
+	$(GO) build -ldflags "-X github.com/dovvydive/backend/app.Version=$$(git describe --tags --always --dirty 2>/dev/null || echo dev)" -o $(BIN) .
 
 .PHONY: deps
 deps: ## Install PostgreSQL 15 and build pgvector from Debian's source package (needs root or sudo)

@@ -37,7 +37,7 @@ type RouterConfig struct {
 	SessionTTL     time.Duration
 	Embedder       embedding.Embedder // embeds search queries
 	EfSearch       int                // HNSW candidate list size for searches
-	MinScore       float64            // search relevance floor; negative takes the default
+	MinScore       float64            // search relevance floor (0: only hits of score ≤ 0 are dropped; negative: the default)
 }
 
 // NewRouter returns the whole API. Every route is listed here.
