@@ -44,7 +44,7 @@ bench-search-1m: ## The same on 1,000,000 chunks: recall and latency per ef_sear
 
 .PHONY: build
 build: ## Build the binary into bin/
-	$(GO) build -o $(BIN) .
+	$(GO) build -ldflags "-X github.com/dovvydive/backend/app.Version=$$(git describe --tags --always --dirty 2>/dev/null || echo dev)" -o $(BIN) .
 
 .PHONY: deps
 deps: ## Install PostgreSQL 15 and build pgvector from Debian's source package (needs root or sudo)

@@ -30,6 +30,7 @@ import (
 	"github.com/dovvydive/backend/database"
 	"github.com/dovvydive/backend/database/dbtest"
 	"github.com/dovvydive/backend/handlers"
+	"github.com/dovvydive/backend/handlers/contracttest"
 	"github.com/dovvydive/backend/knowledge/embedding"
 	"github.com/dovvydive/backend/models"
 	"github.com/dovvydive/backend/seeds"
@@ -89,8 +90,8 @@ type outcome struct {
 
 // load runs workers against the server for d, alternating a write (a new
 // guest session) and a read (a dive site), and records every outcome.
-func load(base string, workers int, d time.Duration) []outcome {
-	client := &http.Client{Timeout: 15 * time.Second}
+func load(t *testing.T, base string, workers int, d time.Duration) []outcome {
+	client := contracttest.Client(t, 15*time.Second)
 	began := time.Now()
 	var mu sync.Mutex
 	var all []outcome
@@ -182,7 +183,7 @@ func TestFault_KillDashNineUnderLoadThenRestart(t *testing.T) {
 		startReplicaPostgres(t)
 		restarted.Store(int64(time.Since(began)))
 	}()
-	all := load(p.url(""), 8, duration)
+	all := load(t, p.url(""), 8, duration)
 	s := summarise(all)
 	recovery := firstSuccessAfter(all, time.Duration(restarted.Load())) - time.Duration(restarted.Load())
 	t.Logf("%d requests: by status %v, transport errors %d, slowest %s; PostgreSQL back at %s, first success %s after",
@@ -261,7 +262,7 @@ func TestFault_SIGSTOPForTenSecondsUnderLoad(t *testing.T) {
 		time.Sleep(contAt - stopAt)
 		thaw()
 	}()
-	all := load(srv.URL, 8, duration)
+	all := load(t, srv.URL, 8, duration)
 	close(stop)
 	s := summarise(all)
 	recovery := firstSuccessAfter(all, contAt) - contAt

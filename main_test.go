@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dovvydive/backend/database/dbtest"
+	"github.com/dovvydive/backend/handlers/contracttest"
 	"github.com/dovvydive/backend/migrations"
 	"github.com/dovvydive/backend/models"
 )
@@ -120,7 +121,7 @@ func (p *process) url(path string) string { return "http://127.0.0.1:" + p.port 
 func (p *process) waitStatus(t *testing.T, path string, want int, limit time.Duration) time.Duration {
 	t.Helper()
 	start := time.Now()
-	client := http.Client{Timeout: time.Second}
+	client := contracttest.Client(t, time.Second)
 	for time.Since(start) < limit {
 		if res, err := client.Get(p.url(path)); err == nil {
 			io.Copy(io.Discard, res.Body)
@@ -166,10 +167,16 @@ func TestServe_BecomesReadyWhenTheDatabaseComesUpFiveSecondsLater(t *testing.T) 
 	assert.Equal(t, http.StatusOK, status(t, p.url("/api/v1/dive-sites")))
 }
 
+// status GETs u through the contract checker and returns the status, or -1
+// after reporting a transport error. It uses t.Errorf, not require, so it is
+// safe in goroutines.
 func status(t *testing.T, u string) int {
 	t.Helper()
-	res, err := (&http.Client{Timeout: 5 * time.Second}).Get(u)
-	require.NoError(t, err)
+	res, err := contracttest.Client(t, 5*time.Second).Get(u)
+	if err != nil {
+		t.Errorf("GET %s: %v", u, err)
+		return -1
+	}
 	io.Copy(io.Discard, res.Body)
 	res.Body.Close()
 	return res.StatusCode
@@ -236,7 +243,7 @@ func TestServe_ShutsDownGracefullyFinishingInFlightRequests(t *testing.T) {
 	result := make(chan int, 1)
 	sent := time.Now()
 	go func() {
-		res, err := (&http.Client{Timeout: 10 * time.Second}).Get(p.url("/api/v1/dive-sites/" + models.SiteID("sipadan-drop-off").String()))
+		res, err := contracttest.Client(t, 10*time.Second).Get(p.url("/api/v1/dive-sites/" + models.SiteID("sipadan-drop-off").String()))
 		if err != nil {
 			result <- -1
 			return

@@ -5,6 +5,8 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -32,7 +34,7 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 	root.PersistentFlags().String("config", "./config.yaml", "path to config.yaml")
 
 	root.AddCommand(serveCommand(stderr), migrateCommand(stdout, stderr), seedCommand(stdout, stderr),
-		ingestCommand(stdout, stderr), configCommand(stdout))
+		ingestCommand(stdout, stderr), configCommand(stdout), versionCommand(stdout))
 	return root
 }
 
@@ -183,6 +185,10 @@ func ingestCommand(stdout, stderr io.Writer) *cobra.Command {
 		Short: "Load dive-site markdown files from DIR: upsert sites, chunk, embed and store; unchanged files are skipped",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// A mistyped folder must fail, not "ingest 0 files" successfully.
+			if fi, err := os.Stat(args[0]); err != nil || !fi.IsDir() {
+				return fmt.Errorf("ingest: %s is not a directory", args[0])
+			}
 			reembed, _ := cmd.Flags().GetBool("reembed")
 			return withKnowledge(cmd, stderr, func(db *database.DB, emb embedding.Embedder) error {
 				interactive := false
@@ -326,4 +332,46 @@ func OneLine(err error) string {
 		b.WriteString(strings.TrimSpace(line))
 	}
 	return b.String()
+}
+
+// Version is the release, set at build time with
+// -ldflags "-X github.com/dovvydive/backend/app.Version=v1.2.3" (make build
+// does); empty, the module version from the build information is used.
+var Version = ""
+
+// BuildVersion describes this binary: version, commit and build time, from
+// -ldflags and the build information Go records.
+func BuildVersion() string {
+	version, commit, built, dirty := Version, "", "", ""
+	if info, ok := debug.ReadBuildInfo(); ok {
+		if version == "" {
+			version = info.Main.Version
+		}
+		for _, s := range info.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				commit = " commit " + s.Value
+			case "vcs.time":
+				built = " built " + s.Value
+			case "vcs.modified":
+				if s.Value == "true" {
+					dirty = " (modified)"
+				}
+			}
+		}
+	}
+	if version == "" {
+		version = "(devel)"
+	}
+	return fmt.Sprintf("dovvydive %s%s%s%s %s", version, commit, dirty, built, runtime.Version())
+}
+
+func versionCommand(stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use: "version", Short: "Print the version, commit and Go version of this binary", Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			_, err := fmt.Fprintln(stdout, BuildVersion())
+			return err
+		},
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/go-playground/validator/v10"
 	"github.com/go-viper/mapstructure/v2"
@@ -22,6 +23,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/dovvydive/backend/database"
+	"github.com/dovvydive/backend/knowledge"
 	"github.com/dovvydive/backend/knowledge/embedding"
 )
 
@@ -79,6 +81,9 @@ type SearchConfig struct {
 	// rest wait within their request's deadline. Set it to the database's
 	// cores: HNSW search is CPU-bound and slows down past that (README).
 	MaxConcurrent int `mapstructure:"max_concurrent" validate:"min=1,max=200"`
+	// MinScore is the relevance floor (1 − cosine distance): weaker hits are
+	// dropped instead of answered as results that share nothing with the query.
+	MinScore float64 `mapstructure:"min_score" validate:"min=0,max=1"`
 }
 
 // AppConfig holds process-wide settings.
@@ -167,7 +172,8 @@ func DefaultConfig() Config {
 		Seed:     SeedConfig{OnStart: false},
 		Embedding: EmbeddingConfig{Provider: "hash", GeminiModel: embedding.GeminiModel, BatchSize: 64,
 			Timeout: 30 * time.Second, MaxRetries: 5, RequestsPerMinute: 100},
-		Search:    SearchConfig{EfSearch: 100, MaxConcurrent: database.DefaultMaxConcurrentSearches},
+		Search: SearchConfig{EfSearch: 100, MaxConcurrent: database.DefaultMaxConcurrentSearches,
+			MinScore: knowledge.DefaultMinScore},
 		Telemetry: TelemetryConfig{MetricsAddr: "127.0.0.1"},
 	}
 }
@@ -227,6 +233,9 @@ func Load(opts LoadOptions) (Config, error) {
 		mapstructure.StringToTimeDurationHookFunc(),
 		stringToList,
 	))); err != nil {
+		if problems := decodeProblems(err); len(problems) > 0 {
+			return Config{}, fmt.Errorf("invalid configuration: %s", strings.Join(problems, "; "))
+		}
 		return Config{}, fmt.Errorf("decode config: %w", err)
 	}
 	if err := cfg.Validate(); err != nil {
@@ -342,7 +351,62 @@ func randomSecret() string {
 
 // placeholderSecrets are values copied from examples that must never guard
 // production sessions.
-var placeholderSecrets = []string{"change-me", "changeme", "secret", "your-session-secret", "replace-with"}
+var placeholderSecrets = []string{"changeme", "secret", "yoursessionsecret", "replacewith", "sessionsecret"}
+
+// isPlaceholder reports whether secret is nothing but placeholder words
+// (any case, separators ignored, repeated to reach the minimum length), such
+// as "change-me-change-me-...". A real secret that merely contains the word
+// "secret" is not one.
+func isPlaceholder(secret string) bool {
+	letters := strings.Map(func(r rune) rune {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			return unicode.ToLower(r)
+		}
+		return -1
+	}, secret)
+	for _, p := range placeholderSecrets {
+		letters = strings.ReplaceAll(letters, p, "")
+	}
+	return letters == ""
+}
+
+// decodeProblems names, by environment variable, every value that could not
+// be decoded into its key's type.
+func decodeProblems(err error) []string {
+	var out []string
+	var walk func(error)
+	walk = func(e error) {
+		if d, ok := e.(*mapstructure.DecodeError); ok {
+			why := "has the wrong type"
+			if strings.Contains(d.Error(), "invalid duration") {
+				why = "must be a duration such as 10s or 1m"
+			}
+			var pe *mapstructure.ParseError
+			if errors.As(d.Unwrap(), &pe) {
+				switch pe.Expected.Kind() {
+				case reflect.Int, reflect.Int64:
+					why = "must be a whole number"
+				case reflect.Float64:
+					why = "must be a number"
+				case reflect.Bool:
+					why = "must be true or false"
+				}
+			}
+			out = append(out, EnvName(d.Name())+": "+why)
+			return
+		}
+		switch u := e.(type) {
+		case interface{ Unwrap() []error }:
+			for _, inner := range u.Unwrap() {
+				walk(inner)
+			}
+		case interface{ Unwrap() error }:
+			walk(u.Unwrap())
+		}
+	}
+	walk(err)
+	return out
+}
 
 // Validate checks the configuration and returns one error naming every
 // offending variable and why, e.g. "DATABASE_URL: required".
@@ -358,11 +422,10 @@ func (c Config) Validate() error {
 		}
 	}
 	if c.App.Env == EnvProduction {
-		secret := strings.ToLower(c.Session.Secret)
 		switch {
-		case secret == "":
+		case c.Session.Secret == "":
 			problems = append(problems, "SESSION_SECRET: required in production")
-		case slices.ContainsFunc(placeholderSecrets, func(p string) bool { return strings.Contains(secret, p) }):
+		case isPlaceholder(c.Session.Secret):
 			problems = append(problems, "SESSION_SECRET: must be a real secret, not the example value")
 		}
 	}

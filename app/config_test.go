@@ -203,6 +203,14 @@ func TestLoad_ValidationNamesEveryVariableAndWhy(t *testing.T) {
 			[]string{"SEARCH_EF_SEARCH: must be at most 400"}},
 		{"neon session parameters", map[string]string{"DATABASE_PROVIDER": "neon", "NEON_DATABASE_URL": "postgres://u:p@ep-x-pooler.neon.tech/db?sslmode=verify-full&search_path=app"},
 			[]string{"NEON_DATABASE_URL: Neon's proxy drops the session parameter search_path"}},
+		{"port not a number", map[string]string{"BACKEND_PORT": "abc"},
+			[]string{"invalid configuration: BACKEND_PORT: must be a whole number"}},
+		{"duration malformed, with a number malformed", map[string]string{"SERVER_REQUEST_TIMEOUT": "soon", "DATABASE_POOL_MAX_OPEN_CONNS": "many"},
+			[]string{"SERVER_REQUEST_TIMEOUT: must be a duration such as 10s or 1m", "DATABASE_POOL_MAX_OPEN_CONNS: must be a whole number"}},
+		{"relevance floor is a score", map[string]string{"SEARCH_MIN_SCORE": "2"},
+			[]string{"SEARCH_MIN_SCORE: must be at most 1"}},
+		{"placeholder words in any case and separators", map[string]string{"APP_ENV": "production", "SESSION_SECRET": "SECRET_secret_Secret_secret_secret_secret"},
+			[]string{"SESSION_SECRET: must be a real secret"}},
 		{"every problem at once", map[string]string{"DATABASE_PROVIDER": "neon", "APP_ENV": "production", "LOG_LEVEL": "loud"},
 			[]string{"NEON_DATABASE_URL: required", "SESSION_SECRET: required in production", "LOG_LEVEL: must be one of"}},
 	}
@@ -216,6 +224,8 @@ func TestLoad_ValidationNamesEveryVariableAndWhy(t *testing.T) {
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), "invalid configuration: ")
 			assert.NotContains(t, err.Error(), "\n", "one line")
+			assert.NotContains(t, err.Error(), "; ;", "no empty problems")
+			assert.NotContains(t, err.Error(), "strconv", "no Go internals")
 			for _, w := range tc.want {
 				assert.Contains(t, err.Error(), w)
 			}
@@ -236,4 +246,13 @@ func TestMasked_HidesSecretsAndPasswords(t *testing.T) {
 		assert.NotContains(t, out, secret)
 	}
 	assert.Contains(t, out, "postgres://app:xxxxx@localhost:5432/dive")
+}
+
+func TestLoad_ASecretThatMerelyContainsTheWordSecretIsAccepted(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("APP_ENV", "production")
+	t.Setenv("SESSION_SECRET", "my-secret-is-9f2c1e7a4b8d3f6a0c5e2b7d")
+	cfg, err := Load(LoadOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "my-secret-is-9f2c1e7a4b8d3f6a0c5e2b7d", cfg.Session.Secret)
 }

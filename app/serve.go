@@ -73,6 +73,7 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		EfSearch:       cfg.Search.EfSearch,
 		Metrics:        tel.http,
 		MetricsHandler: metricsOnAPI,
+		MinScore:       cfg.Search.MinScore,
 	}, started)
 	if err != nil {
 		return err
@@ -85,14 +86,7 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      cfg.Server.RequestTimeout + 5*time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(cfg.Server, handler, log)
 	serverErr := make(chan error, 1)
 	go func() { serverErr <- srv.Serve(ln) }()
 	log.Info("http: listening", "addr", ln.Addr().String())
@@ -206,4 +200,23 @@ func migrateUp(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	log.Info("migrations: up to date", "applied_now", n, "version", v)
 	return nil
+}
+
+// MaxHeaderBytes bounds a request's headers; Go answers a larger one with
+// 431 itself (in plain text: net/http offers no hook for its body).
+const MaxHeaderBytes = 64 << 10
+
+// newHTTPServer returns the server for handler. The request timeout bounds
+// reading the whole request too, so a body sent at a byte a second holds a
+// connection no longer than any other slow request.
+func newHTTPServer(sc ServerConfig, handler http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: min(10*time.Second, sc.RequestTimeout),
+		ReadTimeout:       sc.RequestTimeout,
+		WriteTimeout:      sc.RequestTimeout + 5*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/dovvydive/backend/database"
 	"github.com/dovvydive/backend/database/dbtest"
 	"github.com/dovvydive/backend/handlers"
+	"github.com/dovvydive/backend/handlers/contracttest"
 	"github.com/dovvydive/backend/knowledge/embedding"
 	"github.com/dovvydive/backend/models"
 	"github.com/dovvydive/backend/seeds"
@@ -83,7 +84,7 @@ type response struct {
 
 func do(t *testing.T, req *http.Request) response {
 	t.Helper()
-	res, err := http.DefaultClient.Do(req)
+	res, err := contracttest.Client(t, 30*time.Second).Do(req)
 	require.NoError(t, err)
 	defer res.Body.Close()
 	raw, err := io.ReadAll(res.Body)
@@ -209,6 +210,9 @@ func TestBadInput_Answers4xxNamingTheFieldAndLosesNothing(t *testing.T) {
 		{"region too long", "GET", "/api/v1/dive-sites?region=" + strings.Repeat("r", 101), nil, 400, "region"},
 		{"malformed query string", "GET", "/api/v1/dive-sites?q=%zz", nil, 400, ""},
 		{"malformed site id filter", "GET", "/api/v1/dive-operators?siteId=123", nil, 400, "siteId"},
+		{"nil site id filter", "GET", "/api/v1/dive-operators?siteId=00000000-0000-0000-0000-000000000000", nil, 400, "siteId"},
+		{"trailing slash", "GET", "/api/v1/dive-sites/" + models.SiteID("tioman-chebeh").String() + "/", nil, 404, ""},
+		{"trailing slash on a list", "GET", "/api/v1/dive-sites/", nil, 404, ""},
 		{"operators limit", "GET", "/api/v1/dive-operators?limit=1000", nil, 400, "limit"},
 		{"oversized body", "POST", "/api/v1/dive-sites", bytes.NewReader(make([]byte, 2<<20)), 413, "body"},
 		{"wrong method", "DELETE", "/api/v1/dive-sites", nil, 405, ""},
@@ -339,10 +343,11 @@ func TestPool_NeverOpensMoreThanItsMaximumUnder100ConcurrentRequests(t *testing.
 
 	var wg sync.WaitGroup
 	var failures atomic.Int64
+	client := contracttest.Client(t, time.Minute)
 	for range 100 {
 		wg.Go(func() {
 			for range 5 {
-				res, err := http.Get(srv.URL + "/api/v1/dive-sites?limit=50")
+				res, err := client.Get(srv.URL + "/api/v1/dive-sites?limit=50")
 				if err != nil || res.StatusCode != http.StatusOK {
 					failures.Add(1)
 				}
@@ -395,16 +400,22 @@ func TestCORS_AllowsTheConfiguredFrontend(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodOptions, srv.URL+"/api/v1/dive-sites", nil)
 	req.Header.Set("Origin", "http://localhost:5173")
 	req.Header.Set("Access-Control-Request-Method", "GET")
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	res.Body.Close()
-	assert.Equal(t, "http://localhost:5173", res.Header.Get("Access-Control-Allow-Origin"))
+	r := do(t, req)
+	assert.Equal(t, "http://localhost:5173", r.header.Get("Access-Control-Allow-Origin"))
 
 	req.Header.Set("Origin", "https://evil.example")
-	res, err = http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	res.Body.Close()
-	assert.Empty(t, res.Header.Get("Access-Control-Allow-Origin"))
+	r = do(t, req)
+	assert.Empty(t, r.header.Get("Access-Control-Allow-Origin"))
+	assert.Equal(t, http.StatusForbidden, r.status)
+	assert.Equal(t, "origin_not_allowed", errorOf(t, r)["code"], "a rejection in the error shape, not an empty 403")
+	assert.Equal(t, "Origin", errorOf(t, r)["field"])
+	assert.NotEmpty(t, r.header.Get("X-Request-ID"))
+
+	get, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/v1/dive-sites", nil)
+	get.Header.Set("Origin", "https://evil.example")
+	r = do(t, get)
+	assert.Equal(t, http.StatusForbidden, r.status)
+	assert.Contains(t, srv.logs.String(), "status=403", "the rejection is logged")
 }
 
 func TestSecurityHeaders_AreSet(t *testing.T) {
@@ -556,6 +567,10 @@ func TestSessions_BadInputNamesTheFieldAndStoresNothing(t *testing.T) {
 		{"two objects", "application/json", `{"language":"en"}{"language":"zh"}`, 400, "body"},
 		{"array", "application/json", `["en"]`, 400, "body"},
 		{"wrong content type", "text/plain", `{"language":"en"}`, 415, "Content-Type"},
+		{"key in the wrong case", "application/json", `{"LANGUAGE":"zh"}`, 400, "LANGUAGE"},
+		{"duplicate key", "application/json", `{"language":"en","language":"zh"}`, 400, "language"},
+		{"NUL in a value", "application/json", `{"language":"e\u0000n"}`, 400, "language"},
+		{"invalid UTF-8", "application/json", "{\"language\":\"\xff\"}", 400, "body"},
 		{"oversized", "application/json", `{"language":"` + strings.Repeat("x", 2<<20) + `"}`, 413, "body"},
 	}
 	for _, tc := range cases {
@@ -602,4 +617,37 @@ func TestReadyz_IsNotReadyWhileStartupIsUnfinished(t *testing.T) {
 	r := get(t, srv.URL+"/readyz")
 	assert.Equal(t, http.StatusServiceUnavailable, r.status)
 	assert.Equal(t, "starting", r.body["reason"])
+}
+
+func TestTrailingSlash_IsAJSON404WithHeadersAndALogLine(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, unconnectedDB(t))
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/v1/dive-sites/"+uuid.NewString()+"/", nil)
+	req.Header.Set("X-Request-ID", "slash-1")
+	client := contracttest.Client(t, 5*time.Second)
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	res, err := client.Do(req)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	assert.Equal(t, http.StatusNotFound, res.StatusCode, "no HTML 301")
+	assert.Contains(t, res.Header.Get("Content-Type"), "application/json")
+	assert.Contains(t, string(body), `"code":"not_found"`)
+	assert.Equal(t, "slash-1", res.Header.Get("X-Request-ID"))
+	assert.Equal(t, "DENY", res.Header.Get("X-Frame-Options"))
+	assert.Contains(t, srv.logs.String(), "request_id=slash-1")
+	assert.Contains(t, srv.logs.String(), "status=404")
+}
+
+func TestSessions_ResponsesCarryingASessionAreNotCached(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, seededDB(t))
+	created := post(t, srv.URL+"/api/v1/sessions", "application/json", `{"language":"zh"}`)
+	require.Equal(t, http.StatusCreated, created.status, created.raw)
+	assert.Equal(t, "no-store", created.header.Get("Cache-Control"))
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/v1/sessions/current", nil)
+	req.Header.Set("Authorization", "Bearer "+created.body["data"].(map[string]any)["token"].(string))
+	cur := do(t, req)
+	require.Equal(t, http.StatusOK, cur.status, cur.raw)
+	assert.Equal(t, "no-store", cur.header.Get("Cache-Control"))
 }

@@ -2,9 +2,7 @@ package handlers
 
 import (
 	"context"
-	"net/http"
 
-	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
 	"github.com/dovvydive/backend/database"
@@ -26,66 +24,98 @@ func NewDiveSiteHandler(store diveSiteStore) *DiveSiteHandler {
 	return &DiveSiteHandler{store: store}
 }
 
-// siteQuery is the query string of GET /api/v1/dive-sites.
-type siteQuery struct {
-	Region        string `form:"region" validate:"max=100"`
-	State         string `form:"state" validate:"max=100"`
-	Difficulty    string `form:"difficulty" validate:"omitempty,oneof=beginner intermediate advanced"`
-	Certification string `form:"certification" validate:"omitempty,oneof=open_water advanced_open_water rescue_diver divemaster"`
-	MaxDepth      *int   `form:"maxDepth" validate:"omitempty,min=1,max=200"`
-	Q             string `form:"q" validate:"max=100"`
-	Limit         int    `form:"limit" validate:"min=1,max=100"`
-	Offset        int    `form:"offset" validate:"min=0,max=100000"`
+// Page is the pagination block of a list response.
+type Page struct {
+	Limit      int   `json:"limit"`
+	Offset     int   `json:"offset"`
+	Total      int64 `json:"total"`
+	NextOffset *int  `json:"nextOffset" nullable:"true" doc:"The offset of the next page; null on the last page."`
+}
+
+func newPage(limit, offset int, total int64) Page {
+	p := Page{Limit: limit, Offset: offset, Total: total}
+	if next := offset + limit; int64(next) < total {
+		p.NextOffset = &next
+	}
+	return p
+}
+
+// ListBody is the body of every list: {"data": [...], "page": {...}}.
+type ListBody[T any] struct {
+	Data []T  `json:"data"`
+	Page Page `json:"page"`
+}
+
+// DataBody is the body of every single-object answer: {"data": {...}}.
+type DataBody[T any] struct {
+	Data T `json:"data"`
+}
+
+// PageParams are the pagination parameters of every list.
+type PageParams struct {
+	Limit  int `query:"limit" default:"20" minimum:"1" maximum:"100" doc:"Page size."`
+	Offset int `query:"offset" default:"0" minimum:"0" maximum:"100000" doc:"Items to skip."`
+}
+
+type listDiveSitesInput struct {
+	Region        string               `query:"region" maxLength:"100" doc:"Area divers name it by (Semporna, Tioman); case-insensitive."`
+	State         string               `query:"state" maxLength:"100" doc:"Malaysian state; case-insensitive."`
+	Difficulty    models.Difficulty    `query:"difficulty"`
+	Certification models.Certification `query:"certification" doc:"The diver's level: returns the sites that level may dive."`
+	MaxDepth      int                  `query:"maxDepth" minimum:"1" maximum:"200" doc:"Metres: sites no deeper than this."`
+	Q             string               `query:"q" maxLength:"100" doc:"Substring of the English or Chinese name."`
+	PageParams
+}
+
+type listDiveSitesOutput struct {
+	Body ListBody[models.DiveSite]
 }
 
 // List returns a filtered page of dive sites, without their operators.
-func (h *DiveSiteHandler) List(c *gin.Context) {
-	q := siteQuery{Limit: 20}
-	if e := bindQuery(c, &q); e != nil {
-		writeError(c, e)
-		return
+func (h *DiveSiteHandler) List(ctx context.Context, in *listDiveSitesInput) (*listDiveSitesOutput, error) {
+	f := database.SiteFilter{Region: in.Region, State: in.State, Difficulty: string(in.Difficulty), Name: in.Q,
+		MaxDepthM: in.MaxDepth, Limit: in.Limit, Offset: in.Offset}
+	if in.Certification != "" {
+		f.Certifications, _ = models.CertificationsUpTo(string(in.Certification))
 	}
-	f := database.SiteFilter{Region: q.Region, State: q.State, Difficulty: q.Difficulty, Name: q.Q,
-		Limit: q.Limit, Offset: q.Offset}
-	if q.Certification != "" {
-		f.Certifications, _ = models.CertificationsUpTo(q.Certification)
-	}
-	if q.MaxDepth != nil {
-		f.MaxDepthM = *q.MaxDepth
-	}
-	page, err := h.store.ListDiveSites(c.Request.Context(), f)
+	page, err := h.store.ListDiveSites(ctx, f)
 	if err != nil {
-		writeStoreError(c, err)
-		return
+		return nil, storeError(ctx, err)
 	}
 	if page.Sites == nil {
 		page.Sites = []models.DiveSite{}
 	}
-	c.JSON(http.StatusOK, gin.H{"data": page.Sites, "page": newPage(q.Limit, q.Offset, page.Total)})
+	return &listDiveSitesOutput{Body: ListBody[models.DiveSite]{Data: page.Sites, Page: newPage(in.Limit, in.Offset, page.Total)}}, nil
 }
 
-// diveSiteDetail always carries "operators", an empty list included; list
-// responses leave it out.
-type diveSiteDetail struct {
+// DiveSiteDetail is one dive site with the operators that serve it, an
+// empty list included.
+type DiveSiteDetail struct {
 	models.DiveSite
 	Operators []models.DiveOperator `json:"operators"`
 }
 
+type getDiveSiteInput struct {
+	ID string `path:"id" format:"uuid" doc:"The site's id."`
+}
+
+type getDiveSiteOutput struct {
+	Body DataBody[DiveSiteDetail]
+}
+
 // Get returns one dive site with the operators that serve it.
-func (h *DiveSiteHandler) Get(c *gin.Context) {
-	id, e := pathUUID(c, "id")
-	if e != nil {
-		writeError(c, e)
-		return
+func (h *DiveSiteHandler) Get(ctx context.Context, in *getDiveSiteInput) (*getDiveSiteOutput, error) {
+	id, err := uuid.Parse(in.ID)
+	if err != nil { // huma has checked the format; this is belt and braces
+		return nil, invalid("id", "must be a UUID")
 	}
-	site, err := h.store.GetDiveSite(c.Request.Context(), id)
+	site, err := h.store.GetDiveSite(ctx, id)
 	if err != nil {
-		writeStoreError(c, err)
-		return
+		return nil, storeError(ctx, err)
 	}
-	detail := diveSiteDetail{DiveSite: site, Operators: site.Operators}
+	detail := DiveSiteDetail{DiveSite: site, Operators: site.Operators}
 	if detail.Operators == nil {
 		detail.Operators = []models.DiveOperator{}
 	}
-	c.JSON(http.StatusOK, gin.H{"data": detail})
+	return &getDiveSiteOutput{Body: DataBody[DiveSiteDetail]{Data: detail}}, nil
 }

@@ -7,67 +7,219 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"regexp"
+	"strings"
 
+	"github.com/danielgtaylor/huma/v2"
 	"github.com/gin-gonic/gin"
 
 	"github.com/dovvydive/backend/database"
 )
 
+// Error codes: the one vocabulary of the "code" field. The OpenAPI document
+// lists them as the enum of ErrorDetail.code.
+const (
+	CodeInvalidInput         = "invalid_input" // 400: a parameter, header or body field is wrong
+	CodeUnauthorized         = "unauthorized"
+	CodeOriginNotAllowed     = "origin_not_allowed"
+	CodeNotFound             = "not_found"
+	CodeMethodNotAllowed     = "method_not_allowed"
+	CodeRequestTimeout       = "request_timeout"
+	CodeBodyTooLarge         = "body_too_large"
+	CodeUnsupportedMediaType = "unsupported_media_type"
+	CodeInternal             = "internal"
+	CodeEmbeddingFailed      = "embedding_failed"
+	CodeDatabaseUnavailable  = "database_unavailable"
+	CodeEmbeddingUnavailable = "embedding_unavailable"
+)
+
+var errorCodes = []string{CodeInvalidInput, CodeUnauthorized, CodeOriginNotAllowed, CodeNotFound, CodeMethodNotAllowed,
+	CodeRequestTimeout, CodeBodyTooLarge, CodeUnsupportedMediaType, CodeInternal, CodeEmbeddingFailed,
+	CodeDatabaseUnavailable, CodeEmbeddingUnavailable}
+
+// ErrorDetail is the inside of every error body.
+type ErrorDetail struct {
+	Code    string `json:"code" doc:"Stable, machine-readable error code."`
+	Message string `json:"message" doc:"What is wrong, in words; starts with the field when there is one."`
+	Field   string `json:"field,omitempty" doc:"JSON path of the body field (filters.maxDepth), or the name of the query parameter, path parameter or header."`
+}
+
 // APIError is the one error shape every response uses:
-// {"error": {"code": "...", "message": "...", "field": "..."}}.
+// {"error": {"code": "...", "message": "...", "field": "..."}}. It is what
+// huma writes for its own validation errors too (see humaError).
 type APIError struct {
-	Status  int    `json:"-"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
+	status int
+	Detail ErrorDetail `json:"error"`
 }
 
-func (e *APIError) Error() string { return e.Message }
-
-func invalidParam(field, why string) *APIError {
-	return &APIError{Status: http.StatusBadRequest, Code: "invalid_parameter", Field: field, Message: field + ": " + why}
-}
-
-// writeError sends e and stops the handler chain.
-func writeError(c *gin.Context, e *APIError) {
-	if e.Status == http.StatusServiceUnavailable {
-		c.Header("Retry-After", "1")
+// Schema documents the error body, with the code vocabulary as an enum.
+func (*APIError) Schema(r huma.Registry) *huma.Schema {
+	detail := r.Schema(errorDetailType, true, "ErrorDetail")
+	if s := r.SchemaFromRef(detail.Ref); s != nil && s.Properties["code"] != nil {
+		s.Properties["code"].Enum = make([]any, len(errorCodes))
+		for i, c := range errorCodes {
+			s.Properties["code"].Enum[i] = c
+		}
 	}
-	c.AbortWithStatusJSON(e.Status, gin.H{"error": e})
+	return &huma.Schema{Type: huma.TypeObject, Required: []string{"error"}, AdditionalProperties: false,
+		Properties: map[string]*huma.Schema{"error": detail}}
 }
 
-// writeStoreError maps a database error to a response. Driver text goes to
-// the log only, never into the body.
-func writeStoreError(c *gin.Context, err error) {
+func (e *APIError) Error() string { return e.Detail.Message }
+
+// GetStatus is the HTTP status huma answers with.
+func (e *APIError) GetStatus() int { return e.status }
+
+// GetHeaders adds Retry-After to every 503: the outage is expected to pass.
+func (e *APIError) GetHeaders() http.Header {
+	if e.status == http.StatusServiceUnavailable {
+		return http.Header{"Retry-After": []string{"1"}}
+	}
+	return http.Header{}
+}
+
+func newAPIError(status int, code, field, message string) *APIError {
+	if field != "" {
+		message = field + ": " + message
+	}
+	return &APIError{status: status, Detail: ErrorDetail{Code: code, Message: message, Field: field}}
+}
+
+// invalid is the 400 for any bad parameter, header or body field.
+func invalid(field, why string) *APIError {
+	return newAPIError(http.StatusBadRequest, CodeInvalidInput, field, why)
+}
+
+func internalError() *APIError {
+	return newAPIError(http.StatusInternalServerError, CodeInternal, "", "internal error")
+}
+
+// writeError sends e from gin middleware (routes huma does not own: 404,
+// 405, CORS, panics) and stops the handler chain.
+func writeError(c *gin.Context, e *APIError) {
+	for k, v := range e.GetHeaders() {
+		c.Writer.Header()[k] = v
+	}
+	c.AbortWithStatusJSON(e.status, e)
+}
+
+// storeError maps a database error to a response. Driver text goes to the
+// log only, never into the body.
+func storeError(ctx context.Context, err error) error {
 	// Whatever the driver reports, a failure after the request's deadline is
 	// the deadline's doing: the database was too slow, so 503, never 500.
-	if errors.Is(c.Request.Context().Err(), context.DeadlineExceeded) && !errors.Is(err, database.ErrNotFound) {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) && !errors.Is(err, database.ErrNotFound) {
 		err = errors.Join(database.ErrUnavailable, err)
 	}
 	switch {
 	case errors.Is(err, database.ErrNotFound):
-		writeError(c, &APIError{Status: http.StatusNotFound, Code: "not_found", Message: "no such resource"})
+		return newAPIError(http.StatusNotFound, CodeNotFound, "", "no such resource")
 	case errors.Is(err, database.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
-		logger(c).Warn("database unavailable", "error", err.Error())
-		writeError(c, &APIError{Status: http.StatusServiceUnavailable, Code: "database_unavailable",
-			Message: "the database is not available right now; retry shortly"})
+		loggerFrom(ctx).Warn("database unavailable", "error", err.Error())
+		return newAPIError(http.StatusServiceUnavailable, CodeDatabaseUnavailable, "",
+			"the database is not available right now; retry shortly")
 	case errors.Is(err, context.Canceled):
 		// The client went away; nobody reads this response.
-		c.AbortWithStatus(499)
+		return newAPIError(499, CodeRequestTimeout, "", "client closed the request")
 	default:
-		logger(c).Error("query failed", "error", err.Error())
-		writeError(c, &APIError{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"})
+		loggerFrom(ctx).Error("query failed", "error", err.Error())
+		return internalError()
 	}
 }
 
-// logger returns the request's logger, carrying its request id.
-func logger(c *gin.Context) *slog.Logger {
-	l := slog.Default()
-	if base, ok := c.Get(baseLoggerKey); ok {
-		l = base.(*slog.Logger)
+// humaError replaces huma.NewError: huma's own errors (validation, body
+// parsing, content type, body size) come out in the API's one error shape,
+// with the field named by its JSON path and huma's 422 turned into the 400
+// this API has always used for bad input.
+func humaError(status int, msg string, errs ...error) huma.StatusError {
+	if status == 0 { // huma asks for an example of the error type
+		return &APIError{}
 	}
-	if id := c.GetString(requestIDKey); id != "" {
-		l = l.With("request_id", id)
+	var detail *huma.ErrorDetail
+	for _, err := range errs {
+		var tooLarge *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooLarge):
+			status = http.StatusRequestEntityTooLarge
+		case detail == nil:
+			var d huma.ErrorDetailer
+			if errors.As(err, &d) {
+				detail = d.ErrorDetail()
+			}
+		}
 	}
-	return l
+	switch status {
+	case http.StatusUnprocessableEntity, http.StatusBadRequest:
+		if detail == nil {
+			if msg == "request body is required" {
+				return invalid("body", "required")
+			}
+			return invalid("body", "must be a JSON object")
+		}
+		field, why := fieldOf(detail)
+		return invalid(field, why)
+	case http.StatusRequestEntityTooLarge:
+		return newAPIError(status, CodeBodyTooLarge, "body", "too large")
+	case http.StatusUnsupportedMediaType:
+		return newAPIError(status, CodeUnsupportedMediaType, "Content-Type", "must be application/json")
+	case http.StatusRequestTimeout:
+		return newAPIError(status, CodeRequestTimeout, "body", "not received within the request timeout")
+	case http.StatusNotFound:
+		return newAPIError(status, CodeNotFound, "", "no such resource")
+	case http.StatusUnauthorized:
+		return newAPIError(status, CodeUnauthorized, "", "unauthorized")
+	}
+	// Anything else huma raises (a response it could not write) is a bug here.
+	slog.Error("api: unexpected error", "status", status, "message", msg)
+	return internalError()
+}
+
+// bodyPath matches the "body.filters.maxDepth: why" messages of decodeJSON.
+var bodyPath = regexp.MustCompile(`^body\.([^:]+): (.+)$`)
+
+// fieldOf turns huma's location ("body.filters.maxDepth", "query.limit",
+// "path.id", "header.Authorization") into the field clients see, and its
+// message into words.
+func fieldOf(d *huma.ErrorDetail) (field, why string) {
+	loc, why := d.Location, d.Message
+	if m := bodyPath.FindStringSubmatch(why); loc == "body" && m != nil {
+		return m[1], m[2]
+	}
+	if _, rest, ok := strings.Cut(loc, "."); ok {
+		loc = rest // drop "body", "query", "path" or "header"
+	}
+	switch {
+	case why == "unknown query parameter":
+		why = "unknown parameter"
+	case why == "invalid integer":
+		why = "must be an integer"
+	case strings.HasPrefix(why, "required property "):
+		// Reported on the object that lacks it: name the property itself.
+		name := strings.TrimSuffix(strings.TrimPrefix(why, "required property "), " is missing")
+		if loc == "body" || loc == "" {
+			loc = name
+		} else {
+			loc += "." + name
+		}
+		why = "required"
+	}
+	return loc, why
+}
+
+type ctxKey int
+
+const loggerCtxKey ctxKey = iota
+
+// requestLogger is what requestLog puts in a request's context.
+type requestLogger struct {
+	base *slog.Logger
+	id   string
+}
+
+// loggerFrom returns the request's logger, carrying its request id.
+func loggerFrom(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(loggerCtxKey).(*requestLogger); ok {
+		return l.base.With("request_id", l.id)
+	}
+	return slog.Default()
 }

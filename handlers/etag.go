@@ -8,10 +8,16 @@ import (
 	"strings"
 
 	"github.com/cespare/xxhash/v2"
+	"github.com/danielgtaylor/huma/v2"
 	"github.com/gin-gonic/gin"
 )
 
-// cacheable gives successful GET responses an ETag computed from their body
+// cacheControl is sent with dive sites and operators: they change only when
+// the data is re-seeded; the ETag makes revalidation after a minute cheap.
+const cacheControl = "public, max-age=60"
+
+// cacheable gives successful GET responses of the given routes (gin route
+// templates) an ETag computed from their body
 // and a Cache-Control header, and answers 304 Not Modified, with no body, when
 // the client's If-None-Match already names that ETag. Dive sites and
 // operators change only when the data is re-seeded, so clients and CDNs may
@@ -19,9 +25,13 @@ import (
 //
 // The ETag is weak (W/"…"): the same representation may be sent gzip-encoded
 // or not, and a weak tag stays valid across encodings.
-func cacheable(cacheControl string) gin.HandlerFunc {
+func cacheable(cacheControl string, routes ...string) gin.HandlerFunc {
+	cached := make(map[string]bool, len(routes))
+	for _, r := range routes {
+		cached[r] = true
+	}
 	return func(c *gin.Context) {
-		if c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead {
+		if !cached[c.FullPath()] || (c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead) {
 			c.Next()
 			return
 		}
@@ -94,4 +104,24 @@ func (w *bufferedWriter) flush() {
 	} else {
 		w.ResponseWriter.WriteHeaderNow()
 	}
+}
+
+// cachedOp documents what cacheable adds to an operation: the ETag and
+// Cache-Control headers, and the 304 answer to a matching If-None-Match.
+func cachedOp(op huma.Operation) huma.Operation {
+	if op.Responses == nil {
+		op.Responses = map[string]*huma.Response{}
+	}
+	str := &huma.Schema{Type: "string"}
+	op.Responses["200"] = &huma.Response{Headers: map[string]*huma.Param{
+		"ETag":          {Description: "Weak validator of the body; send it back in If-None-Match.", Schema: str},
+		"Cache-Control": {Description: "public, max-age=60", Schema: str},
+	}}
+	op.Responses["304"] = &huma.Response{
+		Description: "Not Modified: If-None-Match named the current ETag; no body.",
+		Headers:     map[string]*huma.Param{"ETag": {Schema: str}, "Cache-Control": {Schema: str}},
+	}
+	op.Parameters = append(op.Parameters, &huma.Param{Name: "If-None-Match", In: "header",
+		Description: "ETags the client holds; a match answers 304.", Schema: str})
+	return op
 }

@@ -5,9 +5,10 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"reflect"
 	"time"
 
-	"github.com/gin-gonic/gin"
+	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/dovvydive/backend/database"
 )
@@ -34,16 +35,36 @@ func NewHealthHandler(db healthChecker) *HealthHandler {
 	return &HealthHandler{db: db, now: time.Now}
 }
 
+type livezOutput struct {
+	Body struct {
+		Status string `json:"status" enum:"ok"`
+	}
+}
+
 // Livez answers 200 while the process runs. It never touches the database:
 // a liveness probe that does restarts every instance when the database blips.
-func (h *HealthHandler) Livez(c *gin.Context) {
-	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+func (h *HealthHandler) Livez(context.Context, *struct{}) (*livezOutput, error) {
+	out := &livezOutput{}
+	out.Body.Status = "ok"
+	return out, nil
+}
+
+// ReadyBody is the body of /readyz, 200 and 503 alike.
+type ReadyBody struct {
+	Status string `json:"status" enum:"ready,not_ready"`
+	Reason string `json:"reason,omitempty" enum:"starting,database unavailable,migrations pending" doc:"Why not ready; only on 503."`
+}
+
+type readyzOutput struct {
+	Status     int
+	RetryAfter string `header:"Retry-After" doc:"On 503: seconds to wait before probing again."`
+	Body       ReadyBody
 }
 
 // Readyz answers 200 only when the database answers and its schema is at the
 // version this binary needs.
-func (h *HealthHandler) Readyz(c *gin.Context) {
-	if err := h.db.Ready(c.Request.Context()); err != nil {
+func (h *HealthHandler) Readyz(ctx context.Context, _ *struct{}) (*readyzOutput, error) {
+	if err := h.db.Ready(ctx); err != nil {
 		reason := "migrations pending"
 		switch {
 		case errors.Is(err, ErrStarting):
@@ -51,20 +72,20 @@ func (h *HealthHandler) Readyz(c *gin.Context) {
 		case errors.Is(err, database.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 			reason = "database unavailable"
 		}
-		logger(c).Warn("not ready", "error", err.Error())
-		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "not_ready", "reason": reason})
-		return
+		loggerFrom(ctx).Warn("not ready", "error", err.Error())
+		return &readyzOutput{Status: http.StatusServiceUnavailable, RetryAfter: "1",
+			Body: ReadyBody{Status: "not_ready", Reason: reason}}, nil
 	}
-	c.JSON(http.StatusOK, gin.H{"status": "ready"})
+	return &readyzOutput{Status: http.StatusOK, Body: ReadyBody{Status: "ready"}}, nil
 }
 
 // DatabaseHealth is the "database" object of /health, in the shape the
 // TypeScript design's frontend reads.
 type DatabaseHealth struct {
-	Status          string   `json:"status"` // healthy | unhealthy
-	Provider        string   `json:"provider"`
+	Status          string   `json:"status" enum:"healthy,unhealthy"`
+	Provider        string   `json:"provider" enum:"local,neon"`
 	Connected       bool     `json:"connected"`
-	Latency         *float64 `json:"latency,omitempty"` // milliseconds, when measured
+	Latency         *float64 `json:"latency,omitempty" doc:"Milliseconds of one round trip; only when healthy."`
 	VectorExtension bool     `json:"vectorExtension"`
 	VectorVersion   string   `json:"vectorVersion,omitempty"`
 }
@@ -72,13 +93,19 @@ type DatabaseHealth struct {
 // HealthResponse is the body of /health.
 type HealthResponse struct {
 	Database  DatabaseHealth `json:"database"`
-	Timestamp string         `json:"timestamp"`
+	Timestamp time.Time      `json:"timestamp"`
+}
+
+type healthOutput struct {
+	Status     int
+	RetryAfter string `header:"Retry-After" doc:"On 503: seconds to wait before probing again."`
+	Body       HealthResponse
 }
 
 // Health measures one database round trip: 200 when healthy, 503 when not.
-func (h *HealthHandler) Health(c *gin.Context) {
-	r := h.db.Health(c.Request.Context())
-	body := HealthResponse{
+func (h *HealthHandler) Health(ctx context.Context, _ *struct{}) (*healthOutput, error) {
+	r := h.db.Health(ctx)
+	out := &healthOutput{Status: http.StatusServiceUnavailable, RetryAfter: "1", Body: HealthResponse{
 		Database: DatabaseHealth{
 			Status:          "unhealthy",
 			Provider:        h.db.Provider(),
@@ -86,16 +113,26 @@ func (h *HealthHandler) Health(c *gin.Context) {
 			VectorExtension: r.VectorVersion != "",
 			VectorVersion:   r.VectorVersion,
 		},
-		Timestamp: h.now().UTC().Format(time.RFC3339),
-	}
-	status := http.StatusServiceUnavailable
+		Timestamp: h.now().UTC().Truncate(time.Second),
+	}}
 	if r.Err == nil {
 		ms := math.Round(float64(r.Latency.Microseconds())/10) / 100
-		body.Database.Latency = &ms
-		body.Database.Status = "healthy"
-		status = http.StatusOK
+		out.Body.Database.Latency = &ms
+		out.Body.Database.Status = "healthy"
+		out.Status, out.RetryAfter = http.StatusOK, ""
 	} else {
-		logger(c).Warn("health check failed", "error", r.Err.Error())
+		loggerFrom(ctx).Warn("health check failed", "error", r.Err.Error())
 	}
-	c.JSON(status, body)
+	return out, nil
+}
+
+// probeOp documents a probe whose 503 carries the same body as its 200.
+func probeOp[Body any](op huma.Operation, registry huma.Registry) huma.Operation {
+	op.Errors = []int{http.StatusInternalServerError}
+	schema := registry.Schema(reflect.TypeFor[Body](), true, "")
+	op.Responses = map[string]*huma.Response{
+		"503": {Description: "Not ready or unhealthy; the body says why.",
+			Content: map[string]*huma.MediaType{"application/json": {Schema: schema}}},
+	}
+	return op
 }

@@ -1,9 +1,11 @@
 package handlers
 
 import (
+	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/danielgtaylor/huma/v2"
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -60,4 +62,15 @@ func (m *HTTPMetrics) middleware() gin.HandlerFunc {
 		m.requests.WithLabelValues(route, method, strconv.Itoa(c.Writer.Status())).Inc()
 		m.seconds.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
 	}
+}
+
+// documentMetrics adds GET /metrics, served by the Prometheus handler on the
+// gin engine, to the contract.
+func documentMetrics(api huma.API) {
+	api.OpenAPI().AddOperation(&huma.Operation{
+		Method: http.MethodGet, Path: "/metrics", OperationID: "metrics",
+		Summary: "Prometheus metrics (text exposition format); served here unless METRICS_PORT moves them",
+		Responses: map[string]*huma.Response{"200": {Description: "Metrics",
+			Content: map[string]*huma.MediaType{"text/plain": {Schema: &huma.Schema{Type: "string"}}}}},
+	})
 }

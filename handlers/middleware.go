@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"mime"
 	"net/http"
 	"regexp"
 	"runtime/debug"
@@ -13,21 +14,16 @@ import (
 	"github.com/google/uuid"
 )
 
-const (
-	requestIDKey  = "request_id"
-	baseLoggerKey = "logger"
-)
-
-var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
-
 // unlogged are the paths scraped and probed every few seconds: a line per
 // probe would drown the requests people read logs for.
 var unlogged = map[string]bool{"/metrics": true, "/livez": true}
 
+var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
+
 // requestLog gives each request an id (the caller's X-Request-ID when it is
-// sane, else a new UUID) and one log line at the end. Handlers that log get a
-// logger carrying the id from logger(c), built only when they ask: most
-// requests log nothing else, and building it for each was a visible cost.
+// sane, else a new UUID) and one log line at the end. The request's context
+// carries the id and the logger; loggerFrom builds a logger with the id only
+// when a handler logs, which most requests never do.
 func requestLog(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
@@ -36,8 +32,7 @@ func requestLog(log *slog.Logger) gin.HandlerFunc {
 			id = uuid.NewString()
 		}
 		c.Header("X-Request-ID", id)
-		c.Set(requestIDKey, id)
-		c.Set(baseLoggerKey, log)
+		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), loggerCtxKey, &requestLogger{base: log, id: id}))
 		c.Next()
 		status := c.Writer.Status()
 		if unlogged[c.Request.URL.Path] && status < 500 {
@@ -70,7 +65,7 @@ func recovery() gin.HandlerFunc {
 					panic(r)
 				}
 				logger(c).Error("panic", "value", fmt.Sprint(r), "stack", string(debug.Stack()))
-				writeError(c, &APIError{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"})
+				writeError(c, internalError())
 			}
 		}()
 		c.Next()
@@ -82,8 +77,8 @@ func recovery() gin.HandlerFunc {
 func limitBody(max int64) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if c.Request.ContentLength > max {
-			writeError(c, &APIError{Status: http.StatusRequestEntityTooLarge, Code: "body_too_large",
-				Field: "body", Message: fmt.Sprintf("body: must be at most %d bytes", max)})
+			writeError(c, newAPIError(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "body",
+				fmt.Sprintf("must be at most %d bytes", max)))
 			return
 		}
 		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, max)
@@ -102,3 +97,21 @@ func deadline(d time.Duration) gin.HandlerFunc {
 		c.Next()
 	}
 }
+
+// mediaTypeCase lower-cases the media type of Content-Type, which RFC 9110
+// makes case-insensitive (huma looks its decoders up case-sensitively), so
+// APPLICATION/JSON is JSON. A value that does not parse is left for huma to
+// refuse with a 415.
+func mediaTypeCase() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if ct := c.GetHeader("Content-Type"); ct != "" {
+			if mt, params, err := mime.ParseMediaType(ct); err == nil {
+				c.Request.Header.Set("Content-Type", mime.FormatMediaType(mt, params))
+			}
+		}
+		c.Next()
+	}
+}
+
+// logger returns the request's logger (see requestLog).
+func logger(c *gin.Context) *slog.Logger { return loggerFrom(c.Request.Context()) }

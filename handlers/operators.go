@@ -2,9 +2,7 @@ package handlers
 
 import (
 	"context"
-	"net/http"
 
-	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
 	"github.com/dovvydive/backend/database"
@@ -25,28 +23,37 @@ func NewDiveOperatorHandler(store diveOperatorStore) *DiveOperatorHandler {
 	return &DiveOperatorHandler{store: store}
 }
 
-type operatorQuery struct {
-	Region string    `form:"region" validate:"max=100"`
-	SiteID uuid.UUID `form:"siteId"`
-	Limit  int       `form:"limit" validate:"min=1,max=100"`
-	Offset int       `form:"offset" validate:"min=0,max=100000"`
+type listDiveOperatorsInput struct {
+	Region string `query:"region" maxLength:"100" doc:"Region; case-insensitive."`
+	SiteID string `query:"siteId" format:"uuid" doc:"Only the operators that serve this dive site."`
+	PageParams
+}
+
+type listDiveOperatorsOutput struct {
+	Body ListBody[models.DiveOperator]
 }
 
 // List returns a page of operators, optionally those serving one site.
-func (h *DiveOperatorHandler) List(c *gin.Context) {
-	q := operatorQuery{Limit: 20}
-	if e := bindQuery(c, &q); e != nil {
-		writeError(c, e)
-		return
+func (h *DiveOperatorHandler) List(ctx context.Context, in *listDiveOperatorsInput) (*listDiveOperatorsOutput, error) {
+	f := database.OperatorFilter{Region: in.Region, Limit: in.Limit, Offset: in.Offset}
+	if in.SiteID != "" {
+		id, err := uuid.Parse(in.SiteID)
+		if err != nil {
+			return nil, invalid("siteId", "must be a UUID")
+		}
+		// The store reads the nil UUID as "no site filter": answering every
+		// operator to a request for one site's would be wrong.
+		if id == uuid.Nil {
+			return nil, invalid("siteId", "must not be the nil UUID")
+		}
+		f.SiteID = id
 	}
-	page, err := h.store.ListDiveOperators(c.Request.Context(), database.OperatorFilter{
-		Region: q.Region, SiteID: q.SiteID, Limit: q.Limit, Offset: q.Offset})
+	page, err := h.store.ListDiveOperators(ctx, f)
 	if err != nil {
-		writeStoreError(c, err)
-		return
+		return nil, storeError(ctx, err)
 	}
 	if page.Operators == nil {
 		page.Operators = []models.DiveOperator{}
 	}
-	c.JSON(http.StatusOK, gin.H{"data": page.Operators, "page": newPage(q.Limit, q.Offset, page.Total)})
+	return &listDiveOperatorsOutput{Body: ListBody[models.DiveOperator]{Data: page.Operators, Page: newPage(in.Limit, in.Offset, page.Total)}}, nil
 }

@@ -7,10 +7,13 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humagin"
 	"github.com/gin-contrib/cors"
 	"github.com/gin-contrib/secure"
 	"github.com/gin-gonic/gin"
 
+	"github.com/dovvydive/backend/knowledge"
 	"github.com/dovvydive/backend/knowledge/embedding"
 )
 
@@ -20,7 +23,7 @@ type Store interface {
 	diveSiteStore
 	diveOperatorStore
 	sessionStore
-	searchStore
+	knowledge.SearchStore
 }
 
 // RouterConfig configures NewRouter.
@@ -34,31 +37,84 @@ type RouterConfig struct {
 	SessionTTL     time.Duration
 	Embedder       embedding.Embedder // embeds search queries
 	EfSearch       int                // HNSW candidate list size for searches
+	MinScore       float64            // search relevance floor (0: only hits of score ≤ 0 are dropped; negative: the default)
 	Metrics        *HTTPMetrics       // nil: requests are not counted
 	// MetricsHandler, when set, is served at GET /metrics on this router
 	// (nil when metrics have their own port).
 	MetricsHandler http.Handler
 }
 
-// cacheControl is sent with dive sites and operators: they change only when
-// the data is re-seeded; the ETag makes revalidation after a minute cheap.
-const cacheControl = "public, max-age=60"
-
 // NewRouter returns the whole API. Every route is listed here.
 func NewRouter(cfg RouterConfig, store Store) (*gin.Engine, error) {
-	if cfg.Embedder == nil {
-		return nil, errors.New("router: an embedder is required")
+	r, api, err := newAPI(cfg)
+	if err != nil {
+		return nil, err
 	}
-	if cfg.EfSearch <= 0 {
-		cfg.EfSearch = 100
+	searcher, err := knowledge.NewSearcher(store, cfg.Embedder, cfg.EfSearch, cfg.MinScore)
+	if err != nil {
+		return nil, fmt.Errorf("router: %w", err)
+	}
+	// op fills what every operation shares: the body limits, and the errors
+	// every route can answer (bad input, 500, and 503 while the database is
+	// out of reach).
+	op := func(method, path, id, summary string, errs ...int) huma.Operation {
+		return huma.Operation{Method: method, Path: path, OperationID: id, Summary: summary,
+			MaxBodyBytes: cfg.MaxBodyBytes, BodyReadTimeout: cfg.RequestTimeout,
+			Errors: append([]int{http.StatusBadRequest}, errs...)}
+	}
+
+	health := NewHealthHandler(store)
+	registry := api.OpenAPI().Components.Schemas
+	livez := op(http.MethodGet, "/livez", "livez", "Liveness: the process runs; never touches the database")
+	livez.Errors = []int{http.StatusInternalServerError}
+	huma.Register(api, livez, health.Livez)
+	huma.Register(api, probeOp[ReadyBody](op(http.MethodGet, "/readyz", "readyz", "Readiness: the database answers at this binary's schema version"), registry), health.Readyz)
+	huma.Register(api, probeOp[HealthResponse](op(http.MethodGet, "/health", "health", "The database report the frontend shows"), registry), health.Health)
+
+	if cfg.MetricsHandler != nil {
+		r.GET("/metrics", gin.WrapH(cfg.MetricsHandler))
+		documentMetrics(api)
+	}
+
+	// Dive sites and operators carry an ETag and Cache-Control (see cacheable).
+	sites := NewDiveSiteHandler(store)
+	huma.Register(api, cachedOp(op(http.MethodGet, "/api/v1/dive-sites", "listDiveSites", "Filtered, paginated dive sites", 503)), sites.List)
+	huma.Register(api, cachedOp(op(http.MethodGet, "/api/v1/dive-sites/{id}", "getDiveSite", "One dive site with its operators", 404, 503)), sites.Get)
+	operators := NewDiveOperatorHandler(store)
+	huma.Register(api, cachedOp(op(http.MethodGet, "/api/v1/dive-operators", "listDiveOperators", "Dive operators, optionally by region or site", 503)), operators.List)
+
+	sessions := NewSessionHandler(store, cfg.SessionSecret, cfg.SessionTTL)
+	create := op(http.MethodPost, "/api/v1/sessions", "createSession", "Start a guest session", 413, 415, 503)
+	create.DefaultStatus = http.StatusCreated
+	huma.Register(api, create, sessions.Create)
+	current := op(http.MethodGet, "/api/v1/sessions/current", "currentSession", "The session named by the bearer token", 401, 404, 503)
+	current.Security = []map[string][]string{{"sessionToken": {}}}
+	huma.Register(api, current, sessions.Current)
+
+	search := NewSearchHandler(searcher)
+	huma.Register(api, op(http.MethodPost, "/api/v1/search", "search", "Knowledge search over dive-site text", 413, 415, 502, 503), search.Search)
+
+	return r, nil
+}
+
+// newAPI builds the gin engine with the middleware every response passes
+// through, routes gin answers itself (404, 405, /docs) and the huma API on it.
+func newAPI(cfg RouterConfig) (*gin.Engine, huma.API, error) {
+	if cfg.Embedder == nil {
+		return nil, nil, errors.New("router: an embedder is required")
 	}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
+	// Gin's own redirect for a trailing slash answers 301 with an HTML body,
+	// before any middleware: no request id, no security headers, no log
+	// line. Without it such paths reach NoRoute and get a logged JSON 404.
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
 	// Gin trusts every proxy by default, letting any client choose its
 	// ClientIP with X-Forwarded-For (gin-gonic/gin#2809).
 	if err := r.SetTrustedProxies(cfg.TrustedProxies); err != nil {
-		return nil, fmt.Errorf("trusted proxies: %w", err)
+		return nil, nil, fmt.Errorf("trusted proxies: %w", err)
 	}
 
 	if cfg.Metrics != nil {
@@ -78,43 +134,34 @@ func NewRouter(cfg RouterConfig, store Store) (*gin.Engine, error) {
 	)
 	if len(cfg.CORSOrigins) > 0 { // cors.New refuses a config that allows no origin
 		r.Use(cors.New(cors.Config{
-			AllowOrigins:  cfg.CORSOrigins,
+			AllowOrigins: cfg.CORSOrigins,
+			// Called only for an origin not in the list: answer the rejection
+			// in the API's error shape (cors itself sends an empty 403).
+			AllowOriginWithContextFunc: func(c *gin.Context, origin string) bool {
+				writeError(c, newAPIError(http.StatusForbidden, CodeOriginNotAllowed, "Origin", "this origin may not call the API"))
+				return false
+			},
 			AllowMethods:  []string{http.MethodGet, http.MethodPost, http.MethodOptions},
 			AllowHeaders:  []string{"Content-Type", "Authorization", "X-Request-ID"},
-			ExposeHeaders: []string{"X-Request-ID"},
+			ExposeHeaders: []string{"X-Request-ID", "Retry-After", "ETag"},
 			MaxAge:        12 * time.Hour,
 		}))
 	}
-	r.Use(limitBody(cfg.MaxBodyBytes), deadline(cfg.RequestTimeout))
+	r.Use(limitBody(cfg.MaxBodyBytes), deadline(cfg.RequestTimeout), mediaTypeCase(),
+		cacheable(cacheControl, "/api/v1/dive-sites", "/api/v1/dive-sites/:id", "/api/v1/dive-operators"))
 	r.NoRoute(func(c *gin.Context) {
-		writeError(c, &APIError{Status: http.StatusNotFound, Code: "not_found", Message: "no route " + c.Request.Method + " " + c.Request.URL.Path})
+		writeError(c, newAPIError(http.StatusNotFound, CodeNotFound, "", "no route "+c.Request.Method+" "+c.Request.URL.Path))
 	})
 	r.NoMethod(func(c *gin.Context) {
-		writeError(c, &APIError{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Message: c.Request.Method + " is not allowed here"})
+		writeError(c, newAPIError(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "", c.Request.Method+" is not allowed here"))
 	})
+	serveDocs(r)
 
-	if cfg.MetricsHandler != nil {
-		r.GET("/metrics", gin.WrapH(cfg.MetricsHandler))
+	hcfg := apiConfig()
+	hcfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		"sessionToken": {Type: "http", Scheme: "bearer", Description: "The `token` of POST /api/v1/sessions."},
 	}
-	health := NewHealthHandler(store)
-	r.GET("/livez", health.Livez)
-	r.GET("/readyz", health.Readyz)
-	r.GET("/health", health.Health)
-
-	sites := NewDiveSiteHandler(store)
-	operators := NewDiveOperatorHandler(store)
-	v1 := r.Group("/api/v1")
-	cached := v1.Group("", cacheable(cacheControl))
-	cached.GET("/dive-sites", sites.List)
-	cached.GET("/dive-sites/:id", sites.Get)
-	cached.GET("/dive-operators", operators.List)
-
-	sessions := NewSessionHandler(store, cfg.SessionSecret, cfg.SessionTTL)
-	v1.POST("/sessions", sessions.Create)
-	v1.GET("/sessions/current", sessions.Current)
-
-	search := NewSearchHandler(store, cfg.Embedder, cfg.EfSearch)
-	v1.POST("/search", search.Search)
-
-	return r, nil
+	api := humagin.New(r, hcfg)
+	api.UseMiddleware(strictQuery(api))
+	return r, api, nil
 }

@@ -5,65 +5,66 @@ import (
 	"errors"
 	"math"
 	"net/http"
-	"strings"
-
-	"github.com/gin-gonic/gin"
 
 	"github.com/dovvydive/backend/database"
-	"github.com/dovvydive/backend/knowledge/embedding"
+	"github.com/dovvydive/backend/knowledge"
 	"github.com/dovvydive/backend/models"
 )
 
-type searchStore interface {
-	Search(ctx context.Context, vec []float32, k, efSearch int, f database.SearchFilter) ([]database.SearchHit, error)
-}
-
-// SearchHandler serves POST /api/v1/search: the chunks of dive-site
-// knowledge nearest to a query text (embedded here) or to a given embedding.
+// SearchHandler serves POST /api/v1/search: it decodes, calls the
+// knowledge.Searcher and encodes.
 type SearchHandler struct {
-	store    searchStore
-	embedder embedding.Embedder
-	efSearch int
+	searcher *knowledge.Searcher
 }
 
 // NewSearchHandler returns a SearchHandler.
-func NewSearchHandler(store searchStore, emb embedding.Embedder, efSearch int) *SearchHandler {
-	return &SearchHandler{store: store, embedder: emb, efSearch: efSearch}
+func NewSearchHandler(s *knowledge.Searcher) *SearchHandler {
+	return &SearchHandler{searcher: s}
 }
 
-// Limits of a search request (the validate tags below repeat them).
+// Limits of a search request, for clients of this package.
 const (
-	DefaultK = 5
-	MaxK     = 50
+	DefaultK = knowledge.DefaultK
+	MaxK     = knowledge.MaxK
 )
 
-type searchRequest struct {
-	Query     *string        `json:"query" validate:"omitempty,max=2000"`
-	Embedding []float64      `json:"embedding"`
-	K         *int           `json:"k" validate:"omitempty,min=1,max=50"`
-	Filters   *searchFilters `json:"filters"`
+type searchInput struct {
+	Body SearchRequest
 }
 
-type searchFilters struct {
-	Region        string `json:"region" validate:"max=100"`
-	Difficulty    string `json:"difficulty" validate:"omitempty,oneof=beginner intermediate advanced"`
-	Certification string `json:"certification" validate:"omitempty,oneof=open_water advanced_open_water rescue_diver divemaster"`
-	MaxDepth      *int   `json:"maxDepth" validate:"omitempty,min=1,max=200"`
+// SearchRequest is the body of POST /api/v1/search: exactly one of query and
+// embedding.
+type SearchRequest struct {
+	Query     *string        `json:"query,omitempty" maxLength:"2000" doc:"Text to search for; embedded by the server."`
+	Embedding []float64      `json:"embedding,omitempty" minItems:"768" maxItems:"768" doc:"A 768-dimensional query vector instead of query; its length must be finite and non-zero in float32."`
+	K         int            `json:"k,omitempty" default:"5" minimum:"1" maximum:"50" doc:"How many chunks to return at most."`
+	Filters   *SearchFilters `json:"filters,omitempty"`
 }
 
-type searchResult struct {
-	Score float64     `json:"score"`
-	Chunk searchChunk `json:"chunk"`
-	Site  searchSite  `json:"site"`
+// SearchFilters narrow a search to some dive sites.
+type SearchFilters struct {
+	Region        string               `json:"region,omitempty" maxLength:"100" doc:"Case-insensitive."`
+	Difficulty    models.Difficulty    `json:"difficulty,omitempty"`
+	Certification models.Certification `json:"certification,omitempty" doc:"The diver's level: only sites that level may dive."`
+	MaxDepth      int                  `json:"maxDepth,omitempty" minimum:"1" maximum:"200" doc:"Metres: sites no deeper than this."`
 }
 
-type searchChunk struct {
+// SearchResult is one chunk found.
+type SearchResult struct {
+	Score float64     `json:"score" doc:"1 − cosine distance; at least the server's relevance floor."`
+	Chunk SearchChunk `json:"chunk"`
+	Site  SearchSite  `json:"site"`
+}
+
+// SearchChunk is the text found.
+type SearchChunk struct {
 	Index int    `json:"index"`
 	Text  string `json:"text"`
 }
 
-type searchSite struct {
-	ID         string `json:"id"`
+// SearchSite is the dive site a chunk describes.
+type SearchSite struct {
+	ID         string `json:"id" format:"uuid"`
 	Slug       string `json:"slug"`
 	NameEn     string `json:"nameEn"`
 	NameZh     string `json:"nameZh"`
@@ -71,85 +72,49 @@ type searchSite struct {
 	Difficulty string `json:"difficulty"`
 }
 
+// SearchResponse is the answer: results best first.
+type SearchResponse struct {
+	Data  []SearchResult `json:"data"`
+	Model string         `json:"model" doc:"The embedding model the knowledge base was built with."`
+	K     int            `json:"k"`
+}
+
+type searchOutput struct {
+	Body SearchResponse
+}
+
 // Search answers {"data": [{score, chunk, site}], "model", "k"}, best first.
-func (h *SearchHandler) Search(c *gin.Context) {
-	var req searchRequest
-	if e := bindJSON(c, &req); e != nil {
-		writeError(c, e)
-		return
-	}
-	vec, e := h.vector(c.Request.Context(), req)
-	if e != nil {
-		writeError(c, e)
-		return
-	}
-	k := DefaultK
-	if req.K != nil {
-		k = *req.K
-	}
-	var f database.SearchFilter
-	if req.Filters != nil {
-		f = database.SearchFilter{Region: req.Filters.Region, Difficulty: req.Filters.Difficulty}
-		if req.Filters.Certification != "" {
-			f.Certifications, _ = models.CertificationsUpTo(req.Filters.Certification)
-		}
-		if req.Filters.MaxDepth != nil {
-			f.MaxDepthM = *req.Filters.MaxDepth
+func (h *SearchHandler) Search(ctx context.Context, in *searchInput) (*searchOutput, error) {
+	req := knowledge.SearchRequest{Query: in.Body.Query, Embedding: in.Body.Embedding, K: in.Body.K}
+	if f := in.Body.Filters; f != nil {
+		req.Filter = database.SearchFilter{Region: f.Region, Difficulty: string(f.Difficulty), MaxDepthM: f.MaxDepth}
+		if f.Certification != "" {
+			req.Filter.Certifications, _ = models.CertificationsUpTo(string(f.Certification))
 		}
 	}
-	hits, err := h.store.Search(c.Request.Context(), vec, k, h.efSearch, f)
-	if err != nil {
-		writeStoreError(c, err)
-		return
+	hits, k, err := h.searcher.Search(ctx, req)
+	var inputErr *knowledge.InputError
+	switch {
+	case errors.As(err, &inputErr):
+		return nil, invalid(inputErr.Field, inputErr.Message)
+	case errors.Is(err, knowledge.ErrEmbeddingUnavailable):
+		loggerFrom(ctx).Warn("embedding unavailable", "error", err.Error())
+		return nil, newAPIError(http.StatusServiceUnavailable, CodeEmbeddingUnavailable, "",
+			"the embedding service is not available right now; retry shortly")
+	case errors.Is(err, knowledge.ErrEmbeddingFailed):
+		loggerFrom(ctx).Error("embedding failed", "error", err.Error())
+		return nil, newAPIError(http.StatusBadGateway, CodeEmbeddingFailed, "", "the query could not be embedded")
+	case err != nil:
+		return nil, storeError(ctx, err)
 	}
-	out := make([]searchResult, len(hits))
+	out := &searchOutput{Body: SearchResponse{Data: make([]SearchResult, len(hits)), Model: h.searcher.Model(), K: k}}
 	for i, hit := range hits {
-		out[i] = searchResult{
+		out.Body.Data[i] = SearchResult{
 			Score: math.Round(hit.Score*1e6) / 1e6,
-			Chunk: searchChunk{Index: hit.ChunkIndex, Text: hit.Content},
-			Site: searchSite{ID: hit.SiteID.String(), Slug: hit.Slug, NameEn: hit.NameEn, NameZh: hit.NameZh,
+			Chunk: SearchChunk{Index: hit.ChunkIndex, Text: hit.Content},
+			Site: SearchSite{ID: hit.SiteID.String(), Slug: hit.Slug, NameEn: hit.NameEn, NameZh: hit.NameZh,
 				Region: hit.Region, Difficulty: hit.Difficulty},
 		}
 	}
-	c.JSON(http.StatusOK, gin.H{"data": out, "model": h.embedder.Model(), "k": k})
-}
-
-// vector checks that exactly one of query and embedding is given and turns
-// it into the vector to search with.
-func (h *SearchHandler) vector(ctx context.Context, req searchRequest) ([]float32, *APIError) {
-	hasQuery, hasEmbedding := req.Query != nil, req.Embedding != nil
-	switch {
-	case hasQuery && hasEmbedding:
-		return nil, invalidField("query", "give either query or embedding, not both")
-	case !hasQuery && !hasEmbedding:
-		return nil, invalidField("query", "required (or give embedding)")
-	case hasQuery:
-		q := strings.TrimSpace(*req.Query)
-		if q == "" {
-			return nil, invalidField("query", "must not be empty")
-		}
-		vec, err := h.embedder.EmbedQuery(ctx, q)
-		if err != nil {
-			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, embedding.ErrUpstream) {
-				return nil, &APIError{Status: http.StatusServiceUnavailable, Code: "embedding_unavailable",
-					Message: "the embedding service is not available right now; retry shortly"}
-			}
-			return nil, &APIError{Status: http.StatusBadGateway, Code: "embedding_failed", Message: "the query could not be embedded"}
-		}
-		return vec, nil
-	}
-	if len(req.Embedding) != embedding.Dimensions {
-		return nil, invalidField("embedding", "must have 768 numbers")
-	}
-	vec := make([]float32, len(req.Embedding))
-	for i, x := range req.Embedding {
-		vec[i] = float32(x)
-		if math.IsNaN(float64(vec[i])) || math.IsInf(float64(vec[i]), 0) {
-			return nil, invalidField("embedding", "must hold finite numbers within float32 range")
-		}
-	}
-	if err := embedding.Check(vec, embedding.Dimensions); err != nil {
-		return nil, invalidField("embedding", "must not be all zeros")
-	}
-	return vec, nil
+	return out, nil
 }

@@ -8,16 +8,22 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/dovvydive/backend/handlers"
+	"github.com/dovvydive/backend/knowledge"
 	"github.com/dovvydive/backend/knowledge/embedding"
 )
 
 func searchBody(t *testing.T, srv server, body string) response {
 	t.Helper()
 	return post(t, srv.URL+"/api/v1/search", "application/json", body)
+}
+
+func repeatVector(x string, n int) string {
+	return "[" + strings.TrimSuffix(strings.Repeat(x+",", n), ",") + "]"
 }
 
 func vectorJSON(v []float32) string {
@@ -52,7 +58,8 @@ func TestSearch_AQueryAboutHammerheadsFindsHammerheadSitesFirst(t *testing.T) {
 
 func TestSearch_FiltersAndKApply(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t, seededDB(t))
+	db := seededDB(t)
+	srv := newServer(t, db)
 	r := searchBody(t, srv, `{"query": "turtles and reef fish", "k": 3, "filters": {"region": "tioman", "difficulty": "beginner"}}`)
 	require.Equal(t, http.StatusOK, r.status, r.raw)
 	data := r.body["data"].([]any)
@@ -66,7 +73,14 @@ func TestSearch_FiltersAndKApply(t *testing.T) {
 
 	ow := searchBody(t, srv, `{"query": "wall dive", "k": 50, "filters": {"certification": "open_water", "maxDepth": 25}}`)
 	require.Equal(t, http.StatusOK, ow.status, ow.raw)
-	assert.NotEmpty(t, ow.body["data"])
+	require.NotEmpty(t, ow.body["data"])
+	for _, d := range ow.body["data"].([]any) {
+		id := uuid.MustParse(d.(map[string]any)["site"].(map[string]any)["id"].(string))
+		site, err := db.GetDiveSite(context.Background(), id)
+		require.NoError(t, err)
+		assert.Equal(t, "open_water", site.MinCertification, site.Slug)
+		assert.LessOrEqual(t, site.MaxDepthM, 25, site.Slug)
+	}
 }
 
 func TestSearch_AcceptsAnEmbeddingInsteadOfAQuery(t *testing.T) {
@@ -97,27 +111,42 @@ func TestSearch_BadInputNamesTheField(t *testing.T) {
 		{"both", `{"query": "x", "embedding": ` + good + `}`, 400, "query"},
 		{"wrong dimension", `{"embedding": ` + short + `}`, 400, "embedding"},
 		{"beyond float32", `{"embedding": [1e39` + strings.Repeat(",0", 767) + `]}`, 400, "embedding"},
-		{"beyond float64", `{"embedding": [1e999` + strings.Repeat(",0", 767) + `]}`, 400, "embedding"},
+		{"beyond float64", `{"embedding": [1e999` + strings.Repeat(",0", 767) + `]}`, 400, "embedding[0]"},
 		{"NaN literal", `{"embedding": [NaN` + strings.Repeat(",0", 767) + `]}`, 400, "body"},
 		{"zero vector", `{"embedding": [0` + strings.Repeat(",0", 767) + `]}`, 400, "embedding"},
 		{"not numbers", `{"embedding": ["a"]}`, 400, "embedding"},
 		{"k zero", `{"query": "x", "k": 0}`, 400, "k"},
 		{"k too large", `{"query": "x", "k": 51}`, 400, "k"},
 		{"k not integer", `{"query": "x", "k": 2.5}`, 400, "k"},
-		{"unknown filter", `{"query": "x", "filters": {"colour": "blue"}}`, 400, "colour"},
+		{"unknown filter", `{"query": "x", "filters": {"colour": "blue"}}`, 400, "filters.colour"},
 		{"unknown field", `{"query": "x", "topK": 3}`, 400, "topK"},
-		{"bad difficulty", `{"query": "x", "filters": {"difficulty": "extreme"}}`, 400, "difficulty"},
-		{"bad depth", `{"query": "x", "filters": {"maxDepth": 0}}`, 400, "maxDepth"},
+		{"bad difficulty", `{"query": "x", "filters": {"difficulty": "extreme"}}`, 400, "filters.difficulty"},
+		{"bad depth", `{"query": "x", "filters": {"maxDepth": 0}}`, 400, "filters.maxDepth"},
 		{"query too long", `{"query": "` + strings.Repeat("a", 2001) + `"}`, 400, "query"},
 		{"not an object", `[1,2,3]`, 400, "body"},
-		{"empty body", ``, 400, "query"},
+		{"empty body", ``, 400, "body"},
 		{"oversized", `{"query": "` + strings.Repeat("a", 2<<20) + `"}`, 413, "body"},
+		// Vectors whose squared length in float32 overflows or underflows:
+		// every distance would be NaN, 0 or 1.
+		{"norm overflows float32", `{"embedding": ` + repeatVector("3.4e38", 768) + `}`, 400, "embedding"},
+		{"1e38 everywhere", `{"embedding": ` + repeatVector("1e38", 768) + `}`, 400, "embedding"},
+		{"subnormal everywhere", `{"embedding": ` + repeatVector("1e-45", 768) + `}`, 400, "embedding"},
+		{"one tiny component", `{"embedding": [1e-30` + strings.Repeat(",0", 767) + `]}`, 400, "embedding"},
+		{"tiny everywhere", `{"embedding": ` + repeatVector("1e-30", 768) + `}`, 400, "embedding"},
+		{"NUL in a filter", `{"query": "x", "filters": {"region": "a\u0000"}}`, 400, "filters.region"},
+		{"NUL in the query", `{"query": "hammer\u0000head"}`, 400, "query"},
+		{"key in the wrong case", `{"QUERY": "x"}`, 400, "QUERY"},
+		{"duplicate key", `{"query": "x", "query": "y"}`, 400, "query"},
+		{"duplicate nested key", `{"query": "x", "filters": {"region": "a", "region": "b"}}`, 400, "filters.region"},
+		{"filters of the wrong type", `{"query": "x", "filters": "sabah"}`, 400, "filters"},
+		{"embedding element of the wrong type", `{"embedding": [true` + strings.Repeat(",0", 767) + `]}`, 400, "embedding[0]"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := searchBody(t, srv, tc.body)
 			assert.Equal(t, tc.status, r.status, r.raw)
 			assert.Equal(t, tc.field, errorOf(t, r)["field"], r.raw)
+			assert.NotRegexp(t, `handlers\.|knowledge\.|float64|\bint\b|\[\]`, errorOf(t, r)["message"], "no Go types")
 		})
 	}
 }
@@ -136,4 +165,47 @@ func TestSearch_AnEmbeddingOutageIsA503NotA500(t *testing.T) {
 	assert.Equal(t, http.StatusServiceUnavailable, r.status)
 	assert.Equal(t, "embedding_unavailable", errorOf(t, r)["code"])
 	assert.NotContains(t, r.raw, "503")
+}
+
+func TestSearch_MediaTypeIsCaseInsensitive(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, seededDB(t))
+	r := post(t, srv.URL+"/api/v1/search", "APPLICATION/JSON; Charset=UTF-8", `{"query": "turtles"}`)
+	assert.Equal(t, http.StatusOK, r.status, r.raw)
+}
+
+func TestSearch_HitsBelowTheRelevanceFloorAreDropped(t *testing.T) {
+	t.Parallel()
+	db := seededDB(t)
+	body := `{"query": "hammerhead sharks", "k": 20}`
+	all := searchBody(t, newServer(t, db, func(c *handlers.RouterConfig) { c.MinScore = 0 }), body)
+	require.Equal(t, http.StatusOK, all.status, all.raw)
+	allHits := all.body["data"].([]any)
+	n := len(allHits)
+	require.GreaterOrEqual(t, n, 6)
+	for _, d := range allHits {
+		assert.Positive(t, d.(map[string]any)["score"].(float64), "never a hit of score 0, even with no floor")
+	}
+	// A floor at the middle score keeps the better half, drops the rest.
+	score := func(i int) float64 { return allHits[i].(map[string]any)["score"].(float64) }
+	floor := score(n/2) - 1e-6 // scores are answered rounded to 6 places
+	require.Greater(t, floor, score(n-1), "scores differ enough to test a floor")
+	r := searchBody(t, newServer(t, db, func(c *handlers.RouterConfig) { c.MinScore = floor }), body)
+	require.Equal(t, http.StatusOK, r.status, r.raw)
+	data := r.body["data"].([]any)
+	assert.GreaterOrEqual(t, len(data), n/2+1)
+	assert.Less(t, len(data), n, "weak hits were dropped")
+	for _, d := range data {
+		assert.GreaterOrEqual(t, d.(map[string]any)["score"].(float64), floor)
+	}
+
+	// Words no chunk contains share only hash collisions with the corpus:
+	// with the default floor, few or no hits, none weaker than the floor.
+	none := searchBody(t, newServer(t, db, func(c *handlers.RouterConfig) { c.MinScore = knowledge.DefaultMinScore }),
+		`{"query": "xylophone quasar zeppelin", "k": 50}`)
+	require.Equal(t, http.StatusOK, none.status, none.raw)
+	assert.Less(t, len(none.body["data"].([]any)), 5)
+	for _, d := range none.body["data"].([]any) {
+		assert.GreaterOrEqual(t, d.(map[string]any)["score"].(float64), knowledge.DefaultMinScore)
+	}
 }

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
 	"github.com/dovvydive/backend/models"
@@ -33,44 +32,59 @@ func NewSessionHandler(store sessionStore, secret []byte, ttl time.Duration) *Se
 	return &SessionHandler{store: store, secret: secret, ttl: ttl}
 }
 
-type createSessionRequest struct {
-	Language string `json:"language" validate:"oneof=en zh"`
+type createSessionInput struct {
+	Body *createSessionBody `required:"false"`
 }
 
-type sessionResponse struct {
+type createSessionBody struct {
+	Language models.Language `json:"language,omitempty" default:"en" doc:"The language the guest plans in."`
+}
+
+// SessionResponse is a guest session; Token is present only in the answer
+// to POST /api/v1/sessions.
+type SessionResponse struct {
 	models.GuestSession
-	Token string `json:"token,omitempty"`
+	Token string `json:"token,omitempty" doc:"Bearer token for Authorization; handed out once."`
+}
+
+// noStore keeps session tokens and session data out of every cache.
+const noStore = "no-store"
+
+type sessionOutput struct {
+	CacheControl string `header:"Cache-Control" doc:"no-store: the body carries a session token or session data."`
+	Body         DataBody[SessionResponse]
 }
 
 // Create starts a guest session and returns it with its token.
-func (h *SessionHandler) Create(c *gin.Context) {
-	req := createSessionRequest{Language: "en"}
-	if e := bindJSON(c, &req); e != nil {
-		writeError(c, e)
-		return
+func (h *SessionHandler) Create(ctx context.Context, in *createSessionInput) (*sessionOutput, error) {
+	language := models.Language("en")
+	if in.Body != nil && in.Body.Language != "" {
+		language = in.Body.Language
 	}
-	s, err := h.store.CreateGuestSession(c.Request.Context(), req.Language, h.ttl)
+	s, err := h.store.CreateGuestSession(ctx, string(language), h.ttl)
 	if err != nil {
-		writeStoreError(c, err)
-		return
+		return nil, storeError(ctx, err)
 	}
-	c.JSON(http.StatusCreated, gin.H{"data": sessionResponse{GuestSession: s, Token: h.sign(s.ID)}})
+	return &sessionOutput{CacheControl: noStore,
+		Body: DataBody[SessionResponse]{Data: SessionResponse{GuestSession: s, Token: h.sign(s.ID)}}}, nil
+}
+
+type currentSessionInput struct {
+	Authorization string `header:"Authorization" doc:"Bearer and the token of POST /api/v1/sessions."`
 }
 
 // Current returns the session named by the Authorization bearer token.
-func (h *SessionHandler) Current(c *gin.Context) {
-	id, ok := h.verify(strings.TrimPrefix(c.GetHeader("Authorization"), "Bearer "))
-	if !ok {
-		writeError(c, &APIError{Status: http.StatusUnauthorized, Code: "unauthorized", Field: "Authorization",
-			Message: "Authorization: must be Bearer and a session token"})
-		return
+func (h *SessionHandler) Current(ctx context.Context, in *currentSessionInput) (*sessionOutput, error) {
+	token, ok := strings.CutPrefix(in.Authorization, "Bearer ")
+	id, valid := h.verify(token)
+	if !ok || !valid {
+		return nil, newAPIError(http.StatusUnauthorized, CodeUnauthorized, "Authorization", "must be Bearer and a session token")
 	}
-	s, err := h.store.GetGuestSession(c.Request.Context(), id)
+	s, err := h.store.GetGuestSession(ctx, id)
 	if err != nil {
-		writeStoreError(c, err)
-		return
+		return nil, storeError(ctx, err)
 	}
-	c.JSON(http.StatusOK, gin.H{"data": sessionResponse{GuestSession: s}})
+	return &sessionOutput{CacheControl: noStore, Body: DataBody[SessionResponse]{Data: SessionResponse{GuestSession: s}}}, nil
 }
 
 func (h *SessionHandler) mac(id uuid.UUID) []byte {

@@ -23,6 +23,19 @@ var Difficulties = []string{DifficultyBeginner, DifficultyIntermediate, Difficul
 // A site's MinCertification is the lowest level that may dive it.
 var CertificationLevels = []string{"open_water", "advanced_open_water", "rescue_diver", "divemaster"}
 
+// Difficulty is a dive site's difficulty as clients send it. Its Values are
+// the one list the API schema's enum and the request validation both use.
+type Difficulty string
+
+// Values lists the valid difficulties, easiest first.
+func (Difficulty) Values() []string { return Difficulties }
+
+// Certification is a diver's certification level as clients send it.
+type Certification string
+
+// Values lists the valid certification levels, lowest first.
+func (Certification) Values() []string { return CertificationLevels }
+
 // CertificationsUpTo returns every level a diver holding level may dive with,
 // and false when level is unknown.
 func CertificationsUpTo(level string) ([]string, bool) {

@@ -9,6 +9,12 @@ import (
 // Languages a guest may plan in.
 var Languages = []string{"en", "zh"}
 
+// Language is a language a guest may plan in, as clients send it.
+type Language string
+
+// Values lists the valid languages.
+func (Language) Values() []string { return Languages }
+
 // GuestSession is an anonymous planning session.
 type GuestSession struct {
 	ID        uuid.UUID `gorm:"type:uuid;primaryKey" json:"id"`

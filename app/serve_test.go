@@ -1,0 +1,89 @@
+package app
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dovvydive/backend/database"
+	"github.com/dovvydive/backend/handlers"
+	"github.com/dovvydive/backend/knowledge/embedding"
+)
+
+func init() { gin.SetMode(gin.TestMode) }
+
+// startServer serves the real router (over a database that is never
+// reached) with the production http.Server settings.
+func startServer(t *testing.T, timeout time.Duration) string {
+	t.Helper()
+	dbCfg := database.DefaultConfig()
+	dbCfg.URL = "postgres://u:p@127.0.0.1:1/d?sslmode=disable"
+	db, err := database.New(dbCfg, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	log := slog.New(slog.DiscardHandler)
+	router, err := handlers.NewRouter(handlers.RouterConfig{Log: log, RequestTimeout: timeout, MaxBodyBytes: 1 << 20,
+		SessionSecret: []byte("test-secret-test-secret-test-secret!"), SessionTTL: time.Hour, Embedder: embedding.Hash{}}, db)
+	require.NoError(t, err)
+	srv := newHTTPServer(ServerConfig{RequestTimeout: timeout}, router, log)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String()
+}
+
+func TestServer_ABodySentAtAByteASecondIsCutAtTheRequestTimeout(t *testing.T) {
+	t.Parallel()
+	addr := startServer(t, 2*time.Second)
+	conn, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer conn.Close()
+	start := time.Now()
+	_, err = fmt.Fprintf(conn, "POST /api/v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n")
+	require.NoError(t, err)
+	// Trickle the body until the server stops listening.
+	go func() {
+		for range 100 {
+			if _, err := conn.Write([]byte(" ")); err != nil {
+				return
+			}
+			time.Sleep(time.Second)
+		}
+	}()
+	_ = conn.SetReadDeadline(time.Now().Add(15 * time.Second))
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	took := time.Since(start)
+	require.NoError(t, err, "the server answers before closing")
+	body, _ := io.ReadAll(res.Body)
+	assert.Equal(t, http.StatusRequestTimeout, res.StatusCode, string(body))
+	assert.Contains(t, string(body), `"code":"request_timeout"`)
+	assert.Less(t, took, 5*time.Second, "bounded by SERVER_REQUEST_TIMEOUT (2s), not 30s")
+	t.Logf("slow body ended after %s", took.Round(100*time.Millisecond))
+}
+
+func TestServer_HeadersOver64KiBAreRefusedWith431(t *testing.T) {
+	t.Parallel()
+	addr := startServer(t, 2*time.Second)
+	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/livez", nil)
+	req.Header.Set("X-Padding", strings.Repeat("a", 1<<20))
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusRequestHeaderFieldsTooLarge, res.StatusCode)
+
+	req.Header.Set("X-Padding", strings.Repeat("a", 32<<10))
+	res, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusOK, res.StatusCode, "32 KiB of headers still pass")
+}

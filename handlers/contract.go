@@ -1,0 +1,308 @@
+package handlers
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"reflect"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/validation"
+
+	"github.com/dovvydive/backend/models"
+)
+
+// The API's contract is generated from the code by huma: the operations in
+// routes.go, their input and output structs and the models' enums are the
+// one source of both the OpenAPI document and the request validation, so
+// the two cannot drift.
+
+// APIVersion is the version of the published contract.
+const APIVersion = "1.0.0"
+
+var errorDetailType = reflect.TypeFor[ErrorDetail]()
+
+func init() {
+	// Handlers always answer lists as [], never null.
+	huma.DefaultArrayNullable = false
+	// JSON keys are case-sensitive: {"LANGUAGE": "zh"} is an unknown field.
+	huma.ValidateStrictCasing = true
+	// huma's own errors come out in the API's error shape.
+	huma.NewError = humaError
+	huma.NewErrorWithContext = func(_ huma.Context, status int, msg string, errs ...error) huma.StatusError {
+		return humaError(status, msg, errs...)
+	}
+	// Validation messages in words; fieldOf prefixes the field.
+	validation.MsgUnexpectedProperty = "unknown field"
+	validation.MsgExpectedBoolean = "must be true or false"
+	validation.MsgExpectedNumber = "must be a number"
+	validation.MsgExpectedInteger = "must be an integer"
+	validation.MsgExpectedString = "must be text"
+	validation.MsgExpectedArray = "must be a list"
+	validation.MsgExpectedObject = "must be an object"
+	validation.MsgExpectedOneOf = "must be one of %s"
+	validation.MsgExpectedMinimumNumber = "must be at least %v"
+	validation.MsgExpectedMaximumNumber = "must be at most %v"
+	validation.MsgExpectedMinLength = "must be at least %d characters"
+	validation.MsgExpectedMaxLength = "must be at most %d characters"
+	validation.MsgExpectedMinItems = "must have at least %d items"
+	validation.MsgExpectedMaxItems = "must have at most %d items"
+	validation.MsgExpectedRFC4122UUID = "must be a UUID (%v)"
+	validation.MsgExpectedRequiredProperty = "required property %s is missing"
+}
+
+// enumSchema documents a models enum type: its Values are the schema's enum,
+// which is also what huma validates requests against.
+type enumSchema[T interface {
+	~string
+	Values() []string
+}] string
+
+func (enumSchema[T]) Schema(huma.Registry) *huma.Schema {
+	var zero T
+	s := &huma.Schema{Type: huma.TypeString}
+	for _, v := range zero.Values() {
+		s.Enum = append(s.Enum, v)
+	}
+	return s
+}
+
+func registerEnums(r huma.Registry) {
+	r.RegisterTypeAlias(reflect.TypeFor[models.Difficulty](), reflect.TypeFor[enumSchema[models.Difficulty]]())
+	r.RegisterTypeAlias(reflect.TypeFor[models.Certification](), reflect.TypeFor[enumSchema[models.Certification]]())
+	r.RegisterTypeAlias(reflect.TypeFor[models.Language](), reflect.TypeFor[enumSchema[models.Language]]())
+}
+
+// apiConfig is huma's configuration for this API: OpenAPI 3.1 at
+// /api/v1/openapi.json (and a 3.0 downgrade at /api/v1/openapi-3.0.json),
+// no huma docs page (ours is offline, see docs.go), no $schema links in
+// bodies, strict JSON, unknown query parameters rejected.
+func apiConfig() huma.Config {
+	cfg := huma.DefaultConfig("DovvyDive API", APIVersion)
+	cfg.Info.Description = "The JSON API of DovvyDive, an AI dive-trip planner for Malaysia. Every error has the shape " +
+		"`{\"error\": {\"code\", \"message\", \"field\"}}`; every response carries `X-Request-ID`."
+	cfg.OpenAPIPath = "/api/v1/openapi"
+	cfg.DocsPath = ""
+	cfg.SchemasPath = ""
+	cfg.CreateHooks = nil // the default adds $schema to every body
+	cfg.RejectUnknownQueryParameters = true
+	cfg.Formats = map[string]huma.Format{
+		"application/json": strictJSON,
+		"json":             strictJSON,
+	}
+	cfg.OnAddOperation = append(cfg.OnAddOperation, documentCommonResponses)
+	registerEnums(cfg.Components.Schemas)
+	return cfg
+}
+
+// documentCommonResponses adds what every operation shares: X-Request-ID on
+// every response, Retry-After on every 503, 400 (never huma's 422) for bad
+// input, the middleware's 403 (CORS) and, with a body, 408.
+func documentCommonResponses(_ *huma.OpenAPI, op *huma.Operation) {
+	if r, ok := op.Responses["422"]; ok {
+		delete(op.Responses, "422")
+		if _, ok := op.Responses["400"]; !ok {
+			r.Description = "Bad Request: a parameter, header or body field is wrong; `field` names it."
+			op.Responses["400"] = r
+		}
+	}
+	if r, ok := op.Responses["500"]; ok {
+		errorContent := r.Content
+		op.Responses["403"] = &huma.Response{Description: "Forbidden: a cross-origin request from an origin not in server.cors_origins.",
+			Content: errorContent}
+		if op.RequestBody != nil {
+			op.Responses["408"] = &huma.Response{Description: "Request Timeout: the body did not arrive within server.request_timeout.",
+				Content: errorContent}
+		}
+	}
+	for status, r := range op.Responses {
+		if r.Headers == nil {
+			r.Headers = map[string]*huma.Param{}
+		}
+		r.Headers["X-Request-ID"] = &huma.Param{Description: "The request's id: the caller's X-Request-ID when it is 1-64 characters of [A-Za-z0-9._:-], else a new UUID.",
+			Schema: &huma.Schema{Type: huma.TypeString}}
+		if status == "503" {
+			r.Headers["Retry-After"] = &huma.Param{Description: "Seconds to wait before retrying.",
+				Schema: &huma.Schema{Type: huma.TypeInteger}}
+		}
+	}
+	op.Parameters = append(op.Parameters, &huma.Param{Name: "X-Request-ID", In: "header",
+		Description: "Optional id to correlate logs; echoed back when sane.", Schema: &huma.Schema{Type: huma.TypeString}})
+}
+
+// strictQuery rejects what huma's query binding would silently accept: a
+// malformed query string, a parameter given twice (huma takes the first),
+// an empty one (huma treats it as absent) and control characters, which
+// PostgreSQL refuses (NUL) or a log line would carry.
+func strictQuery(api huma.API) func(huma.Context, func(huma.Context)) {
+	return func(ctx huma.Context, next func(huma.Context)) {
+		u := ctx.URL()
+		if u.RawQuery == "" {
+			next(ctx)
+			return
+		}
+		values, err := url.ParseQuery(u.RawQuery)
+		if err != nil {
+			_ = huma.WriteErr(api, ctx, http.StatusBadRequest, "", &huma.ErrorDetail{Location: "query", Message: "malformed query string"})
+			return
+		}
+		names := make([]string, 0, len(values))
+		for name := range values {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		for _, name := range names {
+			why := ""
+			switch v := values[name]; {
+			case len(v) > 1:
+				why = "must be given once"
+			case strings.TrimSpace(v[0]) == "":
+				why = "must not be empty"
+			case !utf8.ValidString(v[0]) || strings.ContainsFunc(v[0], unicode.IsControl):
+				why = "must be printable UTF-8 text"
+			}
+			if why != "" {
+				_ = huma.WriteErr(api, ctx, http.StatusBadRequest, "", &huma.ErrorDetail{Location: "query." + name, Message: why})
+				return
+			}
+		}
+		next(ctx)
+	}
+}
+
+// strictJSON is the API's JSON: what encoding/json and huma's schema
+// validation accept, less duplicate keys (huma validates a map, where the
+// last duplicate silently wins), control characters in strings other than
+// tab and newlines (NUL would reach PostgreSQL), invalid UTF-8 (which
+// encoding/json silently replaces) and numbers out of range.
+var strictJSON = huma.Format{
+	Marshal: func(w io.Writer, v any) error {
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		return enc.Encode(v)
+	},
+	Unmarshal: decodeJSON,
+}
+
+// decodeJSON's errors name the field as "body.<path>: why", which fieldOf
+// turns into the error's field.
+func decodeJSON(data []byte, v any) error {
+	if !utf8.Valid(data) {
+		return errors.New("must be UTF-8 encoded")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber() // range is checked by the typed decode below, with the field
+	if err := checkValue(dec, ""); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("must hold one JSON value")
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			what := strings.Fields(typeErr.Value)
+			switch {
+			case len(what) > 0 && what[0] == "number":
+				return fieldError(typeErr.Field, "must be a number within range")
+			case len(what) > 0:
+				return fieldError(typeErr.Field, "must not be "+article(what[0]))
+			}
+		}
+		return errors.New("must be a JSON object")
+	}
+	return nil
+}
+
+func article(kind string) string {
+	if strings.ContainsAny(kind[:1], "aeiou") {
+		return "an " + kind
+	}
+	return "a " + kind
+}
+
+func fieldError(path, why string) error {
+	if path == "" {
+		return errors.New(why)
+	}
+	return fmt.Errorf("body.%s: %s", path, why)
+}
+
+// checkValue walks one JSON value from dec, checking keys and strings.
+func checkValue(dec *json.Decoder, path string) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return jsonSyntax(err)
+	}
+	switch t := tok.(type) {
+	case string:
+		return checkText(path, t)
+	case json.Number:
+		if f, err := t.Float64(); err != nil || math.IsInf(f, 0) {
+			return fieldError(path, "must be a number within range")
+		}
+	case json.Delim:
+		switch t {
+		case '{':
+			seen := map[string]bool{}
+			for dec.More() {
+				keyTok, err := dec.Token()
+				if err != nil {
+					return jsonSyntax(err)
+				}
+				key, _ := keyTok.(string)
+				child := key
+				if path != "" {
+					child = path + "." + key
+				}
+				if err := checkText(child, key); err != nil {
+					return err
+				}
+				if seen[key] {
+					return fieldError(child, "given more than once")
+				}
+				seen[key] = true
+				if err := checkValue(dec, child); err != nil {
+					return err
+				}
+			}
+		case '[':
+			for i := 0; dec.More(); i++ {
+				if err := checkValue(dec, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+					return err
+				}
+			}
+		}
+		if _, err := dec.Token(); err != nil { // the closing delimiter
+			return jsonSyntax(err)
+		}
+	}
+	return nil
+}
+
+func checkText(path, s string) error {
+	if strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' }) {
+		return fieldError(path, "must not contain control characters such as NUL")
+	}
+	return nil
+}
+
+func jsonSyntax(err error) error {
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) {
+		return fmt.Errorf("must be valid JSON (error at byte %d)", syn.Offset)
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return errors.New("must be valid JSON (it ends too early)")
+	}
+	return errors.New("must be valid JSON")
+}

@@ -1,0 +1,141 @@
+package handlers_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dovvydive/backend/database"
+	"github.com/dovvydive/backend/handlers/contracttest"
+)
+
+func TestContract_IsOpenAPI31AndListsEveryRoute(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, unconnectedDB(t))
+	r := get(t, srv.URL+"/api/v1/openapi.json")
+	require.Equal(t, http.StatusOK, r.status, r.raw)
+	assert.Equal(t, "3.1.0", r.body["openapi"])
+	paths := r.body["paths"].(map[string]any)
+	for path, method := range map[string]string{
+		"/livez": "get", "/readyz": "get", "/health": "get",
+		"/api/v1/dive-sites": "get", "/api/v1/dive-sites/{id}": "get", "/api/v1/dive-operators": "get",
+		"/api/v1/sessions": "post", "/api/v1/sessions/current": "get", "/api/v1/search": "post",
+	} {
+		require.Contains(t, paths, path)
+		op := paths[path].(map[string]any)[method].(map[string]any)
+		responses := op["responses"].(map[string]any)
+		assert.NotContains(t, responses, "422", "%s: bad input is a 400", path)
+		for status, resp := range responses {
+			headers := resp.(map[string]any)["headers"].(map[string]any)
+			assert.Contains(t, headers, "X-Request-ID", "%s %s", path, status)
+			if status == "503" {
+				assert.Contains(t, headers, "Retry-After", "%s %s", path, status)
+			}
+		}
+	}
+	raw, _ := json.Marshal(r.body["components"])
+	for _, enum := range []string{`"beginner","intermediate","advanced"`, `"en","zh"`, `"invalid_input"`} {
+		assert.Contains(t, string(raw)+r.raw, enum)
+	}
+	_, err := contracttest.Load(srv.URL)
+	require.NoError(t, err, "the 3.0 downgrade loads and validates in kin-openapi")
+}
+
+func TestDocs_RenderOfflineFromTheServedContract(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, unconnectedDB(t))
+	res, err := http.Get(srv.URL + "/docs")
+	require.NoError(t, err)
+	defer res.Body.Close()
+	page := readAll(t, res)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Contains(t, page, `spec-url="/api/v1/openapi.json"`)
+	assert.Contains(t, page, `src="/docs/redoc.standalone.js"`)
+	assert.NotContains(t, page, "https://", "nothing is loaded from a CDN")
+	assert.Contains(t, res.Header.Get("Content-Security-Policy"), "script-src 'self'")
+
+	js, err := http.Get(srv.URL + "/docs/redoc.standalone.js")
+	require.NoError(t, err)
+	defer js.Body.Close()
+	assert.Equal(t, http.StatusOK, js.StatusCode)
+	assert.Greater(t, len(readAll(t, js)), 500_000, "the vendored renderer")
+}
+
+func readAll(t *testing.T, res *http.Response) string {
+	t.Helper()
+	b, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	return string(b)
+}
+
+// recordingT collects the contract checker's reports instead of failing.
+type recordingT struct {
+	testing.TB
+	mu     sync.Mutex
+	errors []string
+}
+
+func (r *recordingT) Errorf(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.errors = append(r.errors, fmt.Sprintf(format, args...))
+}
+
+func TestContract_AHandlerAnsweringOutsideTheContractFailsTheTest(t *testing.T) {
+	t.Parallel()
+	// A store whose "not found" makes the list handler answer 404, a status
+	// the document does not list for GET /api/v1/dive-sites.
+	store := fakeStore{Store: unconnectedDB(t), list: func(context.Context) error { return database.ErrNotFound }}
+	srv := newServer(t, store)
+	rec := &recordingT{TB: t}
+	client := &http.Client{Transport: contracttest.Transport(rec, nil)}
+	res, err := client.Get(srv.URL + "/api/v1/dive-sites")
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusNotFound, res.StatusCode)
+	require.Len(t, rec.errors, 1, "the checker reports the undocumented answer")
+	assert.Contains(t, rec.errors[0], "answered 404")
+
+	// The same request answered as documented passes.
+	rec.errors = nil
+	ok := newServer(t, unconnectedDB(t))
+	res, err = client.Get(ok.URL + "/api/v1/dive-sites")
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusServiceUnavailable, res.StatusCode)
+	assert.Empty(t, rec.errors)
+}
+
+func TestContract_CheckRejectsWrongBodiesStatusesAndHeaders(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, unconnectedDB(t))
+	c, err := contracttest.Load(srv.URL)
+	require.NoError(t, err)
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/v1/dive-sites", nil)
+	good := http.Header{"Content-Type": {"application/json"}, "X-Request-Id": {"r1"}, "X-Content-Type-Options": {"nosniff"}}
+	page := `{"limit":20,"offset":0,"total":0,"nextOffset":null}`
+	require.NoError(t, c.Check(req, 200, good, []byte(`{"data":[],"page":`+page+`}`)))
+
+	for name, tc := range map[string]struct {
+		status int
+		header http.Header
+		body   string
+	}{
+		"data not a list":      {200, good, `{"data":"x","page":` + page + `}`},
+		"page missing":         {200, good, `{"data":[]}`},
+		"extra field":          {200, good, `{"data":[],"page":` + page + `,"debug":1}`},
+		"undocumented status":  {418, good, `{"error":{"code":"internal","message":"x"}}`},
+		"error not the shape":  {400, good, `{"message":"bad"}`},
+		"error code not known": {400, good, `{"error":{"code":"invalid_parameter","message":"x"}}`},
+		"no request id":        {200, http.Header{"Content-Type": {"application/json"}, "X-Content-Type-Options": {"nosniff"}}, `{"data":[],"page":` + page + `}`},
+	} {
+		assert.Error(t, c.Check(req, tc.status, tc.header, []byte(tc.body)), name)
+	}
+}
