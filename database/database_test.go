@@ -320,14 +320,23 @@ func TestListDiveSites_Filters(t *testing.T) {
 		return page
 	}
 
+	docs, err := seeds.Sites()
+	require.NoError(t, err)
+	inSemporna := 0
+	for _, d := range docs {
+		if d.Site.Region == "Semporna" {
+			inSemporna++
+		}
+	}
+
 	all := list(database.SiteFilter{})
-	assert.EqualValues(t, 22, all.Total)
+	assert.EqualValues(t, len(docs), all.Total)
 	for i := 1; i < len(all.Sites); i++ {
 		assert.LessOrEqual(t, all.Sites[i-1].NameEn, all.Sites[i].NameEn, "ordered by name")
 	}
 
 	semporna := list(database.SiteFilter{Region: "SEMPORNA"})
-	assert.EqualValues(t, 7, semporna.Total, "region match ignores case")
+	assert.EqualValues(t, inSemporna, semporna.Total, "region match ignores case")
 	for _, s := range semporna.Sites {
 		assert.Equal(t, "Semporna", s.Region)
 	}
@@ -388,7 +397,9 @@ func TestListDiveOperators_FiltersBySite(t *testing.T) {
 
 	all, err := db.ListDiveOperators(context.Background(), database.OperatorFilter{Limit: 100})
 	require.NoError(t, err)
-	assert.EqualValues(t, 6, all.Total)
+	operators, err := seeds.Operators()
+	require.NoError(t, err)
+	assert.EqualValues(t, len(operators), all.Total)
 }
 
 func TestQueries_HonourTheCallersDeadline(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -122,12 +123,30 @@ func TestListDiveSites_ReturnsAPageInCamelCase(t *testing.T) {
 		"latitude", "longitude", "minDepthM", "maxDepthM", "difficulty", "minCertification", "bestSeason", "bestMonths", "marineLife"} {
 		assert.Contains(t, first, key)
 	}
+	semporna := countSites(t, func(s models.DiveSite) bool { return s.Region == "Semporna" })
+	require.Greater(t, semporna, 3, "the corpus has more than one page of Semporna sites")
 	page := r.body["page"].(map[string]any)
-	assert.EqualValues(t, 7, page["total"])
+	assert.EqualValues(t, semporna, page["total"])
 	assert.EqualValues(t, 3, page["nextOffset"])
 
-	last := get(t, srv.URL+"/api/v1/dive-sites?region=semporna&limit=3&offset=6")
+	lastOffset := (semporna - 1) / 3 * 3
+	last := get(t, srv.URL+fmt.Sprintf("/api/v1/dive-sites?region=semporna&limit=3&offset=%d", lastOffset))
+	assert.Len(t, last.body["data"], semporna-lastOffset)
 	assert.Nil(t, last.body["page"].(map[string]any)["nextOffset"], "null on the last page")
+}
+
+// countSites counts the corpus sites that match, so tests follow the data.
+func countSites(t *testing.T, match func(models.DiveSite) bool) int {
+	t.Helper()
+	docs, err := seeds.Sites()
+	require.NoError(t, err)
+	n := 0
+	for _, d := range docs {
+		if match(d.Site) {
+			n++
+		}
+	}
+	return n
 }
 
 func TestListDiveSites_CombinesFilters(t *testing.T) {
@@ -149,7 +168,8 @@ func TestListDiveSites_CombinesFilters(t *testing.T) {
 
 func TestGetDiveSite_ReturnsItWithItsOperators(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t, seededDB(t))
+	db := seededDB(t)
+	srv := newServer(t, db)
 	r := get(t, srv.URL+"/api/v1/dive-sites/"+models.SiteID("layang-layang-hammerhead-point").String())
 	require.Equal(t, http.StatusOK, r.status, r.raw)
 	site := r.body["data"].(map[string]any)
@@ -158,16 +178,37 @@ func TestGetDiveSite_ReturnsItWithItsOperators(t *testing.T) {
 	require.Len(t, ops, 1)
 	assert.Equal(t, "Avillion Layang-Layang Island Resort", ops[0].(map[string]any)["name"])
 
-	noOps := get(t, srv.URL+"/api/v1/dive-sites/"+models.SiteID("redang-pulau-lima").String())
+	// Every corpus site has an operator, so add one that has none.
+	docs, err := seeds.Sites()
+	require.NoError(t, err)
+	lonely := docs[0].Site
+	lonely.Slug, lonely.NameEn, lonely.NameZh = "test-no-operators", "No Operators Yet", "暂无潜水中心"
+	lonely.ID, lonely.Operators = models.SiteID(lonely.Slug), nil
+	_, err = db.UpsertDiveData(context.Background(), nil, []models.DiveSite{lonely})
+	require.NoError(t, err)
+	noOps := get(t, srv.URL+"/api/v1/dive-sites/"+lonely.ID.String())
+	require.Equal(t, http.StatusOK, noOps.status, noOps.raw)
 	assert.Equal(t, []any{}, noOps.body["data"].(map[string]any)["operators"], "an empty list, not null")
 }
 
 func TestListDiveOperators_FiltersByRegionAndSite(t *testing.T) {
 	t.Parallel()
 	srv := newServer(t, seededDB(t))
+	operators, err := seeds.Operators()
+	require.NoError(t, err)
+	var semporna []string
+	for _, op := range operators {
+		if op.Region == "Semporna" {
+			semporna = append(semporna, op.Slug)
+		}
+	}
 	r := get(t, srv.URL+"/api/v1/dive-operators?region=semporna")
 	require.Equal(t, http.StatusOK, r.status, r.raw)
-	assert.Len(t, r.body["data"], 3)
+	var got []string
+	for _, d := range r.body["data"].([]any) {
+		got = append(got, d.(map[string]any)["slug"].(string))
+	}
+	assert.ElementsMatch(t, semporna, got)
 	r = get(t, srv.URL+"/api/v1/dive-operators?siteId="+models.SiteID("tioman-chebeh").String())
 	require.Equal(t, http.StatusOK, r.status, r.raw)
 	require.Len(t, r.body["data"], 1)

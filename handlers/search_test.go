@@ -91,7 +91,9 @@ func TestSearch_AcceptsAnEmbeddingInsteadOfAQuery(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.status, r.raw)
 	data := r.body["data"].([]any)
 	require.Len(t, data, 1)
-	assert.Equal(t, "kapalai-mandarin-valley", data[0].(map[string]any)["site"].(map[string]any)["slug"])
+	// Both sites named for their mandarinfish answer this query.
+	assert.Contains(t, []string{"kapalai-mandarin-valley", "pom-pom-mandarin-playground"},
+		data[0].(map[string]any)["site"].(map[string]any)["slug"])
 }
 
 func TestSearch_BadInputNamesTheField(t *testing.T) {

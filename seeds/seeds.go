@@ -9,6 +9,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 
 	"github.com/dovvydive/backend/data"
 	"github.com/dovvydive/backend/knowledge"
@@ -29,6 +30,28 @@ func Operators() ([]models.DiveOperator, error) {
 		operators[i].ID = models.OperatorID(operators[i].Slug)
 	}
 	return operators, nil
+}
+
+// Sites parses every file of the embedded dive-site corpus, in file-name
+// order, so tests and tools see exactly what seeding would load.
+func Sites() ([]knowledge.Document, error) {
+	names, err := fs.Glob(data.Sites(), "*.md")
+	if err != nil {
+		return nil, fmt.Errorf("list sites: %w", err)
+	}
+	docs := make([]knowledge.Document, 0, len(names))
+	for _, name := range names {
+		raw, err := fs.ReadFile(data.Sites(), name)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", name, err)
+		}
+		doc, err := knowledge.ParseDocument(name, raw)
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, doc)
+	}
+	return docs, nil
 }
 
 // Result counts what Load changed.

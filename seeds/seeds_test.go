@@ -21,18 +21,21 @@ import (
 	"github.com/dovvydive/backend/seeds"
 )
 
-func TestCorpus_IsAtLeastTwentyPlausibleMalaysianSites(t *testing.T) {
+func TestCorpus_IsAtLeastFortyPlausibleMalaysianSites(t *testing.T) {
 	operators, err := seeds.Operators()
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, len(operators), 5)
 	known := map[string]bool{}
 	for _, op := range operators {
+		assert.False(t, known[op.Slug], "duplicate operator %s", op.Slug)
 		known[op.Slug] = true
+		assert.NotEmpty(t, op.Name, op.Slug)
+		assert.NotEmpty(t, op.Description, op.Slug)
 	}
 
 	names, err := fs.Glob(data.Sites(), "*.md")
 	require.NoError(t, err)
-	assert.GreaterOrEqual(t, len(names), 20)
+	assert.GreaterOrEqual(t, len(names), 40)
 	slugs := map[string]bool{}
 	for _, name := range names {
 		raw, err := fs.ReadFile(data.Sites(), name)
@@ -52,14 +55,114 @@ func TestCorpus_IsAtLeastTwentyPlausibleMalaysianSites(t *testing.T) {
 		assert.True(t, s.Latitude > 0.8 && s.Latitude < 7.5, "%s latitude %v", s.Slug, s.Latitude)
 		assert.True(t, s.Longitude > 99.5 && s.Longitude < 119.5, "%s longitude %v", s.Slug, s.Longitude)
 		assert.NotEmpty(t, s.MarineLife, s.Slug)
+		assert.NotEmpty(t, s.BestMonths, "%s: the planner filters by season", s.Slug)
 		for _, op := range doc.OperatorSlugs {
 			assert.True(t, known[op], "%s: unknown operator %s", s.Slug, op)
 		}
 	}
 	for _, slug := range []string{"sipadan-barracuda-point", "sipadan-drop-off", "mabul-paradise-reef", "kapalai-mandarin-valley",
 		"layang-layang-hammerhead-point", "lankayan-jawfish-lair", "tioman-chebeh", "tioman-tiger-reef",
-		"perhentian-tokong-laut", "aur-raynors-rock", "tenggol-tokong-timur", "labuan-cement-wreck", "tar-park-pulau-sapi"} {
+		"perhentian-tokong-laut", "aur-raynors-rock", "tenggol-tokong-timur", "labuan-cement-wreck", "tar-park-pulau-sapi",
+		"si-amil-island", "mantabuan-island", "pom-pom-mandarin-playground", "sipadan-turtle-cavern", "mantanani-besar-reefs",
+		"payar-coral-garden", "lang-tengah-batu-kuching", "miri-siwa-reef", "miri-eves-garden", "sibu-besar-reefs"} {
 		assert.True(t, slugs[slug], "missing %s", slug)
+	}
+}
+
+func TestCorpus_EverySiteIsServedByAnOperator(t *testing.T) {
+	docs, err := seeds.Sites()
+	require.NoError(t, err)
+	require.NotEmpty(t, docs)
+	for _, doc := range docs {
+		assert.NotEmpty(t, doc.OperatorSlugs, "%s: a diver needs someone to dive it with", doc.Site.Slug)
+	}
+}
+
+// Sites deeper than a recreational Open Water profile, or known for current
+// and depth, must not be offered to Open Water divers; and a site's season
+// must agree with the monsoon of its coast.
+func TestCorpus_CertificationAndSeasonsAreConsistent(t *testing.T) {
+	docs, err := seeds.Sites()
+	require.NoError(t, err)
+	eastCoast := map[string]bool{"Perhentian": true, "Redang": true, "Lang Tengah": true, "Tenggol": true,
+		"Tioman": true, "Aur": true, "Sibu": true}
+	for _, doc := range docs {
+		s := doc.Site
+		if s.MinDepthM > 18 {
+			assert.NotEqual(t, "open_water", s.MinCertification, "%s starts below 18 m", s.Slug)
+		}
+		if s.Difficulty == models.DifficultyAdvanced {
+			assert.NotEqual(t, "open_water", s.MinCertification, "%s is advanced", s.Slug)
+		}
+		if s.MinCertification != "open_water" {
+			assert.NotEqual(t, models.DifficultyBeginner, s.Difficulty, "%s: a beginner site needs no more than Open Water", s.Slug)
+		}
+		if eastCoast[s.Region] {
+			for _, m := range []int{12, 1} {
+				assert.NotContains(t, s.BestMonths, m, "%s: the north-east monsoon closes the east coast", s.Slug)
+			}
+		}
+		if s.Region == "Layang-Layang" {
+			assert.Subset(t, []int{3, 4, 5, 6, 7, 8}, s.BestMonths, "%s: the resort opens about March to August", s.Slug)
+		}
+	}
+}
+
+func TestEval_EveryExpectedSiteExistsAndRespectsTheQuestion(t *testing.T) {
+	questions, err := data.EvalQuestions()
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(questions), 50)
+	docs, err := seeds.Sites()
+	require.NoError(t, err)
+	sites := map[string]models.DiveSite{}
+	for _, d := range docs {
+		sites[d.Site.Slug] = d.Site
+	}
+	ids := map[string]bool{}
+	langs := map[string]int{}
+	for _, q := range questions {
+		assert.False(t, ids[q.ID], "duplicate id %s", q.ID)
+		ids[q.ID] = true
+		langs[q.Lang]++
+		assert.NotEmpty(t, strings.TrimSpace(q.Question), q.ID)
+		require.NotEmpty(t, q.Expected, q.ID)
+		if c := q.Constraints.Certification; c != "" {
+			_, ok := models.CertificationsUpTo(c)
+			assert.True(t, ok, "%s: unknown certification %s", q.ID, c)
+		}
+		for _, m := range q.Constraints.Months {
+			assert.True(t, m >= 1 && m <= 12, "%s: month %d", q.ID, m)
+		}
+		for _, slug := range q.Expected {
+			site, ok := sites[slug]
+			if !assert.True(t, ok, "%s: unknown site %s", q.ID, slug) {
+				continue
+			}
+			assert.Empty(t, q.Constraints.Violations(site), "%s: the expected %s breaks the question's constraints", q.ID, slug)
+		}
+	}
+	assert.Equal(t, len(questions), langs["en"]+langs["zh"], "every question is en or zh")
+	assert.InDelta(t, len(questions)/2, langs["en"], float64(len(questions))/5, "roughly half in each language")
+}
+
+func TestEvalConstraints_ViolationsNameEachBrokenConstraint(t *testing.T) {
+	deepWreck := models.DiveSite{Slug: "w", MinCertification: "advanced_open_water", MinDepthM: 24, BestMonths: []int{3, 4, 5}}
+	cases := []struct {
+		name string
+		c    data.EvalConstraints
+		want int
+	}{
+		{"nothing stated", data.EvalConstraints{}, 0},
+		{"all respected", data.EvalConstraints{Months: []int{4}, Certification: "rescue_diver", MaxDepthM: 30}, 0},
+		{"open water", data.EvalConstraints{Certification: "open_water"}, 1},
+		{"out of season", data.EvalConstraints{Months: []int{4, 12}}, 1},
+		{"too deep", data.EvalConstraints{MaxDepthM: 18}, 1},
+		{"everything", data.EvalConstraints{Months: []int{12}, Certification: "open_water", MaxDepthM: 18}, 3},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Len(t, tc.c.Violations(deepWreck), tc.want)
+		})
 	}
 }
 
@@ -78,10 +181,15 @@ func TestLoad_TwiceChangesNothingTheSecondTime(t *testing.T) {
 	raw := db.SQL()
 	ctx := context.Background()
 
+	operators, err := seeds.Operators()
+	require.NoError(t, err)
+	docs, err := seeds.Sites()
+	require.NoError(t, err)
+
 	first, err := seeds.Load(ctx, db, embedding.Hash{})
 	require.NoError(t, err)
-	assert.EqualValues(t, 6, first.Operators)
-	assert.Equal(t, 22, first.Sites.Loaded)
+	assert.EqualValues(t, len(operators), first.Operators)
+	assert.Equal(t, len(docs), first.Sites.Loaded)
 	assert.Positive(t, first.Sites.Chunks)
 
 	var stampBefore time.Time
@@ -99,7 +207,7 @@ func TestLoad_TwiceChangesNothingTheSecondTime(t *testing.T) {
 	second, err := seeds.Load(ctx, db, embedding.Hash{})
 	require.NoError(t, err)
 	assert.Zero(t, second.Operators)
-	assert.Equal(t, knowledge.Summary{Files: 22, Unchanged: 22}, second.Sites, "nothing loaded again")
+	assert.Equal(t, knowledge.Summary{Files: len(docs), Unchanged: len(docs)}, second.Sites, "nothing loaded again")
 	var stampAfter time.Time
 	require.NoError(t, raw.QueryRow(`SELECT max(updated_at) FROM dive_sites`).Scan(&stampAfter))
 	assert.Equal(t, stampBefore, stampAfter, "rows were not rewritten")

@@ -1,0 +1,81 @@
+package data
+
+import (
+	"bufio"
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/dovvydive/backend/models"
+)
+
+//go:embed eval/questions.jsonl
+var evalQuestions []byte
+
+// EvalQuestion is one diver question of the planner evaluation, with the sites
+// a local guide would recommend (a hit is any of them) and the constraints a
+// correct answer must respect. The format is described in eval/README.md.
+type EvalQuestion struct {
+	ID          string          `json:"id"`
+	Lang        string          `json:"lang"` // "en" or "zh"
+	Question    string          `json:"question"`
+	Expected    []string        `json:"expected"`
+	Constraints EvalConstraints `json:"constraints"`
+	Note        string          `json:"note,omitempty"`
+}
+
+// EvalConstraints are what the question states; an empty field states nothing.
+type EvalConstraints struct {
+	Months        []int  `json:"months,omitempty"`        // travel months, 1-12
+	Certification string `json:"certification,omitempty"` // highest level the diver holds
+	MaxDepthM     int    `json:"maxDepthM,omitempty"`     // deepest the diver will go
+}
+
+// Violations lists why recommending site breaks c: a certification above the
+// diver's, a stated month outside the site's bestMonths, or a site whose
+// shallowest diving is below the diver's depth limit. Nil means none.
+func (c EvalConstraints) Violations(site models.DiveSite) []string {
+	var out []string
+	if c.Certification != "" {
+		allowed, _ := models.CertificationsUpTo(c.Certification)
+		if !slices.Contains(allowed, site.MinCertification) {
+			out = append(out, fmt.Sprintf("needs %s, diver holds %s", site.MinCertification, c.Certification))
+		}
+	}
+	for _, m := range c.Months {
+		if !slices.Contains(site.BestMonths, m) {
+			out = append(out, fmt.Sprintf("out of season in month %d", m))
+		}
+	}
+	if c.MaxDepthM > 0 && site.MinDepthM > c.MaxDepthM {
+		out = append(out, fmt.Sprintf("starts at %d m, diver stops at %d m", site.MinDepthM, c.MaxDepthM))
+	}
+	return out
+}
+
+// EvalQuestions decodes the embedded evaluation set, refusing unknown fields
+// and malformed lines so a typo cannot silently drop a constraint.
+func EvalQuestions() ([]EvalQuestion, error) {
+	var out []EvalQuestion
+	sc := bufio.NewScanner(bytes.NewReader(evalQuestions))
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for line := 1; sc.Scan(); line++ {
+		raw := bytes.TrimSpace(sc.Bytes())
+		if len(raw) == 0 {
+			continue
+		}
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		var q EvalQuestion
+		if err := dec.Decode(&q); err != nil {
+			return nil, fmt.Errorf("eval/questions.jsonl:%d: %w", line, err)
+		}
+		out = append(out, q)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read eval questions: %w", err)
+	}
+	return out, nil
+}
