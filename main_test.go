@@ -5,6 +5,7 @@ package main
 // migrations, exit codes and graceful shutdown are proven as operators see them.
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -58,7 +59,8 @@ func environ(env map[string]string) []string {
 		case strings.HasPrefix(name, "DATABASE_"), strings.HasPrefix(name, "NEON_"), strings.HasPrefix(name, "BACKEND_"),
 			strings.HasPrefix(name, "SESSION_"), strings.HasPrefix(name, "SERVER_"), strings.HasPrefix(name, "EMBEDDING_"),
 			strings.HasPrefix(name, "GEMINI_"), strings.HasPrefix(name, "SEARCH_"),
-			name == "APP_ENV", name == "NODE_ENV", name == "LOG_LEVEL":
+			strings.HasPrefix(name, "METRICS_"), strings.HasPrefix(name, "PPROF_"),
+			name == "APP_ENV", name == "NODE_ENV", name == "LOG_LEVEL", name == "LOG_FORMAT":
 			continue
 		}
 		out = append(out, kv)
@@ -438,4 +440,37 @@ func TestServe_RefusesAnEmbedderThatDiffersFromTheStoredVectors(t *testing.T) {
 	assert.Equal(t, 1, p.wait(t, 15*time.Second))
 	assert.Contains(t, p.stderr.String(), "ingest --reembed")
 	assert.NotContains(t, p.stderr.String(), "test-key-not-used")
+}
+
+func TestServe_PprofAndMetricsOnTheirOwnPortNeverOnThePublicOne(t *testing.T) {
+	t.Parallel()
+	_, metricsPort, _ := strings.Cut(dbtest.ReserveAddr(t), ":")
+	p := start(t, map[string]string{"APP_ENV": "test", "DATABASE_URL": dbtestURL(t), "LOG_FORMAT": "json",
+		"METRICS_PORT": metricsPort, "PPROF_ENABLED": "true"}, "serve")
+	p.waitStatus(t, "/readyz", http.StatusOK, 30*time.Second)
+	// The operator port is not the API: no contract to check its answers against.
+	private := "http://127.0.0.1:" + metricsPort
+	plainStatus := func(u string) int {
+		res, err := http.Get(u)
+		require.NoError(t, err)
+		res.Body.Close()
+		return res.StatusCode
+	}
+	assert.Equal(t, http.StatusOK, plainStatus(private+"/metrics"))
+	assert.Equal(t, http.StatusOK, plainStatus(private+"/debug/pprof/"))
+	assert.Equal(t, http.StatusNotFound, status(t, p.url("/debug/pprof/")), "never on the public port")
+	assert.Equal(t, http.StatusNotFound, status(t, p.url("/metrics")), "metrics moved to their own port")
+
+	res, err := http.Get(private + "/metrics")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, name := range []string{"dovvydive_http_requests_total", "dovvydive_db_pool_open_connections",
+		"dovvydive_db_pool_wait_count_total", "dovvydive_search_queued", "go_goroutines", "process_resident_memory_bytes"} {
+		assert.Contains(t, string(body), name)
+	}
+	// LOG_FORMAT=json in APP_ENV=test: every line is a JSON object.
+	for _, line := range strings.Split(strings.TrimSpace(p.stderr.String()), "\n") {
+		assert.True(t, json.Valid([]byte(line)), "a JSON log line: %s", line)
+	}
 }

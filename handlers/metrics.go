@@ -70,7 +70,13 @@ func documentMetrics(api huma.API) {
 	api.OpenAPI().AddOperation(&huma.Operation{
 		Method: http.MethodGet, Path: "/metrics", OperationID: "metrics",
 		Summary: "Prometheus metrics (text exposition format); served here unless METRICS_PORT moves them",
-		Responses: map[string]*huma.Response{"200": {Description: "Metrics",
-			Content: map[string]*huma.MediaType{"text/plain": {Schema: &huma.Schema{Type: "string"}}}}},
+		Responses: map[string]*huma.Response{
+			"200": {Description: "Metrics",
+				Content: map[string]*huma.MediaType{"text/plain": {Schema: &huma.Schema{Type: "string"}}}},
+			"404": {Description: "Metrics are served on METRICS_PORT instead",
+				Content: map[string]*huma.MediaType{"application/json": {Schema: &huma.Schema{
+					Type: "object", Required: []string{"error"}, AdditionalProperties: false,
+					Properties: map[string]*huma.Schema{"error": {Ref: "#/components/schemas/ErrorDetail"}}}}}},
+		},
 	})
 }

@@ -73,8 +73,8 @@ func NewRouter(cfg RouterConfig, store Store) (*gin.Engine, error) {
 
 	if cfg.MetricsHandler != nil {
 		r.GET("/metrics", gin.WrapH(cfg.MetricsHandler))
-		documentMetrics(api)
 	}
+	documentMetrics(api)
 
 	// Dive sites and operators carry an ETag and Cache-Control (see cacheable).
 	sites := NewDiveSiteHandler(store)
