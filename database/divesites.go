@@ -58,24 +58,52 @@ func (d *DB) ListDiveSites(ctx context.Context, f SiteFilter) (SitePage, error) 
 
 // GetDiveSite returns one dive site with the operators that serve it, in one
 // round trip: GORM's many2many preload took three (site, links, operators)
-// and this is the API's most requested read.
+// and this is the API's most requested read. It is raw SQL scanned by hand
+// for the same reason; the query returns one row per operator (one row with
+// NULL operator columns for a site no operator serves).
 func (d *DB) GetDiveSite(ctx context.Context, id uuid.UUID) (models.DiveSite, error) {
 	var site models.DiveSite
 	err := d.readSQL(ctx, func(db *sql.DB) error {
 		site = models.DiveSite{}
-		var months, life, operators []byte
-		err := db.QueryRowContext(ctx, siteByIDSQL, id).Scan(&site.ID, &site.Slug, &site.NameEn, &site.NameZh,
-			&site.DescriptionEn, &site.DescriptionZh, &site.Region, &site.State, &site.Latitude, &site.Longitude,
-			&site.MinDepthM, &site.MaxDepthM, &site.Difficulty, &site.MinCertification, &site.BestSeason,
-			&months, &life, &site.CreatedAt, &site.UpdatedAt, &operators)
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
-		}
+		rows, err := db.QueryContext(ctx, siteByIDSQL, id)
 		if err != nil {
 			return err
 		}
-		if err := errors.Join(json.Unmarshal(months, &site.BestMonths), json.Unmarshal(life, &site.MarineLife),
-			json.Unmarshal(operators, &site.Operators)); err != nil {
+		defer rows.Close()
+		var months, life []byte
+		for rows.Next() {
+			var (
+				op                 models.DiveOperator
+				opID               uuid.NullUUID
+				opSlug, opName     sql.NullString
+				agencies, langs    []byte
+				opCreated, opUpdtd sql.NullTime
+			)
+			err := rows.Scan(&site.ID, &site.Slug, &site.NameEn, &site.NameZh,
+				&site.DescriptionEn, &site.DescriptionZh, &site.Region, &site.State, &site.Latitude, &site.Longitude,
+				&site.MinDepthM, &site.MaxDepthM, &site.Difficulty, &site.MinCertification, &site.BestSeason,
+				&months, &life, &site.CreatedAt, &site.UpdatedAt,
+				&opID, &opSlug, &opName, &op.NameZh, &op.Region, &op.State, &op.BaseLocation, &op.Description,
+				&op.Website, &agencies, &langs, &opCreated, &opUpdtd)
+			if err != nil {
+				return err
+			}
+			if !opID.Valid {
+				continue
+			}
+			op.ID, op.Slug, op.Name, op.CreatedAt, op.UpdatedAt = opID.UUID, opSlug.String, opName.String, opCreated.Time, opUpdtd.Time
+			if err := errors.Join(json.Unmarshal(agencies, &op.Agencies), json.Unmarshal(langs, &op.Languages)); err != nil {
+				return fmt.Errorf("decode operator %s: %w", op.Slug, err)
+			}
+			site.Operators = append(site.Operators, op)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if site.ID == uuid.Nil {
+			return ErrNotFound
+		}
+		if err := errors.Join(json.Unmarshal(months, &site.BestMonths), json.Unmarshal(life, &site.MarineLife)); err != nil {
 			return fmt.Errorf("decode dive site %s: %w", id, err)
 		}
 		return nil
@@ -86,18 +114,20 @@ func (d *DB) GetDiveSite(ctx context.Context, id uuid.UUID) (models.DiveSite, er
 	return site, nil
 }
 
-// siteByIDSQL reads a site and, aggregated to JSON with the keys of
-// models.DiveOperator, the operators that serve it.
+// siteByIDSQL reads a site joined with the operators that serve it, in the
+// order the API lists them. The operator columns other than id, slug, name
+// and the timestamps are coalesced so they scan into plain strings.
 const siteByIDSQL = `SELECT s.id, s.slug, s.name_en, s.name_zh, s.description_en, s.description_zh, s.region,
 	s.state, s.latitude, s.longitude, s.min_depth_m, s.max_depth_m, s.difficulty, s.min_certification,
 	s.best_season, s.best_months, s.marine_life, s.created_at, s.updated_at,
-	COALESCE((SELECT json_agg(json_build_object('id', o.id, 'slug', o.slug, 'name', o.name, 'nameZh', o.name_zh,
-			'region', o.region, 'state', o.state, 'baseLocation', o.base_location, 'description', o.description,
-			'website', o.website, 'agencies', o.agencies, 'languages', o.languages,
-			'createdAt', o.created_at, 'updatedAt', o.updated_at) ORDER BY o.name, o.id)
-		FROM dive_site_operators AS so JOIN dive_operators AS o ON o.id = so.operator_id
-		WHERE so.site_id = s.id), '[]')
-FROM dive_sites AS s WHERE s.id = $1`
+	o.id, o.slug, o.name, COALESCE(o.name_zh, ''), COALESCE(o.region, ''), COALESCE(o.state, ''),
+	COALESCE(o.base_location, ''), COALESCE(o.description, ''), COALESCE(o.website, ''),
+	COALESCE(o.agencies, '[]'), COALESCE(o.languages, '[]'), o.created_at, o.updated_at
+FROM dive_sites AS s
+LEFT JOIN dive_site_operators AS so ON so.site_id = s.id
+LEFT JOIN dive_operators AS o ON o.id = so.operator_id
+WHERE s.id = $1
+ORDER BY o.name, o.id`
 
 // OperatorFilter narrows an operator listing. Zero values mean "no filter".
 type OperatorFilter struct {
