@@ -43,8 +43,11 @@ bench-search-1m: ## The same on 1,000,000 chunks: recall and latency per ef_sear
 	  scripts/with-test-db.sh $(GO) test -run '^$$' -bench BenchmarkSearchCorpus -benchtime 1x -count 1 -timeout 120m -v ./handlers/
 
 .PHONY: build
+# nomsgpack drops gin's MessagePack codec (3 MB of code this API never uses);
+# a smaller binary maps fewer pages, which measured 7 MB less RSS (README).
+BUILD_FLAGS := -trimpath -tags nomsgpack
 build: ## Build the binary into bin/
-	$(GO) build -ldflags "-X github.com/dovvydive/backend/app.Version=$$(git describe --tags --always --dirty 2>/dev/null || echo dev)" -o $(BIN) .
+	$(GO) build $(BUILD_FLAGS) -ldflags "-s -w -X github.com/dovvydive/backend/app.Version=$$(git describe --tags --always --dirty 2>/dev/null || echo dev)" -o $(BIN) .
 
 .PHONY: deps
 deps: ## Install PostgreSQL 15 and build pgvector from Debian's source package (needs root or sudo)
