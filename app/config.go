@@ -76,9 +76,13 @@ type ServerConfig struct {
 	URL             string        `mapstructure:"url" validate:"omitempty,http_url"`
 	RequestTimeout  time.Duration `mapstructure:"request_timeout" validate:"min=100ms,max=5m"`
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout" validate:"min=1s,max=10m"`
-	MaxBodyBytes    int64         `mapstructure:"max_body_bytes" validate:"min=1,max=104857600"`
-	TrustedProxies  []string      `mapstructure:"trusted_proxies" validate:"dive,cidr|ip"`
-	CORSOrigins     []string      `mapstructure:"cors_origins" validate:"dive,http_url"`
+	// DrainPeriod is how long the listener keeps serving after SIGTERM while
+	// /readyz answers 503, so a load balancer stops routing here before the
+	// port closes. 0 skips the drain.
+	DrainPeriod    time.Duration `mapstructure:"drain_period" validate:"min=0,max=5m"`
+	MaxBodyBytes   int64         `mapstructure:"max_body_bytes" validate:"min=1,max=104857600"`
+	TrustedProxies []string      `mapstructure:"trusted_proxies" validate:"dive,cidr|ip"`
+	CORSOrigins    []string      `mapstructure:"cors_origins" validate:"dive,http_url"`
 }
 
 // SessionConfig holds guest-session settings.
@@ -134,6 +138,7 @@ func DefaultConfig() Config {
 			URL:             "http://localhost:4000",
 			RequestTimeout:  10 * time.Second,
 			ShutdownTimeout: 15 * time.Second,
+			DrainPeriod:     5 * time.Second,
 			MaxBodyBytes:    1 << 20,
 			TrustedProxies:  []string{},
 			CORSOrigins:     []string{"http://localhost:3000", "http://localhost:5173"},

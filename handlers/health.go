@@ -16,6 +16,10 @@ import (
 // still starting up; /readyz reports it as reason "starting".
 var ErrStarting = errors.New("starting up")
 
+// ErrDraining is what a Ready implementation returns once the process has
+// been told to stop; /readyz reports it as reason "draining".
+var ErrDraining = errors.New("draining for shutdown")
+
 type healthChecker interface {
 	Provider() string
 	Health(ctx context.Context) database.HealthReport
@@ -48,6 +52,8 @@ func (h *HealthHandler) Readyz(c *gin.Context) {
 		switch {
 		case errors.Is(err, ErrStarting):
 			reason = "starting"
+		case errors.Is(err, ErrDraining):
+			reason = "draining"
 		case errors.Is(err, database.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 			reason = "database unavailable"
 		}
