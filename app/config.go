@@ -113,6 +113,7 @@ var envNames = map[string][]string{
 	"database.url":              {"DATABASE_URL"},
 	"database.neon_url":         {"NEON_DATABASE_URL"},
 	"database.neon_direct_url":  {"NEON_DIRECT_URL"},
+	"database.neon_read_url":    {"NEON_READ_URL"},
 	"session.secret":            {"SESSION_SECRET"},
 	"session.ttl_hours":         {"SESSION_TTL_HOURS"},
 	"embedding.provider":        {"EMBEDDING_PROVIDER"},
@@ -360,11 +361,10 @@ func (c Config) Validate() error {
 // plaintext, and its proxy silently drops session parameters.
 func neonProblems(dc database.Config) []string {
 	var out []string
-	for _, key := range []string{"database.neon_url", "database.neon_direct_url"} {
-		dsn := dc.NeonURL
-		if key == "database.neon_direct_url" {
-			dsn = dc.NeonDirectURL
-		}
+	urls := map[string]string{"database.neon_url": dc.NeonURL, "database.neon_direct_url": dc.NeonDirectURL,
+		"database.neon_read_url": dc.NeonReadURL}
+	for _, key := range []string{"database.neon_url", "database.neon_direct_url", "database.neon_read_url"} {
+		dsn := urls[key]
 		if dsn == "" {
 			continue
 		}

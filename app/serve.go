@@ -175,6 +175,7 @@ func prepareDatabase(ctx context.Context, cfg Config, db *database.DB, emb embed
 	if err := db.Connect(ctx); err != nil {
 		return err
 	}
+	db.WarnPoolBudget(ctx)
 	if !cfg.Database.AutoMigrate {
 		if err := db.Ready(ctx); err != nil {
 			log.Warn("database: schema is not current and auto_migrate is off; /readyz answers 503 until `migrate up` runs", "reason", err.Error())

@@ -33,7 +33,7 @@ type SitePage struct {
 // ListDiveSites returns dive sites matching f, ordered by English name.
 func (d *DB) ListDiveSites(ctx context.Context, f SiteFilter) (SitePage, error) {
 	var page SitePage
-	err := d.read(ctx, func(g *gorm.DB) error {
+	err := d.readStale(ctx, func(g *gorm.DB) error {
 		q := whereSites(g.Model(&models.DiveSite{}), "", f.Region, f.Difficulty, f.Certifications, f.MaxDepthM)
 		if f.State != "" {
 			q = q.Where("lower(state) = lower(?)", f.State)
@@ -84,7 +84,7 @@ type OperatorPage struct {
 // ListDiveOperators returns operators matching f, ordered by name.
 func (d *DB) ListDiveOperators(ctx context.Context, f OperatorFilter) (OperatorPage, error) {
 	var page OperatorPage
-	err := d.read(ctx, func(g *gorm.DB) error {
+	err := d.readStale(ctx, func(g *gorm.DB) error {
 		q := g.Model(&models.DiveOperator{})
 		if f.Region != "" {
 			q = q.Where("lower(region) = lower(?)", f.Region)

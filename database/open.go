@@ -6,6 +6,7 @@ package database
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
@@ -28,6 +29,8 @@ type DB struct {
 	log  *slog.Logger
 	gorm atomic.Pointer[gorm.DB]
 	sql  atomic.Pointer[sql.DB]
+	// replica is nil unless DATABASE_READ_URL / NEON_READ_URL is set.
+	replica *replica
 }
 
 // New validates the endpoint and returns an unconnected DB. It does no I/O.
@@ -39,7 +42,11 @@ func New(cfg Config, log *slog.Logger) (*DB, error) {
 	if _, err := Describe(ep.DSN); err != nil {
 		return nil, err
 	}
-	return &DB{cfg: cfg, ep: ep, log: log}, nil
+	r, err := newReplica(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &DB{cfg: cfg, ep: ep, log: log, replica: r}, nil
 }
 
 // Open is New followed by Connect.
@@ -84,6 +91,15 @@ func (d *DB) Connect(ctx context.Context) error {
 	if err != nil {
 		sqlDB.Close()
 		return fmt.Errorf("open gorm: %w", err)
+	}
+	if d.replica != nil && d.replica.gorm.Load() == nil {
+		if err := d.replica.open(); err != nil {
+			sqlDB.Close()
+			return err
+		}
+		rt, _ := Describe(d.replica.ep.DSN)
+		d.log.Info("database: read replica configured", "host", rt.Host, "port", rt.Port, "pooled", d.replica.ep.Pooled,
+			"max_lag", d.cfg.Replica.MaxLag.String())
 	}
 	d.sql.Store(sqlDB)
 	d.gorm.Store(gdb)
@@ -212,9 +228,13 @@ func (d *DB) Stats() sql.DBStats {
 
 // Close closes the pool. It is safe to call on an unconnected DB.
 func (d *DB) Close() error {
+	var rerr error
+	if d.replica != nil {
+		rerr = d.replica.close()
+	}
 	d.gorm.Store(nil)
 	if s := d.sql.Swap(nil); s != nil {
-		return s.Close()
+		return errors.Join(s.Close(), rerr)
 	}
-	return nil
+	return rerr
 }

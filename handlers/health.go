@@ -75,10 +75,48 @@ type DatabaseHealth struct {
 	VectorVersion   string   `json:"vectorVersion,omitempty"`
 }
 
+// ReplicaHealth is the "replica" object of /health: the read replica's last
+// known state, present only when one is configured. It is not measured per
+// request, so probing /health never wakes an idle replica.
+type ReplicaHealth struct {
+	Status     string   `json:"status"` // healthy | lagging | down | unchecked
+	LagSeconds *float64 `json:"lagSeconds,omitempty"`
+	CheckedAt  string   `json:"checkedAt,omitempty"`
+	Reads      uint64   `json:"reads"`
+	Fallbacks  uint64   `json:"fallbacks"`
+	OpenConns  int      `json:"openConnections"`
+	InUse      int      `json:"inUseConnections"`
+}
+
 // HealthResponse is the body of /health.
 type HealthResponse struct {
 	Database  DatabaseHealth `json:"database"`
+	Replica   *ReplicaHealth `json:"replica,omitempty"`
 	Timestamp string         `json:"timestamp"`
+}
+
+// replicaReporter is implemented by stores that may route reads to a replica.
+type replicaReporter interface {
+	ReplicaStatus() database.ReplicaStatus
+}
+
+func replicaHealth(db healthChecker) *ReplicaHealth {
+	rr, ok := db.(replicaReporter)
+	if !ok {
+		return nil
+	}
+	st := rr.ReplicaStatus()
+	if !st.Configured {
+		return nil
+	}
+	out := &ReplicaHealth{Status: st.State, Reads: st.Reads, Fallbacks: st.Fallbacks,
+		OpenConns: st.Pool.OpenConnections, InUse: st.Pool.InUse}
+	if !st.CheckedAt.IsZero() {
+		lag := math.Round(st.Lag.Seconds()*1000) / 1000
+		out.LagSeconds = &lag
+		out.CheckedAt = st.CheckedAt.UTC().Format(time.RFC3339)
+	}
+	return out
 }
 
 // Health measures one database round trip: 200 when healthy, 503 when not.
@@ -92,6 +130,7 @@ func (h *HealthHandler) Health(c *gin.Context) {
 			VectorExtension: r.VectorVersion != "",
 			VectorVersion:   r.VectorVersion,
 		},
+		Replica:   replicaHealth(h.db),
 		Timestamp: h.now().UTC().Format(time.RFC3339),
 	}
 	status := http.StatusServiceUnavailable
