@@ -22,6 +22,10 @@ run-cluster: build ## Two instances (:4001, :4002) behind HAProxy on :4000, heal
 	./$(BIN) migrate up && ./$(BIN) seed && \
 	exec scripts/cluster.sh run 4000 4001 4002
 
+.PHONY: image
+image: ## Build the OCI image dovvydive:latest with podman: static binary on scratch, no registry pull (installs podman if missing)
+	GO=$(GO) scripts/image.sh build
+
 .PHONY: neon-sim
 neon-sim: build ## Serve the API against the local Neon replica (TLS direct endpoint, PgBouncer 1.24 pooled endpoint)
 	@scripts/neon-sim.sh start .data/neon-sim 25600 && . .data/neon-sim/env && \
