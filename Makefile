@@ -15,6 +15,17 @@ run: build ## Serve the API on :4000 (starts the project-managed PostgreSQL when
 	if [ -n "$$url" ]; then export DATABASE_URL="$$url"; fi && \
 	exec ./$(BIN) serve --seed
 
+.PHONY: run-cluster
+run-cluster: build ## Two instances (:4001, :4002) behind HAProxy on :4000, health-checked on /readyz (installs haproxy if missing)
+	@url=$$(scripts/dev-db.sh) && \
+	if [ -n "$$url" ]; then export DATABASE_URL="$$url"; fi && \
+	./$(BIN) migrate up && ./$(BIN) seed && \
+	exec scripts/cluster.sh run 4000 4001 4002
+
+.PHONY: image
+image: ## Build the OCI image dovvydive:latest with podman: static binary on scratch, no registry pull (installs podman if missing)
+	GO=$(GO) scripts/image.sh build
+
 .PHONY: neon-sim
 neon-sim: build ## Serve the API against the local Neon replica (TLS direct endpoint, PgBouncer 1.24 pooled endpoint)
 	@scripts/neon-sim.sh start .data/neon-sim 25600 && . .data/neon-sim/env && \

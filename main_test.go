@@ -474,3 +474,54 @@ func TestServe_PprofAndMetricsOnTheirOwnPortNeverOnThePublicOne(t *testing.T) {
 		assert.True(t, json.Valid([]byte(line)), "a JSON log line: %s", line)
 	}
 }
+
+func TestServe_DrainsAfterSIGTERM_ReadyzFailsAtOnceWhileTheListenerKeepsServing(t *testing.T) {
+	t.Parallel()
+	p := start(t, map[string]string{"APP_ENV": "test", "DATABASE_URL": dbtest.Migrated(t),
+		"SERVER_DRAIN_PERIOD": "2s"}, "serve")
+	p.waitStatus(t, "/readyz", http.StatusOK, 15*time.Second)
+
+	signalled := time.Now()
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	p.waitStatus(t, "/readyz", http.StatusServiceUnavailable, 500*time.Millisecond)
+	res, err := http.Get(p.url("/readyz"))
+	require.NoError(t, err)
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	assert.Contains(t, string(body), `"reason":"draining"`)
+
+	// Every API request sent during the drain is answered, each with
+	// "Connection: close" so keep-alive clients reconnect elsewhere.
+	client := &http.Client{Timeout: 5 * time.Second}
+	served := 0
+	for time.Since(signalled) < 1500*time.Millisecond {
+		res, err := client.Get(p.url("/api/v1/dive-sites"))
+		require.NoError(t, err, "a request during the drain failed")
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		require.Equal(t, http.StatusOK, res.StatusCode)
+		assert.True(t, res.Close, "keep-alive is off during the drain")
+		served++
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("%d requests served during the drain", served)
+	assert.Greater(t, served, 10)
+
+	assert.Equal(t, 0, p.wait(t, 10*time.Second), "exit 0 after the drain")
+	took := time.Since(signalled)
+	assert.GreaterOrEqual(t, took, 2*time.Second, "the listener stayed open for the drain period")
+	assert.Less(t, took, 5*time.Second)
+	assert.Contains(t, p.stderr.String(), "shutdown: draining")
+}
+
+func TestServe_DrainPeriodZeroStopsAtOnce(t *testing.T) {
+	t.Parallel()
+	p := start(t, map[string]string{"APP_ENV": "test", "DATABASE_URL": dbtest.Migrated(t),
+		"SERVER_DRAIN_PERIOD": "0s"}, "serve")
+	p.waitStatus(t, "/readyz", http.StatusOK, 15*time.Second)
+	signalled := time.Now()
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	assert.Equal(t, 0, p.wait(t, 10*time.Second))
+	assert.Less(t, time.Since(signalled), time.Second)
+	assert.NotContains(t, p.stderr.String(), "shutdown: draining")
+}

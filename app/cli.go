@@ -271,7 +271,7 @@ func configCommand(stdout io.Writer) *cobra.Command {
 func (c Config) Masked() map[string]any {
 	m := toMap(reflect.ValueOf(c))
 	db := m["database"].(map[string]any)
-	for _, k := range []string{"url", "neon_url", "neon_direct_url"} {
+	for _, k := range []string{"url", "neon_url", "neon_direct_url", "read_url", "neon_read_url"} {
 		if s, _ := db[k].(string); s != "" {
 			db[k] = database.Redact(s)
 		}

@@ -100,9 +100,13 @@ type ServerConfig struct {
 	URL             string        `mapstructure:"url" validate:"omitempty,http_url"`
 	RequestTimeout  time.Duration `mapstructure:"request_timeout" validate:"min=100ms,max=5m"`
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout" validate:"min=1s,max=10m"`
-	MaxBodyBytes    int64         `mapstructure:"max_body_bytes" validate:"min=1,max=104857600"`
-	TrustedProxies  []string      `mapstructure:"trusted_proxies" validate:"dive,cidr|ip"`
-	CORSOrigins     []string      `mapstructure:"cors_origins" validate:"dive,http_url"`
+	// DrainPeriod is how long the listener keeps serving after SIGTERM while
+	// /readyz answers 503, so a load balancer stops routing here before the
+	// port closes. 0 skips the drain.
+	DrainPeriod    time.Duration `mapstructure:"drain_period" validate:"min=0,max=5m"`
+	MaxBodyBytes   int64         `mapstructure:"max_body_bytes" validate:"min=1,max=104857600"`
+	TrustedProxies []string      `mapstructure:"trusted_proxies" validate:"dive,cidr|ip"`
+	CORSOrigins    []string      `mapstructure:"cors_origins" validate:"dive,http_url"`
 }
 
 // SessionConfig holds guest-session settings.
@@ -138,6 +142,7 @@ var envNames = map[string][]string{
 	"database.url":              {"DATABASE_URL"},
 	"database.neon_url":         {"NEON_DATABASE_URL"},
 	"database.neon_direct_url":  {"NEON_DIRECT_URL"},
+	"database.neon_read_url":    {"NEON_READ_URL"},
 	"session.secret":            {"SESSION_SECRET"},
 	"session.ttl_hours":         {"SESSION_TTL_HOURS"},
 	"embedding.provider":        {"EMBEDDING_PROVIDER"},
@@ -163,6 +168,7 @@ func DefaultConfig() Config {
 			URL:             "http://localhost:4000",
 			RequestTimeout:  10 * time.Second,
 			ShutdownTimeout: 15 * time.Second,
+			DrainPeriod:     5 * time.Second,
 			MaxBodyBytes:    1 << 20,
 			TrustedProxies:  []string{},
 			CORSOrigins:     []string{"http://localhost:3000", "http://localhost:5173"},
@@ -450,11 +456,10 @@ func (c Config) Validate() error {
 // plaintext, and its proxy silently drops session parameters.
 func neonProblems(dc database.Config) []string {
 	var out []string
-	for _, key := range []string{"database.neon_url", "database.neon_direct_url"} {
-		dsn := dc.NeonURL
-		if key == "database.neon_direct_url" {
-			dsn = dc.NeonDirectURL
-		}
+	urls := map[string]string{"database.neon_url": dc.NeonURL, "database.neon_direct_url": dc.NeonDirectURL,
+		"database.neon_read_url": dc.NeonReadURL}
+	for _, key := range []string{"database.neon_url", "database.neon_direct_url", "database.neon_read_url"} {
+		dsn := urls[key]
 		if dsn == "" {
 			continue
 		}

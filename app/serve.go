@@ -123,6 +123,12 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	cancelDB()
 
+	// Drain: /readyz turns 503 at once while the listener keeps answering,
+	// so a balancer moves traffic away before the port closes.
+	if runErr == nil {
+		drain(started, srv, serverErr, cfg.Server.DrainPeriod, log)
+	}
+
 	// Shutdown: stop accepting, let in-flight requests finish, then the
 	// deferred Close releases the pool.
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Server.ShutdownTimeout)
@@ -137,14 +143,36 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	return runErr
 }
 
+// drain marks the process not ready and keeps serving for period. It is
+// skipped when startup never finished: /readyz never answered 200, so no
+// balancer is routing here. Keep-alives are switched off so that clients
+// holding a connection open get "Connection: close" and reconnect elsewhere.
+func drain(g *startupGate, srv *http.Server, serverErr <-chan error, period time.Duration, log *slog.Logger) {
+	g.draining.Store(true)
+	if !g.done.Load() || period <= 0 {
+		return
+	}
+	srv.SetKeepAlivesEnabled(false)
+	log.Info("shutdown: draining; /readyz answers 503", "period", period.String())
+	select {
+	case <-time.After(period):
+	case <-serverErr: // the listener failed: nothing left to drain
+	}
+}
+
 // startupGate reports not-ready until serve's startup has finished, so a
-// load balancer sends no traffic to an instance that is still seeding.
+// load balancer sends no traffic to an instance that is still seeding, and
+// again once shutdown has begun.
 type startupGate struct {
 	*database.DB
-	done atomic.Bool
+	done     atomic.Bool
+	draining atomic.Bool
 }
 
 func (g *startupGate) Ready(ctx context.Context) error {
+	if g.draining.Load() {
+		return handlers.ErrDraining
+	}
 	if !g.done.Load() {
 		return handlers.ErrStarting
 	}
@@ -163,6 +191,7 @@ func prepareDatabase(ctx context.Context, cfg Config, db *database.DB, emb embed
 	if err := db.Connect(ctx); err != nil {
 		return err
 	}
+	db.WarnPoolBudget(ctx)
 	if !cfg.Database.AutoMigrate {
 		if err := db.Ready(ctx); err != nil {
 			log.Warn("database: schema is not current and auto_migrate is off; /readyz answers 503 until `migrate up` runs", "reason", err.Error())

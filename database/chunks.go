@@ -51,7 +51,7 @@ func (d *DB) SiteDocument(ctx context.Context, siteID uuid.UUID) (DocumentState,
 // ReplaceChunks swaps a site's chunks for new ones in one transaction, so a
 // search sees either the old set or the new one. Rows are written with COPY.
 func (d *DB) ReplaceChunks(ctx context.Context, siteID uuid.UUID, docHash, model string, chunks []ChunkRow) error {
-	return d.withPgx(ctx, func(conn *pgx.Conn) error {
+	return withPgxOn(ctx, d.sql.Load(), func(ctx context.Context, conn *pgx.Conn) error {
 		if err := pgxvec.RegisterTypes(ctx, conn); err != nil {
 			return fmt.Errorf("register vector type: %w", err)
 		}
@@ -78,20 +78,19 @@ func (d *DB) ReplaceChunks(ctx context.Context, siteID uuid.UUID, docHash, model
 	})
 }
 
-// withPgx runs f on one pooled connection as a native pgx connection, for
-// what database/sql cannot do (COPY).
-func (d *DB) withPgx(ctx context.Context, f func(*pgx.Conn) error) error {
-	s := d.sql.Load()
-	if s == nil {
+// withPgxOn runs f on one connection of pool as a native pgx connection, for
+// what database/sql cannot do (COPY, pipelined batches).
+func withPgxOn(ctx context.Context, pool *sql.DB, f func(context.Context, *pgx.Conn) error) error {
+	if pool == nil {
 		return ErrUnavailable
 	}
-	conn, err := s.Conn(ctx)
+	conn, err := pool.Conn(ctx)
 	if err != nil {
 		return classify(err)
 	}
 	defer conn.Close()
 	err = conn.Raw(func(driverConn any) error {
-		return f(driverConn.(*stdlib.Conn).Conn())
+		return f(ctx, driverConn.(*stdlib.Conn).Conn())
 	})
 	return classify(err)
 }
@@ -166,7 +165,8 @@ func (d *DB) Search(ctx context.Context, embedding []float32, k, efSearch int, f
 	start := time.Now()
 	query, args := searchSQL(pgvector.NewVector(embedding), k, f)
 	hits := make([]SearchHit, 0, k)
-	err = d.readPgx(ctx, func(conn *pgx.Conn) error {
+	// Knowledge search may lag the primary slightly: a replica serves it.
+	err = d.readStalePgx(ctx, func(ctx context.Context, conn *pgx.Conn) error {
 		hits = hits[:0]
 		return inSearchTx(ctx, conn, efSearch, query, args, func(rows pgx.Rows) error {
 			var h SearchHit
@@ -272,7 +272,7 @@ func SearchSQL(embedding []float32, k int, f SearchFilter) (string, []any) {
 func (d *DB) ExplainSearch(ctx context.Context, embedding []float32, k, efSearch int, f SearchFilter) (string, error) {
 	query, args := searchSQL(pgvector.NewVector(embedding), k, f)
 	var out strings.Builder
-	err := d.readPgx(ctx, func(conn *pgx.Conn) error {
+	err := d.readPgx(ctx, func(ctx context.Context, conn *pgx.Conn) error {
 		out.Reset()
 		return inSearchTx(ctx, conn, efSearch, "EXPLAIN "+query, args, func(rows pgx.Rows) error {
 			var line string

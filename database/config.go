@@ -21,14 +21,23 @@ const (
 // Config is the database module's configuration. The app package fills it from
 // viper; the mapstructure tags are the config.yaml keys under "database".
 type Config struct {
-	Provider      string        `mapstructure:"provider" validate:"oneof=local neon"`
-	URL           string        `mapstructure:"url" validate:"required_if=Provider local,omitempty,pgdsn"`
-	NeonURL       string        `mapstructure:"neon_url" validate:"required_if=Provider neon,omitempty,pgdsn"`
-	NeonDirectURL string        `mapstructure:"neon_direct_url" validate:"omitempty,pgdsn"`
-	AutoMigrate   bool          `mapstructure:"auto_migrate"`
-	HealthTimeout time.Duration `mapstructure:"health_timeout" validate:"min=100ms,max=1m"`
-	Pool          PoolConfig    `mapstructure:"pool"`
-	Retry         RetryConfig   `mapstructure:"retry"`
+	Provider      string `mapstructure:"provider" validate:"oneof=local neon"`
+	URL           string `mapstructure:"url" validate:"required_if=Provider local,omitempty,pgdsn"`
+	NeonURL       string `mapstructure:"neon_url" validate:"required_if=Provider neon,omitempty,pgdsn"`
+	NeonDirectURL string `mapstructure:"neon_direct_url" validate:"omitempty,pgdsn"`
+	// ReadURL (local) and NeonReadURL (Neon, the read replica's pooled
+	// endpoint) enable a second pool for reads that may be slightly stale.
+	ReadURL     string        `mapstructure:"read_url" validate:"omitempty,pgdsn"`
+	NeonReadURL string        `mapstructure:"neon_read_url" validate:"omitempty,pgdsn"`
+	Replica     ReplicaConfig `mapstructure:"replica"`
+	// ExpectedInstances is how many copies of the service share the
+	// database; serve warns when that many full pools exceed its
+	// max_connections.
+	ExpectedInstances int           `mapstructure:"expected_instances" validate:"min=1,max=1000"`
+	AutoMigrate       bool          `mapstructure:"auto_migrate"`
+	HealthTimeout     time.Duration `mapstructure:"health_timeout" validate:"min=100ms,max=1m"`
+	Pool              PoolConfig    `mapstructure:"pool"`
+	Retry             RetryConfig   `mapstructure:"retry"`
 	// MaxConcurrentSearches bounds the knowledge searches in flight (the
 	// search section of the app's configuration sets it).
 	MaxConcurrentSearches int `mapstructure:"-"`
@@ -41,6 +50,19 @@ type PoolConfig struct {
 	ConnMaxIdleTime time.Duration `mapstructure:"conn_max_idle_time" validate:"min=1s,max=4m"`
 	ConnMaxLifetime time.Duration `mapstructure:"conn_max_lifetime" validate:"min=1m,max=24h"`
 	ConnectTimeout  time.Duration `mapstructure:"connect_timeout" validate:"min=1s,max=2m"`
+}
+
+// ReplicaConfig bounds how stale and how often checked the read replica is.
+type ReplicaConfig struct {
+	// MaxLag is the replay lag beyond which reads go to the primary.
+	MaxLag time.Duration `mapstructure:"max_lag" validate:"min=100ms,max=1h"`
+	// CheckInterval is the least time between two lag checks. Checks run
+	// only when a read needs the replica, never on a timer, so an idle
+	// Neon compute can suspend.
+	CheckInterval time.Duration `mapstructure:"check_interval" validate:"min=100ms,max=5m"`
+	// RetryAfter is how long a replica that failed is left alone before a
+	// read tries it again.
+	RetryAfter time.Duration `mapstructure:"retry_after" validate:"min=100ms,max=5m"`
 }
 
 // RetryConfig shapes the exponential backoff of the first connection.
@@ -60,6 +82,12 @@ func DefaultConfig() Config {
 		URL:           "postgres://dovvydive:dovvydive@127.0.0.1:25432/dovvydive?sslmode=disable",
 		AutoMigrate:   true,
 		HealthTimeout: 2 * time.Second,
+		Replica: ReplicaConfig{
+			MaxLag:        10 * time.Second,
+			CheckInterval: 5 * time.Second,
+			RetryAfter:    5 * time.Second,
+		},
+		ExpectedInstances: 2,
 		Pool: PoolConfig{
 			MaxOpenConns: 20,
 			// Equal to MaxOpenConns so a burst's connections are reused instead of
@@ -112,6 +140,29 @@ func (c Config) AppEndpoint() (Endpoint, error) {
 		return Endpoint{DSN: c.URL}, nil
 	default:
 		return Endpoint{}, fmt.Errorf("unknown database provider %q", c.Provider)
+	}
+}
+
+// ReadEndpoint is where reads that may be slightly stale go; ok is false
+// when no replica is configured for the provider.
+func (c Config) ReadEndpoint() (ep Endpoint, ok bool, err error) {
+	switch c.Provider {
+	case ProviderNeon:
+		if c.NeonReadURL == "" {
+			return Endpoint{}, false, nil
+		}
+		// A Neon read replica is reached through its pooled endpoint, like
+		// the primary: no statement cache.
+		dsn, err := withExecMode(c.NeonReadURL)
+		if err != nil {
+			return Endpoint{}, false, err
+		}
+		return Endpoint{DSN: dsn, Pooled: true}, true, nil
+	default:
+		if c.ReadURL == "" {
+			return Endpoint{}, false, nil
+		}
+		return Endpoint{DSN: c.ReadURL}, true, nil
 	}
 }
 

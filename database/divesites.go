@@ -36,7 +36,7 @@ type SitePage struct {
 // ListDiveSites returns dive sites matching f, ordered by English name.
 func (d *DB) ListDiveSites(ctx context.Context, f SiteFilter) (SitePage, error) {
 	var page SitePage
-	err := d.read(ctx, func(g *gorm.DB) error {
+	err := d.readStale(ctx, func(g *gorm.DB) error {
 		q := whereSites(g.Model(&models.DiveSite{}), "", f.Region, f.Difficulty, f.Certifications, f.MaxDepthM)
 		if f.State != "" {
 			q = q.Where("lower(state) = lower(?)", f.State)
@@ -63,7 +63,8 @@ func (d *DB) ListDiveSites(ctx context.Context, f SiteFilter) (SitePage, error) 
 // NULL operator columns for a site no operator serves).
 func (d *DB) GetDiveSite(ctx context.Context, id uuid.UUID) (models.DiveSite, error) {
 	var site models.DiveSite
-	err := d.readSQL(ctx, func(db *sql.DB) error {
+	// Dive sites change only when re-seeded: a replica may serve them.
+	err := d.readStaleSQL(ctx, func(ctx context.Context, db *sql.DB) error {
 		site = models.DiveSite{}
 		rows, err := db.QueryContext(ctx, siteByIDSQL, id)
 		if err != nil {
@@ -146,7 +147,7 @@ type OperatorPage struct {
 // ListDiveOperators returns operators matching f, ordered by name.
 func (d *DB) ListDiveOperators(ctx context.Context, f OperatorFilter) (OperatorPage, error) {
 	var page OperatorPage
-	err := d.read(ctx, func(g *gorm.DB) error {
+	err := d.readStale(ctx, func(g *gorm.DB) error {
 		q := g.Model(&models.DiveOperator{})
 		if f.Region != "" {
 			q = q.Where("lower(region) = lower(?)", f.Region)

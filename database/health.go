@@ -24,7 +24,7 @@ func (d *DB) Health(ctx context.Context) HealthReport {
 	defer cancel()
 	var version sql.NullString
 	var latency time.Duration
-	err := d.readSQL(ctx, func(db *sql.DB) error {
+	err := d.readSQL(ctx, func(ctx context.Context, db *sql.DB) error {
 		start := time.Now()
 		err := db.QueryRowContext(ctx, `SELECT (SELECT extversion FROM pg_extension WHERE extname = 'vector')`).Scan(&version)
 		latency = time.Since(start)

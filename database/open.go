@@ -6,6 +6,7 @@ package database
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
@@ -28,6 +29,8 @@ type DB struct {
 	log  *slog.Logger
 	gorm atomic.Pointer[gorm.DB]
 	sql  atomic.Pointer[sql.DB]
+	// replica is nil unless DATABASE_READ_URL / NEON_READ_URL is set.
+	replica *replica
 
 	searches searchLimiter
 }
@@ -41,7 +44,11 @@ func New(cfg Config, log *slog.Logger) (*DB, error) {
 	if _, err := Describe(ep.DSN); err != nil {
 		return nil, err
 	}
-	return &DB{cfg: cfg, ep: ep, log: log, searches: newSearchLimiter(cfg.MaxConcurrentSearches)}, nil
+	r, err := newReplica(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &DB{cfg: cfg, ep: ep, log: log, replica: r, searches: newSearchLimiter(cfg.MaxConcurrentSearches)}, nil
 }
 
 // Open is New followed by Connect.
@@ -86,6 +93,15 @@ func (d *DB) Connect(ctx context.Context) error {
 	if err != nil {
 		sqlDB.Close()
 		return fmt.Errorf("open gorm: %w", err)
+	}
+	if d.replica != nil && d.replica.gorm.Load() == nil {
+		if err := d.replica.open(); err != nil {
+			sqlDB.Close()
+			return err
+		}
+		rt, _ := Describe(d.replica.ep.DSN)
+		d.log.Info("database: read replica configured", "host", rt.Host, "port", rt.Port, "pooled", d.replica.ep.Pooled,
+			"max_lag", d.cfg.Replica.MaxLag.String())
 	}
 	d.sql.Store(sqlDB)
 	d.gorm.Store(gdb)
@@ -184,17 +200,17 @@ func (d *DB) read(ctx context.Context, query func(g *gorm.DB) error) error {
 
 // readSQL runs an idempotent query on database/sql directly, for hot paths
 // where GORM's statement building and reflection are a visible cost.
-func (d *DB) readSQL(ctx context.Context, query func(db *sql.DB) error) error {
+func (d *DB) readSQL(ctx context.Context, query func(ctx context.Context, db *sql.DB) error) error {
 	s := d.sql.Load()
 	if s == nil {
 		return ErrUnavailable
 	}
-	return d.retryRead(ctx, func() error { return query(s) })
+	return d.retryRead(ctx, func() error { return query(ctx, s) })
 }
 
 // readPgx runs an idempotent query on a native pgx connection (batches).
-func (d *DB) readPgx(ctx context.Context, query func(*pgx.Conn) error) error {
-	return d.retryRead(ctx, func() error { return d.withPgx(ctx, query) })
+func (d *DB) readPgx(ctx context.Context, query func(ctx context.Context, conn *pgx.Conn) error) error {
+	return d.retryRead(ctx, func() error { return withPgxOn(ctx, d.sql.Load(), query) })
 }
 
 // retryRead runs an idempotent query. When the connection it used turns out
@@ -236,9 +252,13 @@ func (d *DB) Stats() sql.DBStats {
 
 // Close closes the pool. It is safe to call on an unconnected DB.
 func (d *DB) Close() error {
+	var rerr error
+	if d.replica != nil {
+		rerr = d.replica.close()
+	}
 	d.gorm.Store(nil)
 	if s := d.sql.Swap(nil); s != nil {
-		return s.Close()
+		return errors.Join(s.Close(), rerr)
 	}
-	return nil
+	return rerr
 }

@@ -17,6 +17,10 @@ import (
 // still starting up; /readyz reports it as reason "starting".
 var ErrStarting = errors.New("starting up")
 
+// ErrDraining is what a Ready implementation returns once the process has
+// been told to stop; /readyz reports it as reason "draining".
+var ErrDraining = errors.New("draining for shutdown")
+
 type healthChecker interface {
 	Provider() string
 	Health(ctx context.Context) database.HealthReport
@@ -69,6 +73,8 @@ func (h *HealthHandler) Readyz(ctx context.Context, _ *struct{}) (*readyzOutput,
 		switch {
 		case errors.Is(err, ErrStarting):
 			reason = "starting"
+		case errors.Is(err, ErrDraining):
+			reason = "draining"
 		case errors.Is(err, database.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 			reason = "database unavailable"
 		}
@@ -90,9 +96,23 @@ type DatabaseHealth struct {
 	VectorVersion   string   `json:"vectorVersion,omitempty"`
 }
 
+// ReplicaHealth is the "replica" object of /health: the read replica's last
+// known state, present only when one is configured. It is not measured per
+// request, so probing /health never wakes an idle replica.
+type ReplicaHealth struct {
+	Status     string   `json:"status"` // healthy | lagging | down | unchecked
+	LagSeconds *float64 `json:"lagSeconds,omitempty"`
+	CheckedAt  string   `json:"checkedAt,omitempty"`
+	Reads      uint64   `json:"reads"`
+	Fallbacks  uint64   `json:"fallbacks"`
+	OpenConns  int      `json:"openConnections"`
+	InUse      int      `json:"inUseConnections"`
+}
+
 // HealthResponse is the body of /health.
 type HealthResponse struct {
 	Database  DatabaseHealth `json:"database"`
+	Replica   *ReplicaHealth `json:"replica,omitempty"`
 	Timestamp time.Time      `json:"timestamp"`
 }
 
@@ -100,6 +120,30 @@ type healthOutput struct {
 	Status     int
 	RetryAfter string `header:"Retry-After" doc:"On 503: seconds to wait before probing again."`
 	Body       HealthResponse
+}
+
+// replicaReporter is implemented by stores that may route reads to a replica.
+type replicaReporter interface {
+	ReplicaStatus() database.ReplicaStatus
+}
+
+func replicaHealth(db healthChecker) *ReplicaHealth {
+	rr, ok := db.(replicaReporter)
+	if !ok {
+		return nil
+	}
+	st := rr.ReplicaStatus()
+	if !st.Configured {
+		return nil
+	}
+	out := &ReplicaHealth{Status: st.State, Reads: st.Reads, Fallbacks: st.Fallbacks,
+		OpenConns: st.Pool.OpenConnections, InUse: st.Pool.InUse}
+	if !st.CheckedAt.IsZero() {
+		lag := math.Round(st.Lag.Seconds()*1000) / 1000
+		out.LagSeconds = &lag
+		out.CheckedAt = st.CheckedAt.UTC().Format(time.RFC3339)
+	}
+	return out
 }
 
 // Health measures one database round trip: 200 when healthy, 503 when not.
@@ -113,6 +157,7 @@ func (h *HealthHandler) Health(ctx context.Context, _ *struct{}) (*healthOutput,
 			VectorExtension: r.VectorVersion != "",
 			VectorVersion:   r.VectorVersion,
 		},
+		Replica:   replicaHealth(h.db),
 		Timestamp: h.now().UTC().Truncate(time.Second),
 	}}
 	if r.Err == nil {

@@ -10,6 +10,9 @@ set -euo pipefail
 GO=${GO:-go}
 flags=(-race -count=1)
 
+# The cluster test runs two instances behind HAProxy.
+scripts/need.sh haproxy
+
 echo "== pass 1: plain PostgreSQL"
 $GO test "${flags[@]}" ./...
 

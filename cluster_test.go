@@ -1,0 +1,182 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dovvydive/backend/database/dbtest"
+	"github.com/dovvydive/backend/models"
+)
+
+// haproxyPath finds HAProxy (Debian installs it in /usr/sbin). Without it the
+// cluster tests are skipped, except in CI, whose run-tests.sh installs it.
+func haproxyPath(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{"haproxy", "/usr/sbin/haproxy"} {
+		if path, err := exec.LookPath(p); err == nil {
+			return path
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("haproxy is not installed: scripts/need.sh haproxy")
+	}
+	t.Skip("haproxy is not installed (scripts/need.sh haproxy)")
+	return ""
+}
+
+// startHAProxy runs HAProxy in front of addrs with the configuration
+// scripts/cluster.sh writes, without retries: a request sent to an instance
+// that is not listening fails at the client.
+func startHAProxy(t *testing.T, addrs ...string) string {
+	t.Helper()
+	bin := haproxyPath(t)
+	lb := dbtest.ReserveAddr(t)
+	_, port, _ := strings.Cut(lb, ":")
+	cfg, err := exec.Command("scripts/cluster.sh", append([]string{"haproxy-config", port}, addrs...)...).Output()
+	require.NoError(t, err)
+	cfg = bytes.Replace(cfg, []byte("retries 3"), []byte("retries 0"), 1)
+	require.Contains(t, string(cfg), "retries 0")
+	path := filepath.Join(t.TempDir(), "haproxy.cfg")
+	require.NoError(t, os.WriteFile(path, cfg, 0o600))
+	cmd := exec.Command(bin, "-db", "-f", path)
+	logs := &dbtest.LogBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("haproxy:\n%s", logs.String())
+		}
+	})
+	return "http://" + lb
+}
+
+// mixedLoad sends a bounded mix of reads, searches and session creations
+// until stop is closed, counting non-2xx answers and transport errors.
+type mixedLoad struct {
+	sent, non2xx, transport atomic.Int64
+	mu                      sync.Mutex
+	firstFailures           []string
+}
+
+func (l *mixedLoad) run(base string, workers int, pause time.Duration, stop <-chan struct{}) *sync.WaitGroup {
+	site := models.SiteID("sipadan-drop-off").String()
+	requests := []func(c *http.Client) (*http.Response, error){
+		func(c *http.Client) (*http.Response, error) { return c.Get(base + "/api/v1/dive-sites?limit=10") },
+		func(c *http.Client) (*http.Response, error) { return c.Get(base + "/api/v1/dive-sites/" + site) },
+		func(c *http.Client) (*http.Response, error) { return c.Get(base + "/api/v1/dive-operators") },
+		func(c *http.Client) (*http.Response, error) {
+			return c.Post(base+"/api/v1/search", "application/json", strings.NewReader(`{"query":"hammerhead sharks at dawn","k":5}`))
+		},
+		func(c *http.Client) (*http.Response, error) {
+			return c.Post(base+"/api/v1/sessions", "application/json", strings.NewReader(`{"language":"en"}`))
+		},
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			client := &http.Client{Timeout: 10 * time.Second}
+			for i := w; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				res, err := requests[i%len(requests)](client)
+				l.sent.Add(1)
+				switch {
+				case err != nil:
+					l.transport.Add(1)
+					l.note(err.Error())
+				default:
+					io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+					if res.StatusCode < 200 || res.StatusCode > 299 {
+						l.non2xx.Add(1)
+						l.note(fmt.Sprintf("%s %s: %d", res.Request.Method, res.Request.URL.Path, res.StatusCode))
+					}
+				}
+				time.Sleep(pause)
+			}
+		}()
+	}
+	return &wg
+}
+
+func (l *mixedLoad) note(s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.firstFailures) < 10 {
+		l.firstFailures = append(l.firstFailures, s)
+	}
+}
+
+func TestCluster_RollingRestartBehindHAProxyUnderLoadFailsNoRequest(t *testing.T) {
+	t.Parallel()
+	haproxyPath(t)
+	dsn := dbtest.Migrated(t)
+	code, _, _ := runCmd(t, map[string]string{"APP_ENV": "test", "DATABASE_URL": dsn}, "seed")
+	require.Zero(t, code)
+	env := func(port string) map[string]string {
+		return map[string]string{"APP_ENV": "test", "DATABASE_URL": dsn, "BACKEND_PORT": port,
+			"SERVER_DRAIN_PERIOD": "3s", "SESSION_SECRET": strings.Repeat("s", 40)}
+	}
+	ports := make([]string, 2)
+	instances := make([]*process, 2)
+	var addrs []string
+	for i := range instances {
+		addr := dbtest.ReserveAddr(t)
+		_, ports[i], _ = strings.Cut(addr, ":")
+		addrs = append(addrs, addr)
+		instances[i] = start(t, env(ports[i]), "serve")
+	}
+	for _, p := range instances {
+		p.waitStatus(t, "/readyz", http.StatusOK, 30*time.Second)
+	}
+	lb := startHAProxy(t, addrs...)
+	lbProc := &process{port: strings.TrimPrefix(lb, "http://127.0.0.1:")}
+	lbProc.waitStatus(t, "/readyz", http.StatusOK, 10*time.Second)
+	time.Sleep(1500 * time.Millisecond) // both pass HAProxy's rise 2 × 500 ms
+
+	var load mixedLoad
+	stop := make(chan struct{})
+	wg := load.run(lb, 4, 20*time.Millisecond, stop)
+	time.Sleep(2 * time.Second)
+
+	for i := range instances {
+		began := time.Now()
+		require.NoError(t, instances[i].cmd.Process.Signal(syscall.SIGTERM))
+		require.Equal(t, 0, instances[i].wait(t, 20*time.Second), "instance %d exits 0", i)
+		t.Logf("instance %d stopped after %s", i, time.Since(began).Round(time.Millisecond))
+		instances[i] = start(t, env(ports[i]), "serve")
+		instances[i].waitStatus(t, "/readyz", http.StatusOK, 30*time.Second)
+		time.Sleep(1500 * time.Millisecond) // back in rotation before the next one stops
+		t.Logf("instance %d back after %s", i, time.Since(began).Round(time.Millisecond))
+	}
+	time.Sleep(time.Second)
+	close(stop)
+	wg.Wait()
+
+	t.Logf("%d requests through HAProxy: %d non-2xx, %d transport errors %v",
+		load.sent.Load(), load.non2xx.Load(), load.transport.Load(), load.firstFailures)
+	assert.Greater(t, load.sent.Load(), int64(200), "the load kept running")
+	assert.Zero(t, load.non2xx.Load(), "no non-2xx answer")
+	assert.Zero(t, load.transport.Load(), "no transport error")
+}
