@@ -74,9 +74,10 @@ type EmbeddingConfig struct {
 // SearchConfig tunes knowledge search.
 type SearchConfig struct {
 	// EfSearch is HNSW's candidate list size: recall rises with it, and so
-	// does latency. 400 is the highest value whose plans are tested to still
-	// use the index.
-	EfSearch int `mapstructure:"ef_search" validate:"min=10,max=400"`
+	// does latency. 0 (the default) sizes it to the corpus
+	// (database.EfSearchFor: 100 up to 100,000 chunks, 400 at 1,000,000).
+	// 400 is the highest value whose plans are tested to still use the index.
+	EfSearch int `mapstructure:"ef_search" validate:"omitempty,min=10,max=400"`
 	// MaxConcurrent bounds the searches running in the database at once; the
 	// rest wait within their request's deadline. Set it to the database's
 	// cores: HNSW search is CPU-bound and slows down past that (README).
@@ -178,7 +179,7 @@ func DefaultConfig() Config {
 		Seed:     SeedConfig{OnStart: false},
 		Embedding: EmbeddingConfig{Provider: "hash", GeminiModel: embedding.GeminiModel, BatchSize: 64,
 			Timeout: 30 * time.Second, MaxRetries: 5, RequestsPerMinute: 100},
-		Search: SearchConfig{EfSearch: 100, MaxConcurrent: database.DefaultMaxConcurrentSearches,
+		Search: SearchConfig{EfSearch: 0, MaxConcurrent: database.DefaultMaxConcurrentSearches,
 			MinScore: knowledge.DefaultMinScore},
 		Telemetry: TelemetryConfig{MetricsAddr: "127.0.0.1"},
 	}

@@ -33,6 +33,7 @@ type DB struct {
 	replica *replica
 
 	searches searchLimiter
+	corpus   atomic.Pointer[corpusEstimate]
 }
 
 // New validates the endpoint and returns an unconnected DB. It does no I/O.

@@ -64,3 +64,14 @@ func TestSearchLimiter_ACallerThatGoesAwayIsNotCountedAsRejected(t *testing.T) {
 	assert.False(t, errors.Is(err, ErrBusy))
 	assert.Equal(t, 0.0, testutil.ToFloat64(l.rejected))
 }
+
+func TestEfSearchFor_GrowsWithTheCorpusUpToTheTestedMaximum(t *testing.T) {
+	for _, c := range []struct {
+		chunks int64
+		want   int
+	}{
+		{0, 100}, {3_400, 100}, {100_000, 100}, {316_227, 200}, {1_000_000, 400}, {50_000_000, 400},
+	} {
+		assert.Equal(t, c.want, EfSearchFor(c.chunks), "%d chunks", c.chunks)
+	}
+}

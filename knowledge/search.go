@@ -15,7 +15,6 @@ import (
 const (
 	DefaultK        = 5
 	MaxK            = 50
-	DefaultEfSearch = 100
 	// DefaultMinScore is the relevance floor: hits scoring below it (1 −
 	// cosine distance) are dropped rather than returned as "results" that
 	// share nothing with the query. Unrelated 768-d hash vectors score about
@@ -40,15 +39,14 @@ type Searcher struct {
 	minScore float64
 }
 
-// NewSearcher returns a Searcher; efSearch ≤ 0 takes DefaultEfSearch and a
-// negative minScore takes DefaultMinScore.
+// NewSearcher returns a Searcher; efSearch ≤ 0 lets the database size it to
+// the corpus (database.EfSearchFor) and a negative minScore takes
+// DefaultMinScore.
 func NewSearcher(store SearchStore, emb embedding.Embedder, efSearch int, minScore float64) (*Searcher, error) {
 	if emb == nil {
 		return nil, errors.New("searcher: an embedder is required")
 	}
-	if efSearch <= 0 {
-		efSearch = DefaultEfSearch
-	}
+	efSearch = max(efSearch, 0)
 	if minScore < 0 {
 		minScore = DefaultMinScore
 	}
