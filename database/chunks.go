@@ -2,10 +2,10 @@ package database
 
 import (
 	"context"
-	"math"
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"

@@ -13,8 +13,8 @@ import (
 
 // Limits of a search.
 const (
-	DefaultK        = 5
-	MaxK            = 50
+	DefaultK = 5
+	MaxK     = 50
 	// DefaultMinScore is the relevance floor: hits scoring below it (1 −
 	// cosine distance) are dropped rather than returned as "results" that
 	// share nothing with the query. Unrelated 768-d hash vectors score about
