@@ -12,10 +12,16 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/google/uuid"
+
 	"github.com/dovvydive/backend/app"
 )
 
 func main() {
+	// Request ids are random UUIDs: drawing their bytes from the system in
+	// batches instead of one getrandom call per request. Set before any
+	// goroutine can make one (the pool is not safe to toggle concurrently).
+	uuid.EnableRandPool()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

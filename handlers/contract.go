@@ -199,13 +199,17 @@ func decodeJSON(data []byte, v any) error {
 	if !utf8.Valid(data) {
 		return errors.New("must be UTF-8 encoded")
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber() // range is checked by the typed decode below, with the field
-	if err := checkValue(dec, ""); err != nil {
-		return err
-	}
-	if _, err := dec.Token(); err != io.EOF {
+	if !json.Valid(data) {
+		// Rare: walk it token by token for a message that says where.
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.UseNumber()
+		if err := checkValue(dec, ""); err != nil {
+			return err
+		}
 		return errors.New("must hold one JSON value")
+	}
+	if err := checkStrict(data); err != nil {
+		return err
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		var typeErr *json.UnmarshalTypeError

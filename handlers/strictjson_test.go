@@ -1,0 +1,67 @@
+package handlers
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// tokenWalk is the reference: the slow json.Decoder walk checkStrict replaced.
+func tokenWalk(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	return checkValue(dec, "")
+}
+
+var strictCases = []string{
+	`{"query":"turtles","k":5}`,
+	`{"k":1,"k":2}`,
+	`{"filters":{"region":"a","region":"b"}}`,
+	`{"query":"hammer\u0000head"}`,
+	`{"filters":{"region":"a\u0000"}}`,
+	`{"a\u0000":1}`,
+	`{"q":"tab\there\nnewline"}`,
+	`{"q":"del \u007f"}`,
+	"{\"q\":\"raw del \x7f\"}",
+	`{"q":"c1 \u0085"}`,
+	"{\"q\":\"raw c1 \xc2\x85\"}",
+	`{"q":"é中文"}`,
+	`{"embedding":[1e400, 0]}`,
+	`{"embedding":[0.1,-2.5e-3,1e-45,3.4e38]}`,
+	`[{"a":1},{"a":1,"a":2}]`,
+	`{"a":[[1,2],[3,{"b":"\u0001"}]]}`,
+	`{"quote":"say \"hi\"","x":true,"y":null,"z":false}`,
+	`"top-level string"`,
+	`-0.5`,
+}
+
+func TestCheckStrict_AgreesWithTheTokenWalkOnEverySeed(t *testing.T) {
+	for _, c := range strictCases {
+		assert.Equal(t, errText(tokenWalk([]byte(c))), errText(checkStrict([]byte(c))), c)
+	}
+	assert.Error(t, checkStrict([]byte(`{"k":1,"k":2}`)), "the control: duplicates are found")
+}
+
+func FuzzCheckStrict_AgreesWithTheTokenWalk(f *testing.F) {
+	for _, c := range strictCases {
+		f.Add([]byte(c))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if !json.Valid(data) || !utf8.Valid(data) {
+			return // decodeJSON never calls checkStrict on invalid JSON or UTF-8
+		}
+		if want, got := errText(tokenWalk(data)), errText(checkStrict(data)); want != got {
+			t.Fatalf("%q: token walk says %q, checkStrict %q", data, want, got)
+		}
+	})
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
