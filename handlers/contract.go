@@ -152,7 +152,7 @@ func strictQuery(api huma.API) func(huma.Context, func(huma.Context)) {
 		}
 		values, err := url.ParseQuery(u.RawQuery)
 		if err != nil {
-			_ = huma.WriteErr(api, ctx, http.StatusBadRequest, "", &huma.ErrorDetail{Location: "query", Message: "malformed query string"})
+			_ = huma.WriteErr(api, ctx, http.StatusBadRequest, "", &huma.ErrorDetail{Message: "malformed query string"})
 			return
 		}
 		names := make([]string, 0, len(values))
