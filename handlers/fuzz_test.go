@@ -151,7 +151,9 @@ func newBodyRequest(method, path, contentType, body string) *http.Request {
 	return req
 }
 
-func vectorOf(x string) string { return "[" + strings.TrimSuffix(strings.Repeat(x+",", 768), ",") + "]" }
+func vectorOf(x string) string {
+	return "[" + strings.TrimSuffix(strings.Repeat(x+",", 768), ",") + "]"
+}
 
 // FuzzSearch: any body for POST /api/v1/search.
 func FuzzSearch(f *testing.F) {
