@@ -365,7 +365,6 @@ func TestPool_NeverOpensMoreThanItsMaximumUnder100ConcurrentRequests(t *testing.
 	assert.Zero(t, failures.Load(), "every request succeeded")
 	assert.LessOrEqual(t, peak.Load(), int64(20), "server connections from this process")
 	assert.Greater(t, peak.Load(), int64(1), "the load really ran concurrently")
-	assert.LessOrEqual(t, db.Stats().MaxOpenConnections, 20)
 	t.Logf("peak server connections: %d; pool waits: %d", peak.Load(), db.Stats().WaitCount)
 }
 
