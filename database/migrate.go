@@ -163,4 +163,3 @@ func ExplainMigrationError(err error) error {
 	}
 	return fmt.Errorf("migrate: %w", err)
 }
-
