@@ -13,9 +13,13 @@ import (
 	"github.com/dovvydive/backend/database"
 )
 
-// ErrStarting is what a Ready implementation returns while the process is
-// still starting up; /readyz reports it as reason "starting".
-var ErrStarting = errors.New("starting up")
+// ErrStarting and ErrStopping are what a Ready implementation returns while
+// the process is starting up or shutting down; /readyz reports them as
+// reasons "starting" and "stopping".
+var (
+	ErrStarting = errors.New("starting up")
+	ErrStopping = errors.New("shutting down")
+)
 
 type healthChecker interface {
 	Provider() string
@@ -52,7 +56,7 @@ func (h *HealthHandler) Livez(context.Context, *struct{}) (*livezOutput, error) 
 // ReadyBody is the body of /readyz, 200 and 503 alike.
 type ReadyBody struct {
 	Status string `json:"status" enum:"ready,not_ready"`
-	Reason string `json:"reason,omitempty" enum:"starting,database unavailable,migrations pending" doc:"Why not ready; only on 503."`
+	Reason string `json:"reason,omitempty" enum:"starting,stopping,database unavailable,migrations pending" doc:"Why not ready; only on 503."`
 }
 
 type readyzOutput struct {
@@ -69,6 +73,8 @@ func (h *HealthHandler) Readyz(ctx context.Context, _ *struct{}) (*readyzOutput,
 		switch {
 		case errors.Is(err, ErrStarting):
 			reason = "starting"
+		case errors.Is(err, ErrStopping):
+			reason = "stopping"
 		case errors.Is(err, database.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 			reason = "database unavailable"
 		}
