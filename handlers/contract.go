@@ -201,7 +201,7 @@ func decodeJSON(data []byte, v any) error {
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber() // range is checked by the typed decode below, with the field
-	if err := checkValue(dec, ""); err != nil {
+	if err := checkValue(dec, "", 0); err != nil {
 		return err
 	}
 	if _, err := dec.Token(); err != io.EOF {
@@ -237,8 +237,15 @@ func fieldError(path, why string) error {
 	return fmt.Errorf("body.%s: %s", path, why)
 }
 
+// maxDepth bounds nesting: no request body is deeper than a few levels, and
+// a megabyte of "[" must not recurse a million times.
+const maxDepth = 32
+
 // checkValue walks one JSON value from dec, checking keys and strings.
-func checkValue(dec *json.Decoder, path string) error {
+func checkValue(dec *json.Decoder, path string, depth int) error {
+	if depth > maxDepth {
+		return fmt.Errorf("must not nest deeper than %d levels", maxDepth)
+	}
 	tok, err := dec.Token()
 	if err != nil {
 		return jsonSyntax(err)
@@ -271,13 +278,13 @@ func checkValue(dec *json.Decoder, path string) error {
 					return fieldError(child, "given more than once")
 				}
 				seen[key] = true
-				if err := checkValue(dec, child); err != nil {
+				if err := checkValue(dec, child, depth+1); err != nil {
 					return err
 				}
 			}
 		case '[':
 			for i := 0; dec.More(); i++ {
-				if err := checkValue(dec, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				if err := checkValue(dec, fmt.Sprintf("%s[%d]", path, i), depth+1); err != nil {
 					return err
 				}
 			}
