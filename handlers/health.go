@@ -137,7 +137,7 @@ func (h *HealthHandler) Health(ctx context.Context, _ *struct{}) (*healthOutput,
 
 // probeOp documents a probe whose 503 carries the same body as its 200.
 func probeOp[Body any](op huma.Operation, registry huma.Registry) huma.Operation {
-	op.Errors = []int{http.StatusInternalServerError}
+	op.Errors = []int{http.StatusBadRequest, http.StatusInternalServerError} // 400: an unknown query parameter
 	schema := registry.Schema(reflect.TypeFor[Body](), true, "")
 	op.Responses = map[string]*huma.Response{
 		"503": {Description: "Not ready or unhealthy; the body says why.",
