@@ -9,6 +9,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -36,14 +37,19 @@ import (
 	"github.com/dovvydive/backend/seeds"
 )
 
-// replicaPIDs returns the replica's postmaster and all its children.
-func replicaPIDs(t *testing.T) []int {
-	t.Helper()
+// replicaPIDs returns the replica's postmaster and all its children. It
+// returns errors rather than failing t: it runs in goroutines, where
+// require's FailNow would not stop the test.
+func replicaPIDs() ([]int, error) {
 	raw, err := os.ReadFile(filepath.Join(os.Getenv("NEON_SIM_PG_DATA"), "postmaster.pid"))
-	require.NoError(t, err)
+	if err != nil {
+		return nil, fmt.Errorf("replica pid: %w", err)
+	}
 	first, _, _ := strings.Cut(string(raw), "\n")
 	master, err := strconv.Atoi(strings.TrimSpace(first))
-	require.NoError(t, err)
+	if err != nil {
+		return nil, fmt.Errorf("replica pid: %w", err)
+	}
 	pids := []int{master}
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
@@ -62,7 +68,7 @@ func replicaPIDs(t *testing.T) []int {
 			pids = append(pids, pid)
 		}
 	}
-	return pids
+	return pids, nil
 }
 
 func signalAll(t *testing.T, pids []int, sig syscall.Signal) {
@@ -72,11 +78,14 @@ func signalAll(t *testing.T, pids []int, sig syscall.Signal) {
 	}
 }
 
-func startReplicaPostgres(t *testing.T) {
-	t.Helper()
+// startReplicaPostgres restarts the replica's PostgreSQL (errors returned,
+// as replicaPIDs).
+func startReplicaPostgres() error {
 	cmd := exec.Command("scripts/pg.sh", "start", os.Getenv("NEON_SIM_PG_DATA"), os.Getenv("NEON_SIM_DIRECT_PORT"))
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, string(out))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("restart replica: %w: %s", err, out)
+	}
+	return nil
 }
 
 type outcome struct {
@@ -176,14 +185,26 @@ func TestFault_KillDashNineUnderLoadThenRestart(t *testing.T) {
 	const killAt, restartAt, duration = 5 * time.Second, 10 * time.Second, 20 * time.Second
 	var restarted atomic.Int64 // when, since the load began, PostgreSQL accepted connections again
 	began := time.Now()
+	faulted := make(chan struct{})
 	go func() {
+		defer close(faulted)
 		time.Sleep(killAt)
-		signalAll(t, replicaPIDs(t), syscall.SIGKILL)
+		pids, err := replicaPIDs()
+		if err != nil {
+			t.Errorf("kill: %v", err)
+			return
+		}
+		signalAll(t, pids, syscall.SIGKILL)
 		time.Sleep(restartAt - killAt)
-		startReplicaPostgres(t)
+		if err := startReplicaPostgres(); err != nil {
+			t.Errorf("%v", err)
+			return
+		}
 		restarted.Store(int64(time.Since(began)))
 	}()
 	all := load(t, p.url(""), 8, duration)
+	<-faulted
+	require.NotZero(t, restarted.Load(), "PostgreSQL was killed and restarted")
 	s := summarise(all)
 	recovery := firstSuccessAfter(all, time.Duration(restarted.Load())) - time.Duration(restarted.Load())
 	t.Logf("%d requests: by status %v, transport errors %d, slowest %s; PostgreSQL back at %s, first success %s after",
@@ -256,7 +277,13 @@ func TestFault_SIGSTOPForTenSecondsUnderLoad(t *testing.T) {
 	go func() {
 		time.Sleep(stopAt)
 		frozenMu.Lock()
-		frozen = replicaPIDs(t) // now, so backends opened by the load are frozen too
+		pids, err := replicaPIDs() // now, so backends opened by the load are frozen too
+		if err != nil {
+			frozenMu.Unlock()
+			t.Errorf("freeze: %v", err)
+			return
+		}
+		frozen = pids
 		signalAll(t, frozen, syscall.SIGSTOP)
 		frozenMu.Unlock()
 		time.Sleep(contAt - stopAt)

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -11,16 +12,22 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/dovvydive/backend/database"
 	"github.com/dovvydive/backend/handlers"
 	"github.com/dovvydive/backend/knowledge/embedding"
+	"github.com/dovvydive/backend/migrations"
 	"github.com/dovvydive/backend/seeds"
 )
 
 // Serve runs the HTTP API until ctx is cancelled, then shuts down gracefully.
-// The port is bound first, so probes get answers (503 from database routes)
-// while the database is still being reached, migrated and seeded.
+// Its stages are visible: listen (the port is bound first, so probes get
+// answers while the rest starts), prepare the database (migrate, connect,
+// check, seed), ready, and shutdown. The running stages are joined with an
+// errgroup: a failed stage or a signal starts the shutdown, and Serve returns
+// only when every stage has ended, so the pool is never closed under a
+// prepare stage that is still using it.
 func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	// Embedder: the one that made the stored vectors (checked once connected).
 	emb, err := cfg.NewEmbedder(ctx)
@@ -39,11 +46,9 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 		log.Info("database: pool closed")
 	}()
+	ready := &readiness{DB: db}
 
-	// Readiness waits for the whole startup (migrations and seeding too).
-	started := &startupGate{DB: db}
-
-	// Telemetry: metrics on the API port, or on their own with pprof.
+	// Telemetry: /metrics on the API port, or on its own with pprof.
 	tel, err := newTelemetry(db, emb)
 	if err != nil {
 		return err
@@ -59,7 +64,7 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		defer stop()
 	}
 
-	// HTTP: bind the port now.
+	// Stage 1, listen: bind the port now.
 	gin.SetMode(gin.ReleaseMode)
 	router, err := handlers.NewRouter(handlers.RouterConfig{
 		Log:            log,
@@ -71,10 +76,10 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		SessionTTL:     time.Duration(cfg.Session.TTLHours) * time.Hour,
 		Embedder:       tel.embedder,
 		EfSearch:       cfg.Search.EfSearch,
+		MinScore:       cfg.Search.MinScore,
 		Metrics:        tel.http,
 		MetricsHandler: metricsOnAPI,
-		MinScore:       cfg.Search.MinScore,
-	}, started)
+	}, ready)
 	if err != nil {
 		return err
 	}
@@ -87,96 +92,93 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := newHTTPServer(cfg.Server, handler, log)
-	serverErr := make(chan error, 1)
-	go func() { serverErr <- srv.Serve(ln) }()
 	log.Info("http: listening", "addr", ln.Addr().String())
 
-	// Database: migrate, connect, seed, in the background.
-	dbCtx, cancelDB := context.WithCancel(ctx)
-	defer cancelDB()
-	dbErr := make(chan error, 1)
-	go func() {
-		err := prepareDatabase(dbCtx, cfg, db, emb, log)
-		if err == nil {
-			started.done.Store(true)
+	stages, stagesCtx := errgroup.WithContext(ctx)
+	stages.Go(func() error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("http server: %w", err)
 		}
-		dbErr <- err
-	}()
+		return nil
+	})
 
-	// Run until a signal, a server failure or a fatal database error.
-	var runErr error
-	for waiting := true; waiting; {
-		select {
-		case <-ctx.Done():
-			log.Info("shutdown: signal received")
-			waiting = false
-		case err := <-serverErr:
-			runErr = fmt.Errorf("http server: %w", err)
-			waiting = false
-		case err := <-dbErr:
-			if err != nil && ctx.Err() == nil {
-				runErr = err
-				waiting = false
+	// Stage 2, prepare the database; then stage 3, ready.
+	stages.Go(func() error {
+		if err := prepareDatabase(stagesCtx, cfg, db, emb, log); err != nil {
+			if stagesCtx.Err() != nil {
+				log.Info("prepare: interrupted by the shutdown", "error", err.Error())
+				return nil // the shutdown has its own cause
 			}
-			dbErr = nil // prepared (or interrupted by shutdown): stop selecting on it
+			return err
 		}
-	}
-	cancelDB()
+		ready.set(stageReady)
+		log.Info("ready: serving")
+		return nil
+	})
 
-	// Drain: /readyz turns 503 at once while the listener keeps answering,
-	// so a balancer moves traffic away before the port closes.
-	if runErr == nil {
-		drain(started, srv, serverErr, cfg.Server.DrainPeriod, log)
-	}
-
-	// Shutdown: stop accepting, let in-flight requests finish, then the
+	// Stage 4, shutdown: on a signal or a failed stage, /readyz turns 503 at
+	// once; after a signal to a ready instance the listener keeps serving for
+	// the drain period, so a balancer moves traffic away before the port
+	// closes. Then stop accepting and let in-flight requests finish; the
 	// deferred Close releases the pool.
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Server.ShutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		_ = srv.Close()
-		if runErr == nil {
-			runErr = fmt.Errorf("shutdown: in-flight requests did not finish within %s", cfg.Server.ShutdownTimeout)
+	stages.Go(func() error {
+		<-stagesCtx.Done()
+		wasReady := ready.stage.Swap(stageStopping) == stageReady
+		if ctx.Err() != nil {
+			log.Info("shutdown: signal received")
+			if wasReady {
+				drain(srv, cfg.Server.DrainPeriod, log)
+			}
 		}
-	}
-	log.Info("http: stopped")
-	return runErr
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Server.ShutdownTimeout)
+		defer cancel()
+		defer log.Info("http: stopped")
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			_ = srv.Close()
+			return fmt.Errorf("shutdown: in-flight requests did not finish within %s", cfg.Server.ShutdownTimeout)
+		}
+		return nil
+	})
+	return stages.Wait()
 }
 
-// drain marks the process not ready and keeps serving for period. It is
-// skipped when startup never finished: /readyz never answered 200, so no
-// balancer is routing here. Keep-alives are switched off so that clients
-// holding a connection open get "Connection: close" and reconnect elsewhere.
-func drain(g *startupGate, srv *http.Server, serverErr <-chan error, period time.Duration, log *slog.Logger) {
-	g.draining.Store(true)
-	if !g.done.Load() || period <= 0 {
+// drain keeps serving for period with keep-alives off, so clients holding a
+// connection get "Connection: close" and reconnect to another instance.
+func drain(srv *http.Server, period time.Duration, log *slog.Logger) {
+	if period <= 0 {
 		return
 	}
 	srv.SetKeepAlivesEnabled(false)
 	log.Info("shutdown: draining; /readyz answers 503", "period", period.String())
-	select {
-	case <-time.After(period):
-	case <-serverErr: // the listener failed: nothing left to drain
-	}
+	time.Sleep(period)
 }
 
-// startupGate reports not-ready until serve's startup has finished, so a
-// load balancer sends no traffic to an instance that is still seeding, and
-// again once shutdown has begun.
-type startupGate struct {
+// Stages of the process, as readiness reports them.
+const (
+	stageStarting int32 = iota
+	stageReady
+	stageStopping
+)
+
+// readiness owns the answer to "may this instance get traffic?": not while
+// it is starting (migrating, seeding) or stopping, and otherwise only when
+// the database is ready. It is the Store the router sees.
+type readiness struct {
 	*database.DB
-	done     atomic.Bool
-	draining atomic.Bool
+	stage atomic.Int32
 }
 
-func (g *startupGate) Ready(ctx context.Context) error {
-	if g.draining.Load() {
-		return handlers.ErrDraining
-	}
-	if !g.done.Load() {
+func (r *readiness) set(stage int32) { r.stage.Store(stage) }
+
+// Ready implements the readiness probe.
+func (r *readiness) Ready(ctx context.Context) error {
+	switch r.stage.Load() {
+	case stageStarting:
 		return handlers.ErrStarting
+	case stageStopping:
+		return handlers.ErrStopping
 	}
-	return g.DB.Ready(ctx)
+	return r.DB.Ready(ctx)
 }
 
 // prepareDatabase brings the schema up to date, opens the application pool and
@@ -191,11 +193,15 @@ func prepareDatabase(ctx context.Context, cfg Config, db *database.DB, emb embed
 	if err := db.Connect(ctx); err != nil {
 		return err
 	}
-	db.WarnPoolBudget(ctx)
-	if !cfg.Database.AutoMigrate {
-		if err := db.Ready(ctx); err != nil {
-			log.Warn("database: schema is not current and auto_migrate is off; /readyz answers 503 until `migrate up` runs", "reason", err.Error())
-		}
+	status, err := db.StatusCheck(ctx)
+	if err != nil {
+		return fmt.Errorf("database status: %w", err)
+	}
+	log.Info("database: status", "schema_version", status.SchemaVersion, "pgvector", status.VectorVersion,
+		"latency_ms", float64(status.Latency.Microseconds())/1000)
+	if want := migrations.Latest(); status.SchemaVersion < want {
+		log.Warn("database: schema is not current and auto_migrate is off; /readyz answers 503 until `migrate up` runs",
+			"version", status.SchemaVersion, "needed", want)
 	}
 	if err := db.CheckEmbeddingModel(ctx, emb.Model()); err != nil {
 		return err

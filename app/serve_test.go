@@ -2,12 +2,14 @@ package app
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -86,4 +88,62 @@ func TestServer_HeadersOver64KiBAreRefusedWith431(t *testing.T) {
 	require.NoError(t, err)
 	res.Body.Close()
 	assert.Equal(t, http.StatusOK, res.StatusCode, "32 KiB of headers still pass")
+}
+
+func TestServe_ShutdownWaitsForThePrepareStage(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Server.Port = 0
+	cfg.Session.Secret = "test-secret-test-secret-test-secret!"
+	cfg.Database.URL = "postgres://u:p@127.0.0.1:1/d?sslmode=disable" // never answers: prepare keeps retrying
+	cfg.Database.AutoMigrate = false
+	cfg.Database.Retry.Attempts = 10
+	var logs syncBuffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Serve(ctx, cfg, log) }()
+	time.Sleep(500 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		require.NoError(t, err, "a signal is a clean exit")
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return after the signal")
+	}
+	out := logs.String()
+	prepared := strings.Index(out, "prepare: interrupted by the shutdown")
+	closed := strings.Index(out, "database: pool closed")
+	require.GreaterOrEqual(t, prepared, 0, out)
+	require.GreaterOrEqual(t, closed, 0, out)
+	assert.Less(t, prepared, closed, "the pool closes after the prepare stage has ended")
+	assert.Contains(t, out, "http: stopped")
+}
+
+func TestReadiness_FollowsTheStages(t *testing.T) {
+	db, err := database.New(database.DefaultConfig(), slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	r := &readiness{DB: db}
+	assert.ErrorIs(t, r.Ready(context.Background()), handlers.ErrStarting)
+	r.set(stageReady)
+	assert.ErrorIs(t, r.Ready(context.Background()), database.ErrUnavailable, "ready stage: the database decides")
+	r.set(stageStopping)
+	assert.ErrorIs(t, r.Ready(context.Background()), handlers.ErrStopping)
+}
+
+// syncBuffer is a log sink safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -306,13 +306,6 @@ func Describe(dsn string) (Target, error) {
 	return Target{Host: cfg.Host, Port: cfg.Port, Database: cfg.Database, User: cfg.User, SSLMode: mode}, nil
 }
 
-func hostOf(dsn string) string {
-	if u, err := url.Parse(dsn); err == nil {
-		return u.Hostname()
-	}
-	return ""
-}
-
 var urlUserinfo = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*://[^:@/]*:([^@/]+)@`)
 
 var kvPassword = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -198,7 +199,9 @@ func TestConnect_RetriesUntilTheDatabaseAppears(t *testing.T) {
 	assert.True(t, db.Connected())
 	assert.Contains(t, logs.String(), "attempt=1 of=10")
 	assert.Contains(t, logs.String(), "next_delay=")
-	assert.NoError(t, db.StatusCheck(context.Background()))
+	status, err := db.StatusCheck(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, migrations.Latest(), status.SchemaVersion)
 }
 
 func TestConnect_WrongPasswordFailsAtOnceWithoutRetrying(t *testing.T) {
@@ -291,11 +294,42 @@ func TestReady_FailsUntilMigrationsAreCurrent(t *testing.T) {
 	assert.NoError(t, db.Ready(context.Background()))
 }
 
-func TestPool_IsBoundedByConfig(t *testing.T) {
+func TestPool_NeverOpensMoreThanItsMaximum(t *testing.T) {
 	t.Parallel()
-	db := openDB(t, dbtest.Migrated(t))
-	stats := db.Stats()
-	assert.Equal(t, 20, stats.MaxOpenConnections)
+	db := openDB(t, dbtest.Migrated(t)) // max_open_conns 20
+	// 40 queries that each hold a connection for 200 ms: an unbounded pool
+	// would open 40; a bounded one opens 20 and makes the rest wait.
+	var peak atomic.Int64
+	stop := make(chan struct{})
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		for {
+			if n := int64(db.Stats().OpenConnections); n > peak.Load() {
+				peak.Store(n)
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	var failures atomic.Int64
+	for range 40 {
+		wg.Go(func() {
+			if _, err := db.SQL().Exec(`SELECT pg_sleep(0.2)`); err != nil {
+				failures.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	<-watched
+	assert.Zero(t, failures.Load())
+	assert.LessOrEqual(t, peak.Load(), int64(20), "open connections")
+	assert.Positive(t, db.Stats().WaitCount, "queries waited for the bound")
 }
 
 func seeded(t *testing.T) *database.DB {

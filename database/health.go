@@ -3,11 +3,70 @@ package database
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+	"gorm.io/gorm"
+
 	"github.com/dovvydive/backend/migrations"
 )
+
+// Status is what one StatusCheck learned about the database.
+type Status struct {
+	Latency       time.Duration // of the first round trip
+	VectorVersion string        // empty when the extension is not installed
+	SchemaVersion int64         // highest applied migration, 0 when goose has never run
+}
+
+// StatusCheck answers "can I talk to the database?" — the one check that
+// startup, /health, /readyz and the tests use. It is bounded by the health
+// timeout and goes through the read path, so a connection found dead is
+// replaced and the check runs once more instead of failing.
+func (d *DB) StatusCheck(ctx context.Context) (Status, error) {
+	ctx, cancel := context.WithTimeout(ctx, d.cfg.HealthTimeout)
+	defer cancel()
+	var s Status
+	// One round trip on database/sql directly: /health is probed often and
+	// is a benchmark route. Before goose's first run its table does not
+	// exist; only then a second statement reads the extension alone.
+	err := d.readSQL(ctx, func(ctx context.Context, db *sql.DB) error {
+		s = Status{}
+		var version sql.NullString
+		start := time.Now()
+		err := db.QueryRowContext(ctx, `SELECT (SELECT extversion FROM pg_extension WHERE extname = 'vector'),
+			(SELECT COALESCE(MAX(version_id), 0) FROM goose_db_version WHERE is_applied)`).Scan(&version, &s.SchemaVersion)
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "42P01" { // undefined_table: never migrated
+			err = db.QueryRowContext(ctx, `SELECT extversion FROM pg_extension WHERE extname = 'vector'`).Scan(&version)
+			if errors.Is(err, sql.ErrNoRows) {
+				err = nil
+			}
+		}
+		s.Latency, s.VectorVersion = time.Since(start), version.String
+		return err
+	})
+	return s, err
+}
+
+// SchemaVersion is the highest applied migration, 0 when goose has never
+// run. It reads through the read path, like every idempotent query.
+func (d *DB) SchemaVersion(ctx context.Context) (int64, error) {
+	var v int64
+	err := d.read(ctx, func(g *gorm.DB) error {
+		var migrated bool
+		if err := g.Raw(`SELECT to_regclass('goose_db_version') IS NOT NULL`).Row().Scan(&migrated); err != nil || !migrated {
+			return err
+		}
+		return schemaVersion(g, &v)
+	})
+	return v, err
+}
+
+func schemaVersion(g *gorm.DB, v *int64) error {
+	return g.Raw(`SELECT COALESCE(MAX(version_id), 0) FROM goose_db_version WHERE is_applied`).Row().Scan(v)
+}
 
 // HealthReport is one measured round trip to the database.
 type HealthReport struct {
@@ -17,44 +76,24 @@ type HealthReport struct {
 	Err           error         // for the log, never for a response body
 }
 
-// Health makes one round trip, bounded by the configured health timeout, that
-// also reads the installed pgvector version.
+// Health is StatusCheck in the shape of the frontend's health report.
 func (d *DB) Health(ctx context.Context) HealthReport {
-	ctx, cancel := context.WithTimeout(ctx, d.cfg.HealthTimeout)
-	defer cancel()
-	var version sql.NullString
-	var latency time.Duration
-	err := d.readSQL(ctx, func(ctx context.Context, db *sql.DB) error {
-		start := time.Now()
-		err := db.QueryRowContext(ctx, `SELECT (SELECT extversion FROM pg_extension WHERE extname = 'vector')`).Scan(&version)
-		latency = time.Since(start)
-		return err
-	})
+	s, err := d.StatusCheck(ctx)
 	if err != nil {
 		return HealthReport{Err: err}
 	}
-	return HealthReport{Connected: true, Latency: latency, VectorVersion: version.String}
+	return HealthReport{Connected: true, Latency: s.Latency, VectorVersion: s.VectorVersion}
 }
 
-// StatusCheck answers "can I talk to the database?" with one round trip.
-func (d *DB) StatusCheck(ctx context.Context) error {
-	if r := d.Health(ctx); r.Err != nil {
-		return r.Err
-	}
-	return nil
-}
-
-// Ready reports whether this process can serve: the database answers and its
+// Ready reports whether this process can serve: StatusCheck passes and the
 // schema is at the version this binary was built with.
 func (d *DB) Ready(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, d.cfg.HealthTimeout)
-	defer cancel()
-	v, err := d.SchemaVersion(ctx)
+	s, err := d.StatusCheck(ctx)
 	if err != nil {
 		return err
 	}
-	if want := migrations.Latest(); v < want {
-		return fmt.Errorf("migrations pending: database at version %d, binary needs %d", v, want)
+	if want := migrations.Latest(); s.SchemaVersion < want {
+		return fmt.Errorf("migrations pending: database at version %d, binary needs %d", s.SchemaVersion, want)
 	}
 	return nil
 }

@@ -51,9 +51,6 @@ func NewMigrator(ctx context.Context, cfg Config, log *slog.Logger) (*Migrator, 
 	return newMigrator(db)
 }
 
-// NewMigratorForDB runs migrations over an existing pool, for tests and tools.
-func NewMigratorForDB(db *sql.DB) (*Migrator, error) { return newMigrator(db) }
-
 func newMigrator(db *sql.DB) (*Migrator, error) {
 	// Poll the lock every second for up to five minutes: a second instance
 	// waits for the first to finish rather than failing.
@@ -165,22 +162,4 @@ func ExplainMigrationError(err error) error {
 		}
 	}
 	return fmt.Errorf("migrate: %w", err)
-}
-
-// SchemaVersion is the highest applied migration, 0 when goose has never run.
-func (d *DB) SchemaVersion(ctx context.Context) (int64, error) {
-	g, err := d.handle(ctx)
-	if err != nil {
-		return 0, err
-	}
-	var exists bool
-	if err := g.Raw(`SELECT to_regclass('goose_db_version') IS NOT NULL`).Scan(&exists).Error; err != nil {
-		return 0, classify(err)
-	}
-	if !exists {
-		return 0, nil
-	}
-	var v int64
-	err = g.Raw(`SELECT COALESCE(MAX(version_id), 0) FROM goose_db_version WHERE is_applied`).Scan(&v).Error
-	return v, classify(err)
 }

@@ -67,9 +67,6 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*DB, error) {
 // Provider is the configured provider name, for health reports.
 func (d *DB) Provider() string { return d.cfg.Provider }
 
-// Connected reports whether Connect has succeeded.
-func (d *DB) Connected() bool { return d.gorm.Load() != nil }
-
 // Connect opens the pool and pings it, retrying transient failures with
 // exponential backoff and jitter. Permanent failures (bad password, unknown
 // database, TLS verification) return at once.

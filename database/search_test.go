@@ -145,11 +145,15 @@ func TestReplaceChunks_CascadesWithTheSite(t *testing.T) {
 	t.Parallel()
 	db := corpusDB(t)
 	id := models.SiteID("tioman-chebeh")
+	chunks := func() int {
+		var n int
+		require.NoError(t, db.SQL().QueryRow(`SELECT count(*) FROM site_chunks WHERE site_id = $1`, id).Scan(&n))
+		return n
+	}
+	require.Positive(t, chunks(), "the site has chunks to cascade")
 	_, err := db.SQL().Exec(`DELETE FROM dive_sites WHERE id = $1`, id)
 	require.NoError(t, err)
-	var n int
-	require.NoError(t, db.SQL().QueryRow(`SELECT count(*) FROM site_chunks WHERE site_id = $1`, id).Scan(&n))
-	assert.Zero(t, n)
+	assert.Zero(t, chunks())
 }
 
 func strconvFormat(f float64) string { return strconv.FormatFloat(f, 'f', 8, 64) }

@@ -258,6 +258,8 @@ func TestBadInput_Answers4xxNamingTheFieldAndLosesNothing(t *testing.T) {
 		{"oversized body", "POST", "/api/v1/dive-sites", bytes.NewReader(make([]byte, 2<<20)), 413, "body"},
 		{"wrong method", "DELETE", "/api/v1/dive-sites", nil, 405, ""},
 		{"unknown route", "GET", "/api/v1/sharks", nil, 404, ""},
+		{"parameter on a probe", "GET", "/livez?verbose=1", nil, 400, "verbose"},
+		{"parameter on readiness", "GET", "/readyz?verbose=1", nil, 400, "verbose"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -406,7 +408,6 @@ func TestPool_NeverOpensMoreThanItsMaximumUnder100ConcurrentRequests(t *testing.
 	assert.Zero(t, failures.Load(), "every request succeeded")
 	assert.LessOrEqual(t, peak.Load(), int64(20), "server connections from this process")
 	assert.Greater(t, peak.Load(), int64(1), "the load really ran concurrently")
-	assert.LessOrEqual(t, db.Stats().MaxOpenConnections, 20)
 	t.Logf("peak server connections: %d; pool waits: %d", peak.Load(), db.Stats().WaitCount)
 }
 

@@ -152,7 +152,7 @@ func strictQuery(api huma.API) func(huma.Context, func(huma.Context)) {
 		}
 		values, err := url.ParseQuery(u.RawQuery)
 		if err != nil {
-			_ = huma.WriteErr(api, ctx, http.StatusBadRequest, "", &huma.ErrorDetail{Location: "query", Message: "malformed query string"})
+			_ = huma.WriteErr(api, ctx, http.StatusBadRequest, "", &huma.ErrorDetail{Message: "malformed query string"})
 			return
 		}
 		names := make([]string, 0, len(values))
@@ -203,7 +203,7 @@ func decodeJSON(data []byte, v any) error {
 		// Rare: walk it token by token for a message that says where.
 		dec := json.NewDecoder(bytes.NewReader(data))
 		dec.UseNumber()
-		if err := checkValue(dec, ""); err != nil {
+		if err := checkValue(dec, "", 0); err != nil {
 			return err
 		}
 		return errors.New("must hold one JSON value")
@@ -241,8 +241,15 @@ func fieldError(path, why string) error {
 	return fmt.Errorf("body.%s: %s", path, why)
 }
 
+// maxDepth bounds nesting: no request body is deeper than a few levels, and
+// a megabyte of "[" must not recurse a million times.
+const maxDepth = 32
+
 // checkValue walks one JSON value from dec, checking keys and strings.
-func checkValue(dec *json.Decoder, path string) error {
+func checkValue(dec *json.Decoder, path string, depth int) error {
+	if depth > maxDepth {
+		return fmt.Errorf("must not nest deeper than %d levels", maxDepth)
+	}
 	tok, err := dec.Token()
 	if err != nil {
 		return jsonSyntax(err)
@@ -275,13 +282,13 @@ func checkValue(dec *json.Decoder, path string) error {
 					return fieldError(child, "given more than once")
 				}
 				seen[key] = true
-				if err := checkValue(dec, child); err != nil {
+				if err := checkValue(dec, child, depth+1); err != nil {
 					return err
 				}
 			}
 		case '[':
 			for i := 0; dec.More(); i++ {
-				if err := checkValue(dec, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				if err := checkValue(dec, fmt.Sprintf("%s[%d]", path, i), depth+1); err != nil {
 					return err
 				}
 			}

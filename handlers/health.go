@@ -13,13 +13,14 @@ import (
 	"github.com/dovvydive/backend/database"
 )
 
-// ErrStarting is what a Ready implementation returns while the process is
-// still starting up; /readyz reports it as reason "starting".
-var ErrStarting = errors.New("starting up")
-
-// ErrDraining is what a Ready implementation returns once the process has
-// been told to stop; /readyz reports it as reason "draining".
-var ErrDraining = errors.New("draining for shutdown")
+// ErrStarting and ErrStopping are what a Ready implementation returns while
+// the process is starting up or shutting down; /readyz reports them as
+// reasons "starting" and "draining" (a stopping instance keeps serving for
+// the drain period while balancers move traffic away).
+var (
+	ErrStarting = errors.New("starting up")
+	ErrStopping = errors.New("draining for shutdown")
+)
 
 type healthChecker interface {
 	Provider() string
@@ -39,10 +40,13 @@ func NewHealthHandler(db healthChecker) *HealthHandler {
 	return &HealthHandler{db: db, now: time.Now}
 }
 
+// LiveBody is the body of /livez.
+type LiveBody struct {
+	Status string `json:"status" enum:"ok"`
+}
+
 type livezOutput struct {
-	Body struct {
-		Status string `json:"status" enum:"ok"`
-	}
+	Body LiveBody
 }
 
 // Livez answers 200 while the process runs. It never touches the database:
@@ -56,7 +60,7 @@ func (h *HealthHandler) Livez(context.Context, *struct{}) (*livezOutput, error) 
 // ReadyBody is the body of /readyz, 200 and 503 alike.
 type ReadyBody struct {
 	Status string `json:"status" enum:"ready,not_ready"`
-	Reason string `json:"reason,omitempty" enum:"starting,database unavailable,migrations pending" doc:"Why not ready; only on 503."`
+	Reason string `json:"reason,omitempty" enum:"starting,draining,database unavailable,migrations pending" doc:"Why not ready; only on 503."`
 }
 
 type readyzOutput struct {
@@ -73,7 +77,7 @@ func (h *HealthHandler) Readyz(ctx context.Context, _ *struct{}) (*readyzOutput,
 		switch {
 		case errors.Is(err, ErrStarting):
 			reason = "starting"
-		case errors.Is(err, ErrDraining):
+		case errors.Is(err, ErrStopping):
 			reason = "draining"
 		case errors.Is(err, database.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 			reason = "database unavailable"
@@ -173,7 +177,7 @@ func (h *HealthHandler) Health(ctx context.Context, _ *struct{}) (*healthOutput,
 
 // probeOp documents a probe whose 503 carries the same body as its 200.
 func probeOp[Body any](op huma.Operation, registry huma.Registry) huma.Operation {
-	op.Errors = []int{http.StatusInternalServerError}
+	op.Errors = []int{http.StatusBadRequest, http.StatusInternalServerError} // 400: an unknown query parameter
 	schema := registry.Schema(reflect.TypeFor[Body](), true, "")
 	op.Responses = map[string]*huma.Response{
 		"503": {Description: "Not ready or unhealthy; the body says why.",

@@ -66,7 +66,7 @@ func NewRouter(cfg RouterConfig, store Store) (*gin.Engine, error) {
 	health := NewHealthHandler(store)
 	registry := api.OpenAPI().Components.Schemas
 	livez := op(http.MethodGet, "/livez", "livez", "Liveness: the process runs; never touches the database")
-	livez.Errors = []int{http.StatusInternalServerError}
+	livez.Errors = []int{http.StatusBadRequest, http.StatusInternalServerError} // 400: an unknown query parameter
 	huma.Register(api, livez, health.Livez)
 	huma.Register(api, probeOp[ReadyBody](op(http.MethodGet, "/readyz", "readyz", "Readiness: the database answers at this binary's schema version"), registry), health.Readyz)
 	huma.Register(api, probeOp[HealthResponse](op(http.MethodGet, "/health", "health", "The database report the frontend shows"), registry), health.Health)

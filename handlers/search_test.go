@@ -141,6 +141,8 @@ func TestSearch_BadInputNamesTheField(t *testing.T) {
 		{"duplicate key", `{"query": "x", "query": "y"}`, 400, "query"},
 		{"duplicate nested key", `{"query": "x", "filters": {"region": "a", "region": "b"}}`, 400, "filters.region"},
 		{"filters of the wrong type", `{"query": "x", "filters": "sabah"}`, 400, "filters"},
+		{"nested a million deep", strings.Repeat("[", 1<<20-100), 400, "body"},
+		{"nested too deep", `{"query": "x", "filters": ` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}`, 400, "body"},
 		{"embedding element of the wrong type", `{"embedding": [true` + strings.Repeat(",0", 767) + `]}`, 400, "embedding[0]"},
 	}
 	for _, tc := range cases {

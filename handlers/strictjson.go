@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -57,6 +58,9 @@ func (s *strictScanner) skipSpace() {
 }
 
 func (s *strictScanner) value() error {
+	if len(s.path) > maxDepth {
+		return fmt.Errorf("must not nest deeper than %d levels", maxDepth)
+	}
 	s.skipSpace()
 	switch c := s.data[s.i]; {
 	case c == '{':

@@ -3,6 +3,7 @@ package handlers
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -13,7 +14,7 @@ import (
 func tokenWalk(data []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	return checkValue(dec, "")
+	return checkValue(dec, "", 0)
 }
 
 var strictCases = []string{
@@ -36,6 +37,9 @@ var strictCases = []string{
 	`{"quote":"say \"hi\"","x":true,"y":null,"z":false}`,
 	`"top-level string"`,
 	`-0.5`,
+	strings.Repeat("[", 33) + strings.Repeat("]", 33),
+	strings.Repeat(`{"a":`, 32) + "1" + strings.Repeat("}", 32),
+	strings.Repeat(`{"a":`, 33) + "1" + strings.Repeat("}", 33),
 }
 
 func TestCheckStrict_AgreesWithTheTokenWalkOnEverySeed(t *testing.T) {

@@ -148,7 +148,7 @@ func QueryVector(in []float64) ([]float32, error) {
 	for i, x := range in {
 		vec[i] = float32(x)
 		if math.IsNaN(float64(vec[i])) || math.IsInf(float64(vec[i]), 0) {
-			return nil, &InputError{"embedding", "must hold finite numbers within float32 range"}
+			return nil, &InputError{"embedding", "must hold finite numbers within 32-bit float range"}
 		}
 		sq += vec[i] * vec[i]
 	}
@@ -156,9 +156,9 @@ func QueryVector(in []float64) ([]float32, error) {
 	case sq == 0:
 		return nil, &InputError{"embedding", "must not be all zeros (or so small that its length rounds to zero)"}
 	case math.IsInf(float64(sq), 0) || math.IsNaN(float64(sq)):
-		return nil, &InputError{"embedding", "is too long: its squared length overflows float32"}
+		return nil, &InputError{"embedding", "is too long: its squared length overflows a 32-bit float"}
 	case sq < smallestNormal32:
-		return nil, &InputError{"embedding", "is too short: its squared length is below float32's normal range"}
+		return nil, &InputError{"embedding", "is too short: its squared length is below the normal range of a 32-bit float"}
 	}
 	return vec, nil
 }

@@ -4,7 +4,10 @@
 #   2. the database, HTTP, ingestion and seed suites again on the Neon replica: the
 #      application pool through PgBouncer 1.24 over TLS, migrations on the
 #      direct TLS endpoint;
-#   3. the fault tests (build tag "faults"): they kill, stop and restart the
+#   3. a brief fuzz run (FUZZTIME per target, default 10s) of the JSON body
+#      and query decoders and the search handler; their seeds also run as
+#      ordinary tests in pass 1;
+#   4. the fault tests (build tag "faults"): they kill, stop and restart the
 #      replica's PostgreSQL, so they run alone, after everything else.
 set -euo pipefail
 GO=${GO:-go}
@@ -20,5 +23,12 @@ echo "== pass 2: Neon replica (pooled application pool, direct migrations)"
 TEST_DATABASE_URL=$NEON_SIM_ADMIN_URL DBTEST_POOLED_ADDR=$NEON_SIM_POOLED_ADDR \
   $GO test "${flags[@]}" ./database/ ./handlers/ ./knowledge/ ./seeds/
 
-echo "== pass 3: fault tests on the Neon replica"
+echo "== pass 3: fuzzing the decoders and the search handler"
+# -fuzzminimizetime: minimizing each new interesting input may otherwise take a
+# minute of the budget, during which nothing else runs.
+for target in FuzzJSONBody FuzzQuery FuzzSearch; do
+  $GO test -run '^$' -fuzz "^${target}\$" -fuzztime "${FUZZTIME:-10s}" -fuzzminimizetime 1s ./handlers/
+done
+
+echo "== pass 4: fault tests on the Neon replica"
 $GO test "${flags[@]}" -tags faults -p 1 -run '^TestFault' -v .

@@ -24,6 +24,12 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 )
 
+func init() {
+	// Streams (server-sent events) are checked for status and headers; their
+	// body is not JSON and is read as an opaque stream.
+	openapi3filter.RegisterBodyDecoder("text/event-stream", openapi3filter.FileBodyDecoder)
+}
+
 // SpecPath is where the server serves the OpenAPI 3.0 downgrade of its 3.1
 // document; kin-openapi validates 3.0 best.
 const SpecPath = "/api/v1/openapi-3.0.json"

@@ -2,6 +2,7 @@ package embedding
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -166,6 +167,13 @@ func (g *Gemini) classify(ctx context.Context, err error, hint *retryHint) error
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("%w: request timed out after %s", ErrUpstream, g.cfg.Timeout)
+	}
+	// A response that arrived but does not decode (NaN, numbers beyond
+	// float32) would decode no better when asked again.
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &syntax) || errors.As(err, &typ) {
+		return backoff.Permanent(fmt.Errorf("%w: unreadable response: %v", ErrInvalidVector, err))
 	}
 	return fmt.Errorf("%w: %v", ErrUpstream, err) // network errors: retry
 }
