@@ -48,6 +48,10 @@ bench: ## Benchmark /health and GET /api/v1/dive-sites/{id} under concurrent loa
 bench-search: ## Measure knowledge search on a 100,000-chunk corpus: COPY vs GORM, HNSW build, recall, API vs database floor (minutes)
 	scripts/with-test-db.sh $(GO) test -run '^$$' -bench BenchmarkSearchCorpus -benchtime 1x -count 1 -timeout 60m -v ./handlers/
 
+.PHONY: soak
+soak: ## 10-minute soak of two instances at 40 req/s: CSV and PNG in .data/soak/ (SOAK_DURATION, SOAK_RATE, SOAK_INTERVAL); not part of make test
+	scripts/with-test-db.sh $(GO) test -tags soak -run '^TestSoak$$' -count 1 -timeout 60m -v .
+
 .PHONY: build
 build: ## Build the binary into bin/
 	$(GO) build -o $(BIN) .

@@ -79,10 +79,13 @@ type ServerConfig struct {
 	// DrainPeriod is how long the listener keeps serving after SIGTERM while
 	// /readyz answers 503, so a load balancer stops routing here before the
 	// port closes. 0 skips the drain.
-	DrainPeriod    time.Duration `mapstructure:"drain_period" validate:"min=0,max=5m"`
-	MaxBodyBytes   int64         `mapstructure:"max_body_bytes" validate:"min=1,max=104857600"`
-	TrustedProxies []string      `mapstructure:"trusted_proxies" validate:"dive,cidr|ip"`
-	CORSOrigins    []string      `mapstructure:"cors_origins" validate:"dive,http_url"`
+	DrainPeriod time.Duration `mapstructure:"drain_period" validate:"min=0,max=5m"`
+	// DebugVars mounts GET /debug/vars: goroutines, heap and pool counters.
+	// Off by default; expose it only where the port is private.
+	DebugVars      bool     `mapstructure:"debug_vars"`
+	MaxBodyBytes   int64    `mapstructure:"max_body_bytes" validate:"min=1,max=104857600"`
+	TrustedProxies []string `mapstructure:"trusted_proxies" validate:"dive,cidr|ip"`
+	CORSOrigins    []string `mapstructure:"cors_origins" validate:"dive,http_url"`
 }
 
 // SessionConfig holds guest-session settings.

@@ -55,6 +55,7 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		SessionTTL:     time.Duration(cfg.Session.TTLHours) * time.Hour,
 		Embedder:       emb,
 		EfSearch:       cfg.Search.EfSearch,
+		DebugVars:      cfg.Server.DebugVars,
 	}, started)
 	if err != nil {
 		return err

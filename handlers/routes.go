@@ -34,6 +34,7 @@ type RouterConfig struct {
 	SessionTTL     time.Duration
 	Embedder       embedding.Embedder // embeds search queries
 	EfSearch       int                // HNSW candidate list size for searches
+	DebugVars      bool               // mount GET /debug/vars (process and pool figures)
 }
 
 // NewRouter returns the whole API. Every route is listed here.
@@ -86,6 +87,9 @@ func NewRouter(cfg RouterConfig, store Store) (*gin.Engine, error) {
 	r.GET("/livez", health.Livez)
 	r.GET("/readyz", health.Readyz)
 	r.GET("/health", health.Health)
+	if cfg.DebugVars {
+		r.GET("/debug/vars", DebugVars(store))
+	}
 
 	sites := NewDiveSiteHandler(store)
 	operators := NewDiveOperatorHandler(store)

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # run-tests.sh is `make test` inside scripts/with-test-db.sh. Three passes:
-#   1. every package against plain PostgreSQL;
+#   1. every package against plain PostgreSQL (and its streaming standby);
+#      then the standby's fault tests alone;
 #   2. the database, HTTP, ingestion and seed suites again on the Neon replica: the
 #      application pool through PgBouncer 1.24 over TLS, migrations on the
 #      direct TLS endpoint;
 #   3. the fault tests (build tag "faults"): they kill, stop and restart the
-#      replica's PostgreSQL, so they run alone, after everything else.
+#      replica's PostgreSQL, so they run alone, after everything else;
+#   4. in CI (or with TEST_WITH_IMAGE=1): make image, then the rolling-restart
+#      test with one of its two instances running in the image.
 set -euo pipefail
 GO=${GO:-go}
 flags=(-race -count=1)
@@ -14,7 +17,10 @@ flags=(-race -count=1)
 scripts/need.sh haproxy
 
 echo "== pass 1: plain PostgreSQL"
-$GO test "${flags[@]}" ./...
+$GO test "${flags[@]}" -skip '^TestReplicaFault_' ./...
+
+echo "== pass 1b: read-replica faults (they stop the shared standby, so alone)"
+$GO test "${flags[@]}" -p 1 -run '^TestReplicaFault_' ./database/
 
 echo "== pass 2: Neon replica (pooled application pool, direct migrations)"
 TEST_DATABASE_URL=$NEON_SIM_ADMIN_URL DBTEST_POOLED_ADDR=$NEON_SIM_POOLED_ADDR \
@@ -22,3 +28,9 @@ TEST_DATABASE_URL=$NEON_SIM_ADMIN_URL DBTEST_POOLED_ADDR=$NEON_SIM_POOLED_ADDR \
 
 echo "== pass 3: fault tests on the Neon replica"
 $GO test "${flags[@]}" -tags faults -p 1 -run '^TestFault' -v .
+
+if [ "${CI:-}" = true ] || [ "${TEST_WITH_IMAGE:-}" = 1 ]; then
+  echo "== pass 4: the OCI image as one of the two instances behind HAProxy"
+  GO=$GO scripts/image.sh build
+  TEST_IMAGE=dovvydive:latest $GO test -count=1 -run '^TestCluster_' -v .
+fi
