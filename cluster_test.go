@@ -136,6 +136,7 @@ func startInstance(t *testing.T, env map[string]string, i int) *process {
 	if img := os.Getenv("TEST_IMAGE"); img != "" && i == 0 {
 		script, err := filepath.Abs("scripts/image.sh")
 		require.NoError(t, err)
+		t.Logf("instance %d runs in the image %s", i, img)
 		p := startProgram(t, env, script, "run", img, "--", "serve")
 		// Killing the podman client would leave the container running.
 		t.Cleanup(func() { exec.Command(script, "rm", env["BACKEND_PORT"]).Run() })
