@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/need.sh podman runc
+scripts/need.sh podman runc update-ca-certificates:ca-certificates
 conf=.data/podman/containers.conf
 mkdir -p "$(dirname "$conf")"
 cat >"$conf" <<CONF
