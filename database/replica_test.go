@@ -31,6 +31,7 @@ func withReplica(t *testing.T, tune func(*database.Config)) (db *database.DB, pr
 	app = "dd-test-" + uuid.NewString()[:8]
 	cfg := dbtest.Config(dbtest.WithAppName(primaryURL, app+"-primary"))
 	cfg.ReadURL = dbtest.WithAppName(replicaURL, app+"-replica")
+	cfg.NeonReadURL = cfg.ReadURL // used instead in the Neon-replica pass
 	cfg.Replica.CheckInterval = 200 * time.Millisecond
 	cfg.Replica.RetryAfter = 300 * time.Millisecond
 	if tune != nil {
@@ -273,6 +274,7 @@ func TestReplica_HungReplicaIsSkippedWithinTheRequestDeadline(t *testing.T) {
 		proxy = dbtest.StartProxy(t, "127.0.0.1:0", u.Host)
 		u.Host = proxy.Addr
 		c.ReadURL = u.String()
+		c.NeonReadURL = c.ReadURL
 	})
 	ctx := context.Background()
 	waitFor(t, 5*time.Second, "replica in use", func() bool {

@@ -26,6 +26,7 @@ func TestHealth_ReportsTheReplicaOnlyWhenOneIsConfigured(t *testing.T) {
 	dsn := dbtest.Migrated(t)
 	cfg := dbtest.Config(dsn)
 	cfg.ReadURL = dbtest.ReplicaOf(t, dsn)
+	cfg.NeonReadURL = cfg.ReadURL // used instead in the Neon-replica pass
 	db, err := database.Open(context.Background(), cfg, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })

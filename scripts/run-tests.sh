@@ -4,7 +4,8 @@
 #      then the standby's fault tests alone;
 #   2. the database, HTTP, ingestion and seed suites again on the Neon replica: the
 #      application pool through PgBouncer 1.24 over TLS, migrations on the
-#      direct TLS endpoint;
+#      direct TLS endpoint, stale-tolerant reads on a TLS standby through its
+#      own PgBouncer (the Neon read replica);
 #   3. the fault tests (build tag "faults"): they kill, stop and restart the
 #      replica's PostgreSQL, so they run alone, after everything else;
 #   4. in CI (or with TEST_WITH_IMAGE=1): make image, then the rolling-restart
@@ -24,7 +25,11 @@ $GO test "${flags[@]}" -p 1 -run '^TestReplicaFault_' ./database/
 
 echo "== pass 2: Neon replica (pooled application pool, direct migrations)"
 TEST_DATABASE_URL=$NEON_SIM_ADMIN_URL DBTEST_POOLED_ADDR=$NEON_SIM_POOLED_ADDR \
-  $GO test "${flags[@]}" ./database/ ./handlers/ ./knowledge/ ./seeds/
+  $GO test "${flags[@]}" -skip '^TestReplicaFault_' ./database/ ./handlers/ ./knowledge/ ./seeds/
+
+echo "== pass 2b: read-replica faults through PgBouncer and TLS (alone)"
+TEST_DATABASE_URL=$NEON_SIM_ADMIN_URL DBTEST_POOLED_ADDR=$NEON_SIM_POOLED_ADDR \
+  $GO test "${flags[@]}" -p 1 -run '^TestReplicaFault_' ./database/
 
 echo "== pass 3: fault tests on the Neon replica"
 $GO test "${flags[@]}" -tags faults -p 1 -run '^TestFault' -v .
