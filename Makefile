@@ -53,6 +53,10 @@ bench-search-1m: ## The same on 1,000,000 chunks: recall and latency per ef_sear
 	BENCH_CHUNKS=1000000 BENCH_SKIP_GORM=1 BENCH_MAINTENANCE_WORK_MEM=6GB BENCH_QUERIES=50 \
 	  scripts/with-test-db.sh $(GO) test -run '^$$' -bench BenchmarkSearchCorpus -benchtime 1x -count 1 -timeout 120m -v ./handlers/
 
+.PHONY: soak
+soak: ## 10-minute soak of two instances at 40 req/s: CSV and PNG in .data/soak/ (SOAK_DURATION, SOAK_RATE, SOAK_INTERVAL); not part of make test
+	scripts/with-test-db.sh $(GO) test -tags soak -run '^TestSoak$$' -count 1 -timeout 60m -v .
+
 .PHONY: build
 # nomsgpack drops gin's MessagePack codec (3 MB of code this API never uses);
 # a smaller binary maps fewer pages, which measured 7 MB less RSS (README).

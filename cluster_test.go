@@ -128,6 +128,23 @@ func (l *mixedLoad) note(s string) {
 	}
 }
 
+// startInstance starts instance i of the cluster. With TEST_IMAGE set (an
+// image built by make image), instance 0 runs in that image under podman on
+// the host network, so the image is proven as one of the two instances.
+func startInstance(t *testing.T, env map[string]string, i int) *process {
+	t.Helper()
+	if img := os.Getenv("TEST_IMAGE"); img != "" && i == 0 {
+		script, err := filepath.Abs("scripts/image.sh")
+		require.NoError(t, err)
+		t.Logf("instance %d runs in the image %s", i, img)
+		p := startProgram(t, env, script, "run", img, "--", "serve")
+		// Killing the podman client would leave the container running.
+		t.Cleanup(func() { exec.Command(script, "rm", env["BACKEND_PORT"]).Run() })
+		return p
+	}
+	return start(t, env, "serve")
+}
+
 func TestCluster_RollingRestartBehindHAProxyUnderLoadFailsNoRequest(t *testing.T) {
 	t.Parallel()
 	haproxyPath(t)
@@ -145,7 +162,7 @@ func TestCluster_RollingRestartBehindHAProxyUnderLoadFailsNoRequest(t *testing.T
 		addr := dbtest.ReserveAddr(t)
 		_, ports[i], _ = strings.Cut(addr, ":")
 		addrs = append(addrs, addr)
-		instances[i] = start(t, env(ports[i]), "serve")
+		instances[i] = startInstance(t, env(ports[i]), i)
 	}
 	for _, p := range instances {
 		p.waitStatus(t, "/readyz", http.StatusOK, 30*time.Second)
@@ -163,9 +180,9 @@ func TestCluster_RollingRestartBehindHAProxyUnderLoadFailsNoRequest(t *testing.T
 	for i := range instances {
 		began := time.Now()
 		require.NoError(t, instances[i].cmd.Process.Signal(syscall.SIGTERM))
-		require.Equal(t, 0, instances[i].wait(t, 20*time.Second), "instance %d exits 0", i)
+		require.Equal(t, 0, instances[i].wait(t, 30*time.Second), "instance %d exits 0", i)
 		t.Logf("instance %d stopped after %s", i, time.Since(began).Round(time.Millisecond))
-		instances[i] = start(t, env(ports[i]), "serve")
+		instances[i] = startInstance(t, env(ports[i]), i)
 		instances[i].waitStatus(t, "/readyz", http.StatusOK, 30*time.Second)
 		time.Sleep(1500 * time.Millisecond) // back in rotation before the next one stops
 		t.Logf("instance %d back after %s", i, time.Since(began).Round(time.Millisecond))

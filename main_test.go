@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -83,13 +84,20 @@ type process struct {
 // .env) and stops it when the test ends.
 func start(t *testing.T, env map[string]string, args ...string) *process {
 	t.Helper()
+	return startProgram(t, env, binary, args...)
+}
+
+// startProgram is start for another program that takes the binary's
+// arguments (scripts/image.sh run, which runs the binary in its image).
+func startProgram(t *testing.T, env map[string]string, program string, args ...string) *process {
+	t.Helper()
 	p := &process{stdout: &dbtest.LogBuffer{}, stderr: &dbtest.LogBuffer{}, done: make(chan error, 1)}
-	if _, ok := env["BACKEND_PORT"]; !ok && len(args) > 0 && args[0] == "serve" {
+	if _, ok := env["BACKEND_PORT"]; !ok && slices.Contains(args, "serve") {
 		_, p.port, _ = strings.Cut(dbtest.ReserveAddr(t), ":")
 		env["BACKEND_PORT"] = p.port
 	}
 	p.port = env["BACKEND_PORT"]
-	p.cmd = exec.Command(binary, args...)
+	p.cmd = exec.Command(program, args...)
 	p.cmd.Dir = t.TempDir()
 	p.cmd.Env = environ(env)
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr

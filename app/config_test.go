@@ -211,6 +211,15 @@ func TestLoad_ValidationNamesEveryVariableAndWhy(t *testing.T) {
 			[]string{"SEARCH_MIN_SCORE: must be at most 1"}},
 		{"placeholder words in any case and separators", map[string]string{"APP_ENV": "production", "SESSION_SECRET": "SECRET_secret_Secret_secret_secret_secret"},
 			[]string{"SESSION_SECRET: must be a real secret"}},
+		{"neon read replica refuses plaintext", map[string]string{"DATABASE_PROVIDER": "neon", "NEON_DATABASE_URL": "postgres://u:p@ep-x-pooler.neon.tech/db?sslmode=verify-full",
+			"NEON_READ_URL": "postgres://u:p@ep-r-pooler.neon.tech/db?sslmode=disable"},
+			[]string{"NEON_READ_URL: Neon requires TLS"}},
+		{"read url must be postgres", map[string]string{"DATABASE_READ_URL": "http://replica"},
+			[]string{"DATABASE_READ_URL: must be a PostgreSQL URL"}},
+		{"drain period is not negative", map[string]string{"SERVER_DRAIN_PERIOD": "-1s"},
+			[]string{"SERVER_DRAIN_PERIOD: must be at least 0"}},
+		{"expected instances", map[string]string{"DATABASE_EXPECTED_INSTANCES": "0"},
+			[]string{"DATABASE_EXPECTED_INSTANCES: must be at least 1"}},
 		{"every problem at once", map[string]string{"DATABASE_PROVIDER": "neon", "APP_ENV": "production", "LOG_LEVEL": "loud"},
 			[]string{"NEON_DATABASE_URL: required", "SESSION_SECRET: required in production", "LOG_LEVEL: must be one of"}},
 	}
@@ -239,10 +248,12 @@ func TestMasked_HidesSecretsAndPasswords(t *testing.T) {
 	t.Setenv("NEON_DATABASE_URL", "postgres://neon:np_s3cret@ep-a-pooler.aws.neon.tech/neondb?sslmode=require")
 	t.Setenv("SESSION_SECRET", "super-secret-session-key-0123456789abcdef")
 	t.Setenv("GEMINI_API_KEY", "AIzaSy-gemini-secret")
+	t.Setenv("DATABASE_READ_URL", "postgres://app:replica-pw-1@replica:5432/dive")
+	t.Setenv("NEON_READ_URL", "postgres://neon:np_replica-2@ep-r-pooler.aws.neon.tech/neondb?sslmode=require")
 	cfg, err := Load(LoadOptions{})
 	require.NoError(t, err)
 	out := fmt.Sprint(cfg.Masked())
-	for _, secret := range []string{"hunter2-db", "np_s3cret", "super-secret-session-key", "AIzaSy-gemini-secret"} {
+	for _, secret := range []string{"hunter2-db", "np_s3cret", "super-secret-session-key", "AIzaSy-gemini-secret", "replica-pw-1", "np_replica-2"} {
 		assert.NotContains(t, out, secret)
 	}
 	assert.Contains(t, out, "postgres://app:xxxxx@localhost:5432/dive")

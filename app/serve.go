@@ -193,6 +193,7 @@ func prepareDatabase(ctx context.Context, cfg Config, db *database.DB, emb embed
 	if err := db.Connect(ctx); err != nil {
 		return err
 	}
+	db.WarnPoolBudget(ctx)
 	status, err := db.StatusCheck(ctx)
 	if err != nil {
 		return fmt.Errorf("database status: %w", err)

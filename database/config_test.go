@@ -195,3 +195,27 @@ func TestIsConnectionLost_OnlyForBrokenConnections(t *testing.T) {
 	assert.False(t, isConnectionLost(context.DeadlineExceeded), "a slow server is not retried")
 	assert.False(t, isConnectionLost(&pgconn.PgError{Code: "42P01"}))
 }
+
+func TestReadEndpoint_PerProviderWithExecModeOnNeonsPooler(t *testing.T) {
+	cfg := DefaultConfig()
+	_, ok, err := cfg.ReadEndpoint()
+	require.NoError(t, err)
+	assert.False(t, ok, "no replica unless configured")
+
+	cfg.ReadURL = "postgres://u:p@replica:5432/d?sslmode=disable"
+	ep, ok, err := cfg.ReadEndpoint()
+	require.NoError(t, err)
+	assert.True(t, ok)
+	assert.Equal(t, cfg.ReadURL, ep.DSN)
+	assert.False(t, ep.Pooled)
+
+	cfg.Provider = ProviderNeon
+	_, ok, _ = cfg.ReadEndpoint()
+	assert.False(t, ok, "DATABASE_READ_URL is the local provider's")
+	cfg.NeonReadURL = "postgres://u:p@ep-r-pooler.aws.neon.tech/neondb?sslmode=verify-full"
+	ep, ok, err = cfg.ReadEndpoint()
+	require.NoError(t, err)
+	assert.True(t, ok)
+	assert.True(t, ep.Pooled)
+	assert.Contains(t, ep.DSN, "default_query_exec_mode=exec", "no statement cache behind Neon's pooler")
+}

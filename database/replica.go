@@ -40,9 +40,9 @@ type ReplicaStatus struct {
 }
 
 // replica is the second pool, for reads that may be slightly stale. Its
-// health is checked lazily, by the reads that want it and at most once per
-// check interval, never on a timer: an idle service lets a Neon replica
-// compute suspend.
+// health is checked lazily: a read that wants it starts a check when the
+// last one is older than the check interval, never a timer, so an idle
+// service lets a Neon replica compute suspend.
 type replica struct {
 	cfg  ReplicaConfig
 	pool PoolConfig
@@ -99,11 +99,11 @@ func (r *replica) close() error {
 	return nil
 }
 
-// usable reports whether a read may go to the replica now, checking its lag
-// first when the last check is older than the interval (a failed replica is
-// retried after RetryAfter). One read checks; concurrent ones use the last
-// known state.
-func (r *replica) usable(ctx context.Context, log *slog.Logger) bool {
+// usable reports whether a read may go to the replica, from its last known
+// state. When that state is older than the check interval (RetryAfter for a
+// failed replica), the read starts one check in the background and goes on
+// with what is known: no request waits for a replica that hangs.
+func (r *replica) usable(log *slog.Logger) bool {
 	r.mu.Lock()
 	state, checkedAt := r.state, r.checkedAt
 	r.mu.Unlock()
@@ -112,8 +112,12 @@ func (r *replica) usable(ctx context.Context, log *slog.Logger) bool {
 		wait = min(wait, r.cfg.RetryAfter)
 	}
 	if (state == ReplicaUnchecked || time.Since(checkedAt) >= wait) && r.checking.CompareAndSwap(false, true) {
-		defer r.checking.Store(false)
-		state = r.check(ctx, log)
+		go func() {
+			defer r.checking.Store(false)
+			ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
+			defer cancel()
+			r.check(ctx, log)
+		}()
 	}
 	return state == ReplicaHealthy
 }
@@ -127,8 +131,10 @@ const lagSQL = `SELECT CASE
 	ELSE GREATEST(0, COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0))
 	END::float8`
 
-// check measures the replica's replay lag and records the new state. A
-// check cut short by the caller's own cancellation changes nothing.
+// checkTimeout bounds one lag check.
+const checkTimeout = 2 * time.Second
+
+// check measures the replica's replay lag and records the new state.
 func (r *replica) check(ctx context.Context, log *slog.Logger) string {
 	g := r.gorm.Load()
 	if g == nil {
@@ -136,11 +142,6 @@ func (r *replica) check(ctx context.Context, log *slog.Logger) string {
 	}
 	var seconds float64
 	err := g.WithContext(ctx).Raw(lagSQL).Row().Scan(&seconds)
-	if err != nil && ctx.Err() != nil {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		return r.state
-	}
 	lag := time.Duration(seconds * float64(time.Second))
 	next := ReplicaHealthy
 	switch {
@@ -224,7 +225,7 @@ func (d *DB) stale(ctx context.Context, onReplica func(context.Context, *replica
 	if r == nil {
 		return onPrimary()
 	}
-	if !r.usable(ctx, d.log) {
+	if !r.usable(d.log) {
 		if ctx.Err() == nil && r.Status().State != ReplicaUnchecked {
 			r.fallbacks.Add(1)
 		}

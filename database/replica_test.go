@@ -31,6 +31,7 @@ func withReplica(t *testing.T, tune func(*database.Config)) (db *database.DB, pr
 	app = "dd-test-" + uuid.NewString()[:8]
 	cfg := dbtest.Config(dbtest.WithAppName(primaryURL, app+"-primary"))
 	cfg.ReadURL = dbtest.WithAppName(replicaURL, app+"-replica")
+	cfg.NeonReadURL = cfg.ReadURL // used instead in the Neon-replica pass
 	cfg.Replica.CheckInterval = 200 * time.Millisecond
 	cfg.Replica.RetryAfter = 300 * time.Millisecond
 	if tune != nil {
@@ -94,10 +95,10 @@ func TestReplica_StaleTolerantReadsLandOnTheReplicaAndWritesOnThePrimary(t *test
 
 	corpus, err := seeds.Sites()
 	require.NoError(t, err)
-	waitFor(t, 15*time.Second, "sites replayed on the replica", func() bool {
+	waitFor(t, 15*time.Second, "sites replayed on the replica and read there", func() bool {
 		page, err := db.ListDiveSites(ctx, database.SiteFilter{Limit: 100})
 		require.NoError(t, err)
-		return page.Total == int64(len(corpus))
+		return page.Total == int64(len(corpus)) && db.ReplicaStatus().Reads > 0
 	})
 	_, err = db.ListDiveOperators(ctx, database.OperatorFilter{Limit: 100})
 	require.NoError(t, err)
@@ -127,10 +128,11 @@ func TestReplica_WithoutReadURLEverythingUsesThePrimary(t *testing.T) {
 	assert.Zero(t, st.Reads)
 }
 
-// The tests below stop the shared standby or pause its replay, so they do
-// not call t.Parallel: Go runs them before, not alongside, the parallel ones.
+// The TestReplicaFault_ tests stop the shared standby or pause its replay:
+// they run in their own pass of scripts/run-tests.sh, one at a time, so no
+// other test sees the standby down.
 
-func TestReplica_StoppedUnderLoad_ReadsFallBackWithoutFailingAndReturnWhenItIsBack(t *testing.T) {
+func TestReplicaFault_StoppedUnderLoad_ReadsFallBackWithoutFailingAndReturnWhenItIsBack(t *testing.T) {
 	db, _, _, _, logs := withReplica(t, nil)
 	ctx := context.Background()
 	waitFor(t, 5*time.Second, "replica in use", func() bool {
@@ -203,7 +205,7 @@ func TestReplica_StoppedUnderLoad_ReadsFallBackWithoutFailingAndReturnWhenItIsBa
 	assert.Equal(t, 1, countLines(logs.String(), "replica healthy;")-1, "one line when it came back (after the first check's)")
 }
 
-func TestReplica_LaggingBeyondTheBoundIsSkippedAndSessionsAreNeverStale(t *testing.T) {
+func TestReplicaFault_LaggingBeyondTheBoundIsSkippedAndSessionsAreNeverStale(t *testing.T) {
 	db, _, replicaURL, _, logs := withReplica(t, func(c *database.Config) { c.Replica.MaxLag = time.Second })
 	ctx := context.Background()
 	admin := openSQL(t, superuserOn(t, replicaURL))
@@ -263,4 +265,42 @@ func TestReplica_LaggingBeyondTheBoundIsSkippedAndSessionsAreNeverStale(t *testi
 	require.NoError(t, err)
 	assert.Equal(t, ops.Total+1, page.Total, "the replica has caught up")
 	assert.Greater(t, db.ReplicaStatus().Reads, reads, "and answers again")
+}
+
+func TestReplica_HungReplicaIsSkippedWithinTheRequestDeadline(t *testing.T) {
+	t.Parallel()
+	var proxy *dbtest.Proxy
+	db, _, _, _, logs := withReplica(t, func(c *database.Config) {
+		u, err := url.Parse(c.ReadURL)
+		require.NoError(t, err)
+		proxy = dbtest.StartProxy(t, "127.0.0.1:0", u.Host)
+		u.Host = proxy.Addr
+		c.ReadURL = u.String()
+		c.NeonReadURL = c.ReadURL
+	})
+	ctx := context.Background()
+	waitFor(t, 5*time.Second, "replica in use", func() bool {
+		_, err := db.ListDiveSites(ctx, database.SiteFilter{Limit: 5})
+		require.NoError(t, err)
+		return db.ReplicaStatus().State == database.ReplicaHealthy && db.ReplicaStatus().Reads > 0
+	})
+
+	// Like a stopped (SIGSTOP) host: open connections break, new ones hang.
+	proxy.Hold(time.Minute)
+	proxy.DropAll()
+	var slowest time.Duration
+	for range 30 {
+		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		began := time.Now()
+		_, err := db.ListDiveOperators(rctx, database.OperatorFilter{Limit: 10})
+		cancel()
+		require.NoError(t, err, "the primary answered within the deadline")
+		slowest = max(slowest, time.Since(began))
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("slowest read while the replica hung: %s", slowest.Round(time.Millisecond))
+	assert.Less(t, slowest, 2*time.Second)
+	assert.NotEqual(t, database.ReplicaHealthy, db.ReplicaStatus().State)
+	assert.Positive(t, db.ReplicaStatus().Fallbacks)
+	assert.Contains(t, logs.String(), "replica unavailable; reads go to the primary")
 }

@@ -3,8 +3,10 @@
 # missing). No registry is contacted: the image is FROM scratch.
 #
 #   scripts/image.sh build [TAG]          binary + CA bundle into bin/image/, then podman build
-#   scripts/image.sh run [TAG] [-- ARGS]  run it on the host network; DATABASE_*, NEON_*,
-#                                         SESSION_*, BACKEND_PORT and APP_ENV are passed through
+#   scripts/image.sh run [TAG] [-- ARGS]  run it on the host network as dovvydive-$BACKEND_PORT;
+#                                         DATABASE_*, NEON_*, SESSION_*, SERVER_*, BACKEND_PORT
+#                                         and APP_ENV are passed through
+#   scripts/image.sh rm PORT              remove the container dovvydive-PORT at once
 #
 # On this kernel podman works with runc, not crun, with cgroupfs, vfs storage
 # and a containers.conf whose default_ulimits is empty; PODMAN_FLAGS
@@ -12,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/need.sh podman runc
+scripts/need.sh podman runc update-ca-certificates:ca-certificates
 conf=.data/podman/containers.conf
 mkdir -p "$(dirname "$conf")"
 cat >"$conf" <<CONF
@@ -48,8 +50,11 @@ run)
   done < <(env)
   exec podman run --rm --network host --name "dovvydive-${BACKEND_PORT:-4000}" "${envs[@]}" "$tag" "$@"
   ;;
+rm)
+  podman rm -f -t 0 "dovvydive-$tag" >/dev/null 2>&1 || true
+  ;;
 *)
-  echo "usage: image.sh build [TAG] | run [TAG] [-- ARGS]" >&2
+  echo "usage: image.sh build [TAG] | run [TAG] [-- ARGS] | rm PORT" >&2
   exit 2
   ;;
 esac

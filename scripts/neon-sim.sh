@@ -12,6 +12,8 @@
 #     statement support, to prove exec mode works on an older pooler.
 #
 #   scripts/neon-sim.sh start DIR BASEPORT   ports BASEPORT (direct), +1 (1.24), +2 (1.18)
+#   scripts/neon-sim.sh read-replica DIR PORT POOLEDPORT   a TLS hot standby on PORT behind
+#                                            PgBouncer 1.24 on POOLEDPORT (NEON_SIM_READ_* in DIR/env)
 #   scripts/neon-sim.sh stop DIR
 #
 # start writes DIR/env, a file of exports naming the endpoints (NEON_SIM_*).
@@ -132,15 +134,41 @@ export NEON_SIM_POOLED118_ADDR='127.0.0.1:$pooled118'
 ENV
   echo "neon-sim: direct 127.0.0.1:$direct (TLS only), PgBouncer $("$PGB124" --version | awk 'NR==1{print $2}') on :$pooled, PgBouncer $("$PGB118" --version | awk 'NR==1{print $2}') on :$pooled118" >&2
   ;;
+read-replica)
+  # A Neon read replica: a TLS-only hot standby of the direct endpoint's
+  # server, behind its own PgBouncer 1.24 (TLS, transaction mode).
+  dir=$(realpath -m "$1") rport=$2 rpooled=$3
+  direct=$(sed -n "s/^export NEON_SIM_DIRECT_PORT=//p" "$dir/env")
+  if ! grep -q '^local replication' "$dir/pg/pg_hba.conf"; then
+    echo 'local replication all trust' >>"$dir/pg/pg_hba.conf"
+    as_pg /usr/lib/postgresql/15/bin/pg_ctl -D "$dir/pg" reload >/dev/null
+  fi
+  scripts/replica.sh start "$dir/pg" "$direct" "$dir/replica" "$rport" 2> >(grep -v 'skipping special file' >&2)
+  pgbouncer_ini "$dir" pgbouncer-replica "$rpooled" "$rport" "max_prepared_statements = 1000"
+  [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$dir/pgbouncer-replica.ini"
+  if ! { [ -f "$dir/pgbouncer-replica.pid" ] && kill -0 "$(cat "$dir/pgbouncer-replica.pid")" 2>/dev/null; }; then
+    as_pg "$PGB124" -d "$dir/pgbouncer-replica.ini"
+  fi
+  for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$rpooled") 2>/dev/null && break; sleep 0.1; done
+  sed -i '/^export NEON_SIM_READ_/d' "$dir/env"
+  cat >>"$dir/env" <<ENV
+export NEON_SIM_READ_DATA='$dir/replica'
+export NEON_SIM_READ_PORT=$rport
+export NEON_SIM_READ_POOLED_ADDR='127.0.0.1:$rpooled'
+ENV
+  echo "neon-sim: read replica 127.0.0.1:$rport (TLS only), PgBouncer on :$rpooled" >&2
+  ;;
 stop)
   dir=$(realpath -m "$1")
+  if [ -f "$dir/pgbouncer-replica.pid" ]; then kill "$(cat "$dir/pgbouncer-replica.pid")" 2>/dev/null || true; fi
+  scripts/replica.sh stop "$dir/replica" || true
   for name in pgbouncer-1.24 pgbouncer-1.18; do
     if [ -f "$dir/$name.pid" ]; then kill "$(cat "$dir/$name.pid")" 2>/dev/null || true; fi
   done
   scripts/pg.sh stop "$dir/pg" || true
   ;;
 *)
-  echo "usage: neon-sim.sh start DIR BASEPORT | stop DIR" >&2
+  echo "usage: neon-sim.sh start DIR BASEPORT | read-replica DIR PORT POOLEDPORT | stop DIR" >&2
   exit 2
   ;;
 esac

@@ -6,6 +6,8 @@
 #   - a streaming hot standby of it (scripts/replica.sh) on its own port:
 #     TEST_REPLICA_URL is its superuser URL, TEST_REPLICA_DATA its data
 #     directory (tests stop and start it with replica.sh);
+#   - a read replica of the Neon replica (a TLS hot standby behind PgBouncer
+#     1.24): NEON_SIM_READ_POOLED_ADDR;
 #   - the local Neon replica (scripts/neon-sim.sh): TLS-only direct endpoint
 #     and PgBouncer 1.24 / 1.18 poolers; NEON_SIM_* name its endpoints.
 set -euo pipefail
@@ -25,9 +27,12 @@ for p in $(seq 25500 3 25590); do
   if free "$p" && free $((p + 1)) && free $((p + 2)); then base=$p; break; fi
 done
 [ -n "$base" ] || { echo "with-test-db: no three free ports in 25500-25592" >&2; exit 1; }
-rport=
-for p in $(seq 25640 25679); do if free "$p"; then rport=$p; break; fi; done
-[ -n "$rport" ] || { echo "with-test-db: no free port in 25640-25679" >&2; exit 1; }
+rport= nrport=
+for p in $(seq 25640 2 25679); do if free "$p" && free $((p + 1)); then rport=$p nrport=$((p + 1)); break; fi; done
+[ -n "$rport" ] || { echo "with-test-db: no two free ports in 25640-25679" >&2; exit 1; }
+nrpooled=
+for p in $(seq 25680 25699); do if free "$p"; then nrpooled=$p; break; fi; done
+[ -n "$nrpooled" ] || { echo "with-test-db: no free port in 25680-25699" >&2; exit 1; }
 
 data=$(mktemp -d /tmp/dovvydive-testpg.XXXXXX)
 [ "$(id -u)" -eq 0 ] && chmod 755 "$data"
@@ -61,6 +66,9 @@ done
 # shellcheck disable=SC1091
 . "$data/neon/env"
 scripts/replica.sh start "$data/pg" "$port" "$data/replica" "$rport" 2> >(grep -v 'skipping special file' >&2)
+scripts/neon-sim.sh read-replica "$data/neon" "$nrport" "$nrpooled"
+# shellcheck disable=SC1091
+. "$data/neon/env"
 export TEST_DATABASE_URL="postgres://postgres:postgres@127.0.0.1:$port/postgres?sslmode=disable"
 export TEST_PG_DATA="$data/pg"
 export TEST_REPLICA_URL="postgres://postgres:postgres@127.0.0.1:$rport/postgres?sslmode=disable"

@@ -13,18 +13,21 @@ import (
 
 // ReplicaOf returns dbURL pointed at the test cluster's streaming hot
 // standby (TEST_REPLICA_URL, started by scripts/with-test-db.sh), once the
-// database has been replayed there. In the Neon-replica pass there is no
-// standby of that server, so the test is skipped.
+// database has been replayed there. In the Neon-replica pass it is the Neon
+// replica's read replica instead: a TLS standby through its own PgBouncer
+// (NEON_SIM_READ_POOLED_ADDR), as NEON_READ_URL would name it.
 func ReplicaOf(t testing.TB, dbURL string) string {
 	t.Helper()
+	u, _ := url.Parse(dbURL)
 	if os.Getenv("DBTEST_POOLED_ADDR") != "" {
-		t.Skip("the streaming replica follows the plain cluster, not the Neon replica")
+		u.Host = requireEnv(t, "NEON_SIM_READ_POOLED_ADDR")
+		WaitReplayed(t, u.String())
+		return u.String()
 	}
 	replica, err := url.Parse(requireEnv(t, "TEST_REPLICA_URL"))
 	if err != nil {
 		t.Fatalf("parse TEST_REPLICA_URL: %v", err)
 	}
-	u, _ := url.Parse(dbURL)
 	u.Host = replica.Host
 	WaitReplayed(t, u.String())
 	return u.String()
@@ -66,14 +69,25 @@ func WithAppName(dsn, name string) string {
 // StopReplica stops the test cluster's standby (fast shutdown: its sessions
 // are terminated). Tests that call it must not run in parallel with other
 // replica tests.
+// In the Neon-replica pass it is the Neon replica's standby, behind its
+// PgBouncer.
 func StopReplica(t testing.TB) {
 	t.Helper()
+	if os.Getenv("DBTEST_POOLED_ADDR") != "" {
+		replicaScript(t, "stop", requireEnv(t, "NEON_SIM_READ_DATA"))
+		return
+	}
 	replicaScript(t, "stop", requireEnv(t, "TEST_REPLICA_DATA"))
 }
 
 // StartReplica starts the standby stopped by StopReplica.
 func StartReplica(t testing.TB) {
 	t.Helper()
+	if os.Getenv("DBTEST_POOLED_ADDR") != "" {
+		replicaScript(t, "start", requireEnv(t, "NEON_SIM_PG_DATA"), requireEnv(t, "NEON_SIM_DIRECT_PORT"),
+			requireEnv(t, "NEON_SIM_READ_DATA"), requireEnv(t, "NEON_SIM_READ_PORT"))
+		return
+	}
 	primary, _ := url.Parse(AdminURL(t))
 	replica, _ := url.Parse(requireEnv(t, "TEST_REPLICA_URL"))
 	replicaScript(t, "start", requireEnv(t, "TEST_PG_DATA"), primary.Port(), requireEnv(t, "TEST_REPLICA_DATA"), replica.Port())
