@@ -49,8 +49,8 @@ func (Extractive) Generate(ctx context.Context, req Request, emit func(string) e
 	for i, cs := range req.Sites {
 		line("")
 		s := cs.Site
-		line(fmt.Sprintf(tr(lang, "%d. **%s** (%s, %s): %s.", "%d. **%s**（%s，%s）：%s。"), i+1, siteName(lang, s),
-			s.Region, s.State, cs.Reason))
+		line(fmt.Sprintf(tr(lang, "%d. **%s** (%s): %s.", "%d. **%s**（%s）：%s。"), i+1, siteName(lang, s),
+			areaName(lang, s), cs.Reason))
 		if life := lifeHighlights(lang, s, cs.Wishes); life != "" {
 			line("   " + life)
 		}

@@ -301,7 +301,9 @@ func depthRange(lang string, s Site) string {
 func reason(cand Candidate, c Constraints) string {
 	lang, s := c.Language, cand.Site
 	var parts []string
-	if len(c.Months) > 0 && len(s.BestMonths) > 0 {
+	if len(sortedUnique(s.BestMonths)) >= 12 {
+		parts = append(parts, tr(lang, "dived all year", "全年可潜"))
+	} else if len(c.Months) > 0 && len(s.BestMonths) > 0 {
 		parts = append(parts, fmt.Sprintf(tr(lang, "in season in %s (best %s)", "%s正当季（最佳%s）"),
 			formatMonths(lang, inSeasonMonths(s, c.Months)), formatMonths(lang, s.BestMonths)))
 	} else if len(s.BestMonths) > 0 {
@@ -408,3 +410,5 @@ func why(cands []Candidate, c Constraints, safeCount int) string {
 	}
 	return tr(lang, "No site fits everything you asked for.", "没有完全符合你要求的潜点。")
 }
+
+func sortedUnique(xs []int) []int { return slices.Compact(sortedCopy(xs)) }

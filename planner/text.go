@@ -50,7 +50,7 @@ func monthRuns(months []int) [][2]int {
 // formatMonths writes months for people: "July", "April–August",
 // "November–February", "all year"; "7月", "4–8月", "全年".
 func formatMonths(lang string, months []int) string {
-	if len(slices.Compact(sortedCopy(months))) >= 12 {
+	if len(sortedUnique(months)) >= 12 {
 		return tr(lang, "all year", "全年")
 	}
 	var parts []string
@@ -206,4 +206,21 @@ func placeNames(lang string, keys []string) string {
 		return strings.Join(names, " or ")
 	}
 	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
+
+// areaName writes a site's region and state: "Semporna, Sabah" / "仙本那，沙巴".
+func areaName(lang string, s Site) string {
+	region, state := s.Region, s.State
+	if lang == LangZh {
+		if zh, ok := placeZh[slugify(region)]; ok {
+			region = zh
+		}
+		if zh, ok := placeZh[slugify(state)]; ok {
+			state = zh
+		}
+	}
+	if region == "" || region == state {
+		return state
+	}
+	return region + tr(lang, ", ", "，") + state
 }
