@@ -52,7 +52,7 @@ type Candidate struct {
 	Score    float64   // retrieval score; Select adds boosts for wishes and season
 	Passages []Passage // this site's retrieved passages, best first
 	Reason   string    // set by Select, in the diver's language
-	Unmet    []string  // for alternatives: the soft constraints it does not meet ("place", "season")
+	Unmet    []string  // for alternatives: the constraints it does not meet (UnmetPlace)
 	Wishes   []string  // set by Select: the diver's wishes this site offers
 }
 
@@ -63,11 +63,8 @@ type Selection struct {
 	Why          string      // only when Fits is empty: why nothing fits, in the diver's language
 }
 
-// Constraint names used in Candidate.Unmet.
-const (
-	UnmetPlace  = "place"
-	UnmetSeason = "season"
-)
+// UnmetPlace in Candidate.Unmet marks an alternative outside the named places.
+const UnmetPlace = "place"
 
 // Boosts added to a candidate's retrieval score. A chunk's fused score is at
 // most 2/61 ≈ 0.033 and a site sums its best three, so a wish named in a
@@ -83,14 +80,15 @@ const (
 // at most n. Certification, the beginner rule and the depth limit are never
 // relaxed: a site above the diver's certification, deeper than their limit
 // or (for beginners) above Open Water or rated advanced is never returned,
-// not even as an alternative. Season and place narrow the fits; when they
-// exclude everything, the alternatives are the best safe sites in season
-// elsewhere and the best safe sites of the named places in another season.
+// not even as an alternative; nor is a site out of season when months are
+// given. Places narrow the fits; when nothing fits, the alternatives are the
+// best safe sites in season elsewhere, and Why says what excluded the rest
+// (for the named places, when they are in season).
 func Select(cands []Candidate, c Constraints, n int) Selection {
 	if n < 1 {
 		n = 3
 	}
-	var fits, elsewhere, otherSeason []Candidate
+	var fits, elsewhere []Candidate
 	var safeCount int
 	for _, cand := range cands {
 		cand.Unmet = nil
@@ -108,34 +106,22 @@ func Select(cands []Candidate, c Constraints, n int) Selection {
 		case inSeason:
 			cand.Unmet = []string{UnmetPlace}
 			elsewhere = append(elsewhere, cand)
-		case inPlace:
-			cand.Unmet = []string{UnmetSeason}
-			otherSeason = append(otherSeason, cand)
 		}
 	}
-	for _, list := range [][]Candidate{fits, elsewhere, otherSeason} {
+	for _, list := range [][]Candidate{fits, elsewhere} {
 		slices.SortStableFunc(list, byScore)
 	}
 	if len(fits) > 0 {
 		return Selection{Fits: fits[:min(n, len(fits))]}
 	}
 
-	// Nothing fits: the best in-season sites elsewhere, and the best site of
-	// the named places in its own season, so the diver can move either.
+	// Nothing fits: offer the best safe sites in season elsewhere. Sites of
+	// the named places out of season are not offered (that would recommend a
+	// site out of its season); why() says when they are in season instead.
 	var alts []Candidate
-	take := func(list []Candidate, k int) {
-		for _, cand := range list[:min(k, len(list))] {
-			cand.Reason = alternativeReason(cand, c)
-			alts = append(alts, cand)
-		}
-	}
-	switch {
-	case len(elsewhere) > 0 && len(otherSeason) > 0:
-		take(elsewhere, max(1, n-1))
-		take(otherSeason, n-len(alts))
-	default:
-		take(elsewhere, n)
-		take(otherSeason, n)
+	for _, cand := range elsewhere[:min(n, len(elsewhere))] {
+		cand.Reason = alternativeReason(cand, c)
+		alts = append(alts, cand)
 	}
 	return Selection{Alternatives: alts, Why: why(cands, c, safeCount)}
 }
@@ -336,19 +322,12 @@ func inSeasonMonths(s Site, months []int) []int {
 // alternativeReason says what an alternative changes and why it is offered.
 func alternativeReason(cand Candidate, c Constraints) string {
 	lang, s := c.Language, cand.Site
-	var head string
-	if slices.Contains(cand.Unmet, UnmetSeason) && len(c.Places) == 0 {
-		head = fmt.Sprintf(tr(lang, "best in %s rather than %s", "最佳季节是%s，而不是%s"),
-			formatMonths(lang, s.BestMonths), formatMonths(lang, c.Months))
-	} else if slices.Contains(cand.Unmet, UnmetSeason) {
-		head = fmt.Sprintf(tr(lang, "in %s, but best in %s rather than %s", "位于%s，但最佳季节是%s，而不是%s"),
-			placeNames(lang, c.Places), formatMonths(lang, s.BestMonths), formatMonths(lang, c.Months))
-	} else {
-		head = fmt.Sprintf(tr(lang, "not in %s, but in season in %s", "不在%s，但%s正当季"),
-			placeNames(lang, c.Places), formatMonths(lang, inSeasonMonths(s, c.Months)))
-		if len(c.Months) == 0 {
-			head = fmt.Sprintf(tr(lang, "not in %s", "不在%s"), placeNames(lang, c.Places))
-		}
+	head := fmt.Sprintf(tr(lang, "not in %s", "不在%s"), placeNames(lang, c.Places))
+	if len(c.Places) == 0 {
+		head = tr(lang, "the nearest safe choice", "最接近的安全选择")
+	}
+	if len(c.Months) > 0 {
+		head += fmt.Sprintf(tr(lang, ", but in season in %s", "，但%s正当季"), formatMonths(lang, inSeasonMonths(s, c.Months)))
 	}
 	rest := reason(Candidate{Site: s, Wishes: cand.Wishes}, Constraints{Language: lang})
 	return head + tr(lang, "; ", "；") + rest
@@ -377,12 +356,14 @@ func why(cands []Candidate, c Constraints, safeCount int) string {
 			"我掌握的潜点里没有适合%s的，所以无法推荐。"), joinList(lang, limits))
 	}
 	var placeSites, placeSafe int
+	var placeMonths []int
 	monsoon := false
 	for _, cand := range cands {
 		if len(c.Places) > 0 && matchesPlace(cand.Site, c.Places) {
 			placeSites++
 			if safe(cand.Site, c) {
 				placeSafe++
+				placeMonths = append(placeMonths, cand.Site.BestMonths...)
 			}
 			if slices.Contains(eastCoastStates, slugify(cand.Site.State)) {
 				monsoon = true
@@ -398,12 +379,13 @@ func why(cands []Candidate, c Constraints, safeCount int) string {
 			"%s的潜点都不符合你的证书、经验或深度限制。"), placeNames(lang, c.Places))
 	case monsoon && inMonsoon:
 		return fmt.Sprintf(tr(lang,
-			"%s is out of season in %s: the north-east monsoon closes most resorts and boats on the peninsula's east coast from about November to February. Sabah's Semporna islands are dived all year.",
-			"%s在%s不是潜水季：东北季风期间（约11月至次年2月）半岛东海岸的大多数度假村和船停运。沙巴仙本那一带的岛屿全年可潜。"),
-			placeNames(lang, c.Places), formatMonths(lang, c.Months))
+			"%s is out of season in %s: the north-east monsoon closes most resorts and boats on the peninsula's east coast from about November to February, and its sites are best in %s. Sabah's Semporna islands are dived all year.",
+			"%s在%s不是潜水季：东北季风期间（约11月至次年2月）半岛东海岸的大多数度假村和船停运，那里最佳季节是%s。沙巴仙本那一带的岛屿全年可潜。"),
+			placeNames(lang, c.Places), formatMonths(lang, c.Months), formatMonths(lang, placeMonths))
 	case len(c.Places) > 0 && len(c.Months) > 0:
-		return fmt.Sprintf(tr(lang, "The sites in %s that suit you are out of season in %s.",
-			"%s适合你的潜点在%s都不当季。"), placeNames(lang, c.Places), formatMonths(lang, c.Months))
+		return fmt.Sprintf(tr(lang, "The sites in %s that suit you are out of season in %s; they are best in %s.",
+			"%s适合你的潜点在%s都不当季，最佳季节是%s。"), placeNames(lang, c.Places), formatMonths(lang, c.Months),
+			formatMonths(lang, placeMonths))
 	case len(c.Months) > 0:
 		return fmt.Sprintf(tr(lang, "No site that suits you is in season in %s.", "在%s没有适合你的当季潜点。"),
 			formatMonths(lang, c.Months))
