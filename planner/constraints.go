@@ -378,6 +378,7 @@ type term struct {
 	key     string
 	aliases []string
 	re      *regexp.Regexp
+	probes  []string // lower-case first words of the aliases: a cheap test before the regexp
 }
 
 func compileTerms(list []term) []term {
@@ -391,6 +392,9 @@ func compileTerms(list []term) []term {
 			parts = append(parts, q)
 		}
 		list[i].re = regexp.MustCompile(`(?i)` + strings.Join(parts, "|"))
+		for _, a := range list[i].aliases {
+			list[i].probes = append(list[i].probes, strings.ToLower(strings.Fields(a)[0]))
+		}
 	}
 	return list
 }
@@ -414,7 +418,11 @@ func matchTerms(text string, terms []term) []string {
 	}
 	var hits []hit
 	masked := text
+	lower := strings.ToLower(text)
 	for _, t := range terms {
+		if !slices.ContainsFunc(t.probes, func(p string) bool { return strings.Contains(lower, p) }) {
+			continue // no alias can match: skip the regexp, which is far slower
+		}
 		locs := t.re.FindAllStringIndex(masked, -1)
 		if len(locs) == 0 {
 			continue

@@ -240,20 +240,26 @@ func wishInFacts(s Site, wish string) bool {
 	return false
 }
 
-func wishInPassages(ps []Passage, wish string) bool {
-	for _, p := range ps {
-		if slices.Contains(matchTerms(p.Text, wishTerms), wish) {
-			return true
-		}
-	}
-	return false
-}
-
 // wishesOffered lists the diver's wishes the site's facts or passages show.
+// The passages are scanned once, and only when the facts lack a wish: the
+// scan is most of the planner's CPU per message.
 func wishesOffered(cand Candidate, wishes []string) []string {
 	var out []string
+	var inPassages []string
+	scanned := false
 	for _, w := range wishes {
-		if wishInFacts(cand.Site, w) || wishInPassages(cand.Passages, w) {
+		if wishInFacts(cand.Site, w) {
+			out = append(out, w)
+			continue
+		}
+		if !scanned {
+			texts := make([]string, len(cand.Passages))
+			for i, p := range cand.Passages {
+				texts[i] = p.Text
+			}
+			inPassages, scanned = matchTerms(strings.Join(texts, "\n"), wishTerms), true
+		}
+		if slices.Contains(inPassages, w) {
 			out = append(out, w)
 		}
 	}
