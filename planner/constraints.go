@@ -19,7 +19,7 @@ import (
 // others carry over (see Extract).
 type Constraints struct {
 	Months        []int    `json:"months"`        // travel months, 1-12, ascending
-	Season        string   `json:"season"`        // a named season the months came from: summer, winter, christmas, chinese_new_year, northeast_monsoon, any
+	Season        string   `json:"season"`        // a named season the months came from (see Extract), "any", or ""
 	Certification string   `json:"certification"` // one of models.CertificationLevels, or "" when unknown
 	Experience    string   `json:"experience"`    // beginner, intermediate, experienced, or ""
 	Places        []string `json:"places"`        // canonical place keys (see Places), in the order the diver named them
@@ -152,7 +152,11 @@ var seasonRules = []struct {
 	{"dry", regexp.MustCompile(`(?i)\b(?:avoid(?:ing)?|outside(?: of)?|not (?:in|during)|after|miss(?:ing)?)\s+(?:the\s+)?(?:monsoon|rainy season)|\bdry season\b|避开季风|避开雨季|避免季风|季风(?:之后|以后|过后)|非季风|旱季`), []int{3, 4, 5, 6, 7, 8, 9, 10}},
 	{"northeast_monsoon", regexp.MustCompile(`(?i)\bmonsoon|\brainy season\b|季风|雨季`), []int{11, 12, 1, 2}},
 	{"christmas", regexp.MustCompile(`(?i)\b(?:christmas|xmas)\b|圣诞`), []int{12}},
+	{"easter", regexp.MustCompile(`(?i)\beaster\b|复活节`), []int{3, 4}},
+	{"may_day", regexp.MustCompile(`五一|劳动节`), []int{5}},
+	{"national_day", regexp.MustCompile(`国庆|十一(?:假期|长假|黄金周|期间)`), []int{10}},
 	{"chinese_new_year", regexp.MustCompile(`(?i)\b(?:chinese new year|lunar new year|cny)\b|春节|过年|农历新年`), []int{1, 2}},
+	{"new_year", regexp.MustCompile(`(?i)\bnew year'?s?\b|元旦|跨年`), []int{1, 12}},
 	{"summer", regexp.MustCompile(`(?i)\b(?:(?:in|this|next|during|over|the|our|my)\s+(?:the\s+)?summer|summer\s+(?:holiday|holidays|vacation|break|trip))\b|暑假|夏天|夏季`), []int{6, 7, 8}},
 	{"winter", regexp.MustCompile(`(?i)\b(?:(?:in|this|next|during|over|the|our|my)\s+(?:the\s+)?winter|winter\s+(?:holiday|holidays|vacation|break|trip))\b|寒假|冬天|冬季`), []int{12, 1, 2}},
 }
@@ -275,8 +279,11 @@ var certRules = []struct {
 }{
 	// Highest first: a phrase of a higher level is removed before lower
 	// levels are looked for, so "advanced open water" is not also "open water".
-	{"divemaster", regexp.MustCompile(`(?i)\bdive ?master\b|(?-i:\bDM\b)|潜水长|潜导`)},
-	{"rescue_diver", regexp.MustCompile(`(?i)\brescue(?: diver)?\b|救援潜水员|救援`)},
+	// A higher level read by mistake could send a diver somewhere unsafe, so
+	// the two highest levels need words that say the diver holds them: "turtle
+	// rescue" and "ask the divemaster" are not certifications.
+	{"divemaster", regexp.MustCompile(`(?i)(?:\bi'?m|\bi am|\bas|\bam|\bhave|\bgot|\bhold|\bwith)\s+(?:a\s+|an\s+|my\s+)?(?:padi\s+|ssi\s+|naui\s+)?dive ?master\b|\bdive ?master\s+(?:here|cert\w*|level|rating)\b|(?-i:\bDM\b)|潜水长`)},
+	{"rescue_diver", regexp.MustCompile(`(?i)\brescue diver\b|\brescue[- ]certified\b|(?:\bi'?m|\bi am|\bhave|\bgot|\bhold)\s+(?:a\s+|my\s+)?rescue\b|救援潜水员|救援证|救援级`)},
 	{"advanced_open_water", regexp.MustCompile(`(?i)\badvanced open water\b|\bAOW\b|\badv(?:anced)?\.?[ -]?(?:diver|cert\w*|licen[cs]e|ticket|card|level|course)\b|(?:\bi'?m|\bi am|\bhave|\bgot|\bwith|\bhold)\s+(?:my\s+|an?\s+|the\s+)?advanced\b|\b(?:padi|ssi|naui)\s+advanced\b|进阶开放水域|进阶潜水员|进阶`)},
 	{"open_water", regexp.MustCompile(`(?i)\bopen[- ]water\b|(?-i:\bOW\b)|\bow (?:cert\w*|diver|licen[cs]e|card)\b|开放水域|初级潜水员|OW潜水员`)},
 }
@@ -341,7 +348,9 @@ func extractExperience(text string) string {
 // ---- depth ----
 
 var depthRules = []*regexp.Regexp{
-	regexp.MustCompile(`(?i)\b(?:no|not)\s+(?:deeper|further|lower|below)\s+(?:than\s+)?(\d{1,3})\s*(m|metres?|meters?|ft|feet)\b`),
+	regexp.MustCompile(`(?i)\b(?:no|not)\s+(?:deeper|further|lower|below|more)\s+(?:than\s+)?(\d{1,3})\s*(m|metres?|meters?|ft|feet)\b`),
+	regexp.MustCompile(`(?i)\b(?:can'?t|cannot|can not|won'?t|don'?t|shouldn'?t|not allowed to)\s+(?:go|dive|descend)\s+(?:any\s+)?(?:below|deeper than|deeper|past|beyond|more than)\s*(\d{1,3})\s*(m|metres?|meters?|ft|feet)\b`),
+	regexp.MustCompile(`(?i)\b(?:less than|shallower than|under|above)\s*(\d{1,3})\s*(m|metres?|meters?|ft|feet)\b`),
 	regexp.MustCompile(`(?i)\bmax(?:imum|\.)?\s*(?:depth\s*)?(?:of\s*|is\s*|:\s*)?(\d{1,3})\s*(m|metres?|meters?|ft|feet)\b`),
 	regexp.MustCompile(`(?i)\b(\d{1,3})\s*(m|metres?|meters?|ft|feet)\s*(?:max(?:imum)?|limit|or less|or shallower|at most|tops)\b`),
 	regexp.MustCompile(`(?i)\b(?:limit(?:ed)?|depth limit|shallower|stay (?:above|within|shallower than)|certified (?:to|for)|only (?:go |dive )?(?:down )?to|can (?:only )?(?:go|dive) (?:down )?to|at most)\s*(?:to|than|of|is)?\s*(\d{1,3})\s*(m|metres?|meters?|ft|feet)\b`),
@@ -427,7 +436,16 @@ func matchTerms(text string, terms []term) []string {
 		if len(locs) == 0 {
 			continue
 		}
-		hits = append(hits, hit{t.key, locs[0][0]})
+		first := -1
+		for _, l := range locs {
+			if !negatedBefore(masked[:l[0]]) {
+				first = l[0]
+				break
+			}
+		}
+		if first >= 0 {
+			hits = append(hits, hit{t.key, first})
+		}
 		b := []byte(masked)
 		for _, l := range locs {
 			for i := l[0]; i < l[1]; i++ {
@@ -444,6 +462,17 @@ func matchTerms(text string, terms []term) []string {
 		}
 	}
 	return keys
+}
+
+var negationRe = regexp.MustCompile(`(?i)(?:\bnot|\bno|\bwithout|\bexcept|\bbesides|\bavoid(?:ing)?|\bskip(?:ping)?|不要|不想|不去|除了|避开)\s*(?:the\s+|any\s+)?$`)
+
+// negatedBefore reports a name just after "not", "no", "without", "不要"…:
+// "sharks but not hammerheads" wishes for sharks only.
+func negatedBefore(before string) bool {
+	if len(before) > 40 {
+		before = before[len(before)-40:]
+	}
+	return negationRe.MatchString(before)
 }
 
 // placeTerms are islands, regions, states and areas divers name. Islands come
@@ -496,6 +525,7 @@ var wishTerms = compileTerms([]term{
 	{key: "whale_sharks", aliases: []string{"whale sharks", "whale shark", "whaleshark", "鲸鲨"}},
 	{key: "manta", aliases: []string{"manta rays", "manta ray", "mantas", "manta", "蝠鲼", "魔鬼鱼"}},
 	{key: "sharks", aliases: []string{"sharks", "shark", "threshers", "thresher", "鲨鱼", "鲨"}},
+	{key: "pelagics", aliases: []string{"pelagics", "pelagic", "big fish", "big stuff", "big animals", "大物", "大货", "大型鱼类", "大型生物"}},
 	{key: "turtles", aliases: []string{"turtles", "turtle", "海龟", "乌龟", "玳瑁"}},
 	{key: "nudibranchs", aliases: []string{"nudibranchs", "nudibranch", "nudis", "nudi", "sea slugs", "sea slug", "海蛞蝓", "裸鳃"}},
 	{key: "macro", aliases: []string{"macro", "muck", "critters", "critter", "frogfish", "mandarinfish", "mandarin fish", "pygmy seahorse", "seahorses", "seahorse", "微距", "小生物", "海马", "青蛙鱼"}},

@@ -71,8 +71,12 @@ func TestExtract_ReadsOneMessage(t *testing.T) {
 		{"OW潜水员", "我是OW潜水员", want{cert: "open_water"}},
 		{"进阶", "我是进阶潜水员", want{cert: "advanced_open_water"}},
 		{"想考 is not held", "我是OW，想考AOW", want{cert: "open_water"}},
-		{"救援", "救援潜水员，潜了150次", want{cert: "rescue_diver", exp: "experienced"}},
+		{"救援潜水员", "救援潜水员，潜了150次", want{cert: "rescue_diver", exp: "experienced"}},
 		{"潜水长", "我是潜水长", want{cert: "divemaster"}},
+		{"turtle rescue is not a certification", "Can I visit the turtle rescue on Mabul?", want{cert: ""}},
+		{"asking the divemaster is not being one", "Should I ask the divemaster about currents?", want{cert: ""}},
+		{"DM", "Which sites are good in April for a DM?", want{cert: "divemaster"}},
+		{"海龟救援 is not a certification", "马布岛有海龟救援中心吗", want{cert: ""}},
 		// experience
 		{"beginner", "Complete beginner here", want{exp: "beginner"}},
 		{"first dives", "These will be my first dives after the course", want{exp: "beginner"}},
@@ -108,6 +112,16 @@ func TestExtract_ReadsOneMessage(t *testing.T) {
 		{"limit after number", "30 metres max", want{depth: 30}},
 		{"不超过", "深度不超过18米", want{depth: 18}},
 		{"以内", "20米以内就好", want{depth: 20}},
+		{"can't go below", "Open-water certified, can't go below 18m", want{depth: 18, cert: "open_water"}},
+		{"no more than", "no more than 20 metres please", want{depth: 20}},
+		// holidays and other phrasings
+		{"easter", "We'll be in Malaysia over Easter", want{months: []int{3, 4}, season: "easter"}},
+		{"五一", "五一假期去仙本那", want{months: []int{5}, places: []string{"semporna"}}},
+		{"国庆 is October", "国庆去哪里潜水好？", want{months: []int{10}, season: "national_day"}},
+		{"十一假期 is October, 十一月 November", "十一假期还是十一月？", want{months: []int{11}}},
+		{"大物", "AOW，想看大物", want{cert: "advanced_open_water", wishes: []string{"pelagics"}}},
+		{"a negated wish is not a wish", "I want to see sharks but not hammerheads", want{wishes: []string{"sharks"}}},
+		{"不要 negates", "不要沉船，想看海龟", want{wishes: []string{"turtles"}}},
 	}
 	require.GreaterOrEqual(t, len(cases), 40)
 	for _, tc := range cases {

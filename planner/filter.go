@@ -223,6 +223,7 @@ var wishFactWords = map[string][]string{
 	"barracuda":    {"barracuda"},
 	"jacks":        {"trevally", "jack"},
 	"reef":         {"coral", "reef"},
+	"pelagics":     {"shark", "hammerhead", "manta", "barracuda", "trevally", "tuna", "eagle ray"},
 }
 
 // siteFactsText is what wishFactWords are looked for in.
@@ -347,6 +348,9 @@ var monsoonMonths = []int{11, 12, 1, 2}
 // why explains, in the diver's language, what excluded every site.
 func why(cands []Candidate, c Constraints, safeCount int) string {
 	lang := c.Language
+	if len(cands) == 0 {
+		return tr(lang, "I have no dive sites to recommend yet.", "我目前还没有可推荐的潜点。")
+	}
 	if safeCount == 0 {
 		var limits []string
 		if c.Certification != "" {

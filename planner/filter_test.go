@@ -207,3 +207,10 @@ func TestFormatMonths_WritesRunsForPeople(t *testing.T) {
 	assert.Equal(t, "4–8月", formatMonths("zh", []int{4, 5, 6, 7, 8}))
 	assert.Equal(t, "全年", formatMonths("zh", allYear))
 }
+
+func TestSelect_EmptyCatalogSaysSo(t *testing.T) {
+	sel := Select(nil, Constraints{Language: "en"}, 3)
+	assert.Empty(t, sel.Fits)
+	assert.Empty(t, sel.Alternatives)
+	assert.Contains(t, sel.Why, "no dive sites")
+}

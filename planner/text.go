@@ -93,13 +93,14 @@ func certName(lang, level string) string {
 var wishZh = map[string]string{
 	"turtles": "海龟", "hammerheads": "双髻鲨（锤头鲨）", "whale_sharks": "鲸鲨", "sharks": "鲨鱼", "manta": "蝠鲼",
 	"macro": "微距生物", "nudibranchs": "海蛞蝓（裸鳃）", "wrecks": "沉船", "walls": "峭壁", "drift": "放流潜水",
-	"reef": "珊瑚礁", "barracuda": "梭鱼", "jacks": "鲹鱼",
+	"reef": "珊瑚礁", "barracuda": "梭鱼", "jacks": "鲹鱼", "pelagics": "大型鱼类",
 }
 
 var wishEn = map[string]string{
 	"turtles": "turtles", "hammerheads": "hammerheads", "whale_sharks": "whale sharks", "sharks": "sharks",
 	"manta": "mantas", "macro": "macro life", "nudibranchs": "nudibranchs", "wrecks": "wrecks", "walls": "walls",
 	"drift": "drift dives", "reef": "coral reefs", "barracuda": "barracuda", "jacks": "jacks and trevally",
+	"pelagics": "big pelagics",
 }
 
 func wishName(lang, wish string) string {
