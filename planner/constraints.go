@@ -233,12 +233,12 @@ func extractMonths(text string) (months []int, season string, ok bool) {
 	return nil, "", false
 }
 
-// isMonthWord tells a month from the verbs "may" and "march" and from
-// abbreviations inside other words: those two count only next to a word
-// that introduces a time, a number, or with a capital letter mid-sentence.
+// isMonthWord tells a month from the verbs "may" and "march" and the name
+// "Jan": those count only next to a word that introduces a time, a number or
+// another month, or (may, march) with a capital letter mid-sentence.
 func isMonthWord(text, word string, start, end int) bool {
 	lw := strings.ToLower(word)
-	if lw != "may" && lw != "march" && lw != "mar" {
+	if lw != "may" && lw != "march" && lw != "mar" && lw != "jan" {
 		return true
 	}
 	before := text[:start]
@@ -251,7 +251,7 @@ func isMonthWord(text, word string, start, end int) bool {
 	if strings.HasSuffix(strings.TrimSpace(before), "-") || strings.HasSuffix(strings.TrimSpace(before), "–") {
 		return true
 	}
-	return word[0] >= 'A' && word[0] <= 'Z' && !sentenceStartRe.MatchString(before)
+	return lw != "jan" && word[0] >= 'A' && word[0] <= 'Z' && !sentenceStartRe.MatchString(before)
 }
 
 var zhDigits = map[rune]int{'一': 1, '二': 2, '三': 3, '四': 4, '五': 5, '六': 6, '七': 7, '八': 8, '九': 9, '十': 10}

@@ -38,6 +38,8 @@ func TestExtract_ReadsOneMessage(t *testing.T) {
 		{"may as a verb is not a month", "I may go diving with friends", want{noMonth: true}},
 		{"may as a month", "in May with my partner", want{months: []int{5}}},
 		{"march as a verb is not a month", "we march on", want{noMonth: true}},
+		{"Jan as a name is not a month", "Jan and I are both OW", want{noMonth: true, cert: "open_water"}},
+		{"Jan after in is a month", "in Jan", want{months: []int{1}}},
 		{"May at sentence start with another month", "May or June would work", want{months: []int{5, 6}}},
 		{"christmas", "Thinking of a Christmas dive trip", want{months: []int{12}, season: "christmas"}},
 		{"monsoon", "Can I dive during the monsoon?", want{months: []int{1, 2, 11, 12}, season: "northeast_monsoon"}},

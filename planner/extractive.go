@@ -107,17 +107,17 @@ func intro(lang string, c Constraints, n int) string {
 	if c.MaxDepthM > 0 {
 		parts = append(parts, fmt.Sprintf(tr(lang, "no deeper than %d m", "不超过%d米"), c.MaxDepthM))
 	}
-	sites := tr(lang, "Here are %d sites", "推荐以下%d个潜点")
+	sites := fmt.Sprintf(tr(lang, "Here are %d sites", "推荐以下%d个潜点"), n)
 	if n == 1 {
 		sites = tr(lang, "Here is the site", "推荐以下潜点")
 	}
-	if len(parts) == 0 {
-		return fmt.Sprintf(tr(lang, sites+" I would suggest:", sites+"："), n)
+	switch {
+	case len(parts) == 0:
+		return sites + tr(lang, " I would suggest:", "：")
+	case lang == LangZh:
+		return "根据你的条件（" + strings.Join(parts, "；") + "），" + sites + "："
 	}
-	if lang == LangZh {
-		return fmt.Sprintf("根据你的条件（%s），"+sites+"：", append([]any{strings.Join(parts, "；")}, n)...)
-	}
-	return fmt.Sprintf(sites+" that best fit what you told me (%s):", n, strings.Join(parts, "; "))
+	return sites + " that best fit what you told me (" + strings.Join(parts, "; ") + "):"
 }
 
 // lifeHighlights names up to four animals of the site, the wished-for ones first.

@@ -167,3 +167,15 @@ func TestSentences_SplitsBothLanguagesAndDropsHeadings(t *testing.T) {
 	got := sentences("# Title\n\nFirst one. Second one at 5.5 m! Third?\n<!-- zh -->\n第一句。第二句！")
 	assert.Equal(t, []string{"First one.", "Second one at 5.5 m!", "Third?", "第一句。", "第二句！"}, got)
 }
+
+func TestExtractive_IntroReadsWellForOneSite(t *testing.T) {
+	for _, lang := range []string{"en", "zh"} {
+		for _, cons := range []Constraints{{}, {Months: []int{7}}} {
+			req := extractiveRequest(t, lang, "x", cons, "mabul-paradise-reef")
+			ans, _ := generate(t, req)
+			first := strings.SplitN(ans.Content, "\n", 2)[0]
+			assert.NotContains(t, first, "%!", "no formatting debris: %q", first)
+			assert.Contains(t, first, tr(lang, "Here is the site", "推荐以下潜点"))
+		}
+	}
+}
