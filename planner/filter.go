@@ -354,7 +354,8 @@ func why(cands []Candidate, c Constraints, safeCount int) string {
 	if safeCount == 0 {
 		var limits []string
 		if c.Certification != "" {
-			limits = append(limits, fmt.Sprintf(tr(lang, "a %s diver", "%s潜水员"), certName(lang, c.Certification)))
+			name := certName(lang, c.Certification)
+			limits = append(limits, fmt.Sprintf(tr(lang, "%s %s diver", "%s潜水员"), article(name), name))
 		}
 		if c.Experience == ExperienceBeginner {
 			limits = append(limits, tr(lang, "a beginner", "新手"))
@@ -362,8 +363,13 @@ func why(cands []Candidate, c Constraints, safeCount int) string {
 		if c.MaxDepthM > 0 {
 			limits = append(limits, fmt.Sprintf(tr(lang, "a limit of %d m", "最深%d米的限制"), c.MaxDepthM))
 		}
-		return fmt.Sprintf(tr(lang, "No site I know is safe for %s, so I cannot recommend one.",
+		msg := fmt.Sprintf(tr(lang, "No site I know is safe for %s, so I cannot recommend one.",
 			"我掌握的潜点里没有适合%s的，所以无法推荐。"), joinList(lang, limits))
+		if s, ok := shallowest(cands, c); ok {
+			msg += fmt.Sprintf(tr(lang, " The shallowest that suits you otherwise is %s, which reaches %d m.",
+				"除深度外最浅的合适潜点是%s，最深%d米。"), siteName(lang, s), s.MaxDepthM)
+		}
+		return msg
 	}
 	var placeSites, placeSafe int
 	var placeMonths []int
@@ -404,3 +410,32 @@ func why(cands []Candidate, c Constraints, safeCount int) string {
 }
 
 func sortedUnique(xs []int) []int { return slices.Compact(sortedCopy(xs)) }
+
+func article(word string) string {
+	if word != "" && strings.ContainsRune("AEIOU", rune(word[0])) {
+		return "an"
+	}
+	return "a"
+}
+
+// shallowest finds, when a depth limit excluded everything, the site that
+// would suit the diver but for depth and reaches the least depth.
+func shallowest(cands []Candidate, c Constraints) (Site, bool) {
+	if c.MaxDepthM <= 0 {
+		return Site{}, false
+	}
+	relaxed := c
+	relaxed.MaxDepthM = 0
+	var best Site
+	found := false
+	for _, cand := range cands {
+		s := cand.Site
+		if !safe(s, relaxed) || !inSeason(s, c.Months) || s.MaxDepthM <= 0 {
+			continue
+		}
+		if !found || s.MaxDepthM < best.MaxDepthM || (s.MaxDepthM == best.MaxDepthM && s.Slug < best.Slug) {
+			best, found = s, true
+		}
+	}
+	return best, found
+}

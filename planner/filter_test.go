@@ -150,8 +150,9 @@ func TestSelect_NothingSafeSaysSoAndOffersNothing(t *testing.T) {
 	sel := Select(cands(nil), Constraints{Certification: "open_water", MaxDepthM: 10, Language: "en"}, 3)
 	assert.Empty(t, sel.Fits)
 	assert.Empty(t, sel.Alternatives)
-	assert.Contains(t, sel.Why, "Open Water")
+	assert.Contains(t, sel.Why, "an Open Water diver")
 	assert.Contains(t, sel.Why, "10 m")
+	assert.Contains(t, sel.Why, "kapalai-mandarin-valley, which reaches 18 m", "names the shallowest site that fits otherwise")
 }
 
 func TestSelect_UnknownPlaceOffersSitesElsewhere(t *testing.T) {
