@@ -2,6 +2,7 @@ package planner
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -280,4 +281,31 @@ func TestPlan_IsSafeForConcurrentUse(t *testing.T) {
 func TestNew_RequiresItsDependencies(t *testing.T) {
 	_, err := New(Config{Embedder: embedding.Hash{}})
 	assert.Error(t, err)
+}
+
+func TestPlan_WithGeminiStreamsAndCitesTheChosenSites(t *testing.T) {
+	f := newFakeGemini(t, answer("Hammerhead Point ", "in April."))
+	g := newGeminiGen(t, f.URL)
+	tp := newTestPlanner(t, func(c *Config) { c.Generator = g })
+	var deltas []string
+	reply, err := tp.Plan(context.Background(), Turn{Message: "AOW, hammerheads in April",
+		History: []Message{{Role: RoleUser, Content: "hello"}}}, func(d string) error { deltas = append(deltas, d); return nil })
+	require.NoError(t, err)
+	assert.Equal(t, []string{"Hammerhead Point ", "in April."}, deltas)
+	assert.Equal(t, "Hammerhead Point in April.", reply.Content)
+	assert.Equal(t, GeminiModel, reply.Model)
+	require.NotEmpty(t, reply.Sites)
+	assert.Equal(t, "layang-layang-hammerhead-point", reply.Sites[0].Slug)
+	chosen := map[string]bool{}
+	for _, s := range reply.Sites {
+		chosen[s.Slug] = true
+	}
+	require.NotEmpty(t, reply.Citations)
+	for _, c := range reply.Citations {
+		assert.True(t, chosen[c.Slug], "cites only chosen sites: %s", c.Slug)
+	}
+	body := f.lastBody(t)
+	sys, _ := json.Marshal(body["systemInstruction"])
+	assert.Contains(t, string(sys), "layang-layang-hammerhead-point")
+	assert.Len(t, body["contents"], 2, "the earlier turn and the message")
 }
