@@ -58,24 +58,32 @@ func (d *DB) TextSearch(ctx context.Context, query string, k int) ([]TextHit, er
 //
 // Lexemes are quoted into the tsquery as they are (already stemmed), rather
 // than passed through to_tsquery, which would stem them a second time.
-const textSearchSQL = `WITH q AS (
-	SELECT (SELECT string_agg('''' || lexeme || '''', ' | ')
-	          FROM unnest(to_tsvector('english', @query))
-	         WHERE lexeme !~ '[''\\]' AND lexeme NOT IN (` + domainStopWords + `))::tsquery AS ts),
+const textSearchSQL = `WITH lex AS (
+	SELECT coalesce(array_agg(lexeme), '{}') AS a FROM unnest(to_tsvector('english', @query))
+	 WHERE lexeme !~ '[''\\]' AND octet_length(lexeme) = length(lexeme) AND lexeme NOT IN (` + domainStopWords + `)),
+q AS (
+	SELECT (SELECT string_agg('''' || l || '''', ' | ') FROM unnest(lex.a) AS l)::tsquery AS ts,
+	       lex.a, cardinality(lex.a) AS n
+	  FROM lex),
 words AS (
 	SELECT DISTINCT w FROM regexp_split_to_table(lower(@query), '[^[:alnum:]-]+') AS w
-	 WHERE length(w) >= 4 AND ts_lexize('english_stem', w) <> '{}' AND w NOT IN (` + domainStopWords + `)),
+	 WHERE length(w) >= 4 AND octet_length(w) = length(w) AND ts_lexize('english_stem', w) <> '{}'),
 zh AS (SELECT DISTINCT b FROM unnest(string_to_array(@zh, ' ')) AS b),
 site_scores AS (
 	SELECT s.id,
-	       least(1.0, greatest(
-	           coalesce(ts_rank(setweight(to_tsvector('english', s.name_en || ' ' || s.region), 'A'), q.ts), 0),
-	           coalesce((SELECT max(word_similarity(w, s.name_en)) FROM words), 0),
-	           coalesce((SELECT count(*) FILTER (WHERE strpos(s.name_zh, b) > 0)::float8 / nullif(count(*), 0) FROM zh), 0)))
-	       + 0.3 * coalesce((SELECT count(*) FILTER (WHERE strpos(s.description_zh, b) > 0)::float8 / nullif(count(*), 0) FROM zh), 0)
+	       greatest(
+	           -- share of the query's lexemes in the English name and region
+	           coalesce((SELECT count(*) FROM unnest(tsvector_to_array(to_tsvector('english', s.name_en || ' ' || s.region))) AS x
+	                      WHERE x = ANY (q.a))::float8 / nullif(q.n, 0), 0),
+	           -- a misspelt name word (an exact one is a lexeme above)
+	           coalesce((SELECT max(sim) FROM (SELECT word_similarity(w, s.name_en) AS sim FROM words) AS ws
+	                      WHERE sim >= 0.6 AND sim < 1), 0),
+	           -- share of the query's Chinese bigrams in the Chinese name
+	           coalesce((SELECT count(*) FILTER (WHERE strpos(s.name_zh, b) > 0)::float8 / nullif(count(*), 0) FROM zh), 0))
+	       + 0.5 * coalesce((SELECT count(*) FILTER (WHERE strpos(s.description_zh, b) > 0)::float8 / nullif(count(*), 0) FROM zh), 0)
 	       AS score
 	  FROM dive_sites s, q),
-named AS (SELECT id, score FROM site_scores WHERE score >= 0.3),
+named AS (SELECT id, score FROM site_scores WHERE score >= 0.1),
 fts AS (
 	SELECT c.id, ts_rank(c.content_tsv, q.ts, 32) AS rank
 	  FROM site_chunks c, q
