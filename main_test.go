@@ -439,3 +439,23 @@ func TestServe_RefusesAnEmbedderThatDiffersFromTheStoredVectors(t *testing.T) {
 	assert.Contains(t, p.stderr.String(), "ingest --reembed")
 	assert.NotContains(t, p.stderr.String(), "test-key-not-used")
 }
+
+func TestCLI_PurgeDeletesExpiredSessionsAndPrintsCounts(t *testing.T) {
+	t.Parallel()
+	dsn := dbtest.Migrated(t)
+	dbtest.Exec(t, dsn,
+		`INSERT INTO guest_sessions (id, created_at, last_seen_at, expires_at, absolute_expires_at) VALUES
+			('00000000-0000-4000-8000-000000000001', now() - interval '2 days', now() - interval '2 days', now() - interval '1 day', now() + interval '5 days'),
+			('00000000-0000-4000-8000-000000000002', now(), now(), now() + interval '1 day', now() + interval '7 days')`,
+		`INSERT INTO conversations (id, session_id) VALUES ('00000000-0000-4000-8000-0000000000c1', '00000000-0000-4000-8000-000000000001')`)
+	env := map[string]string{"APP_ENV": "test", "DATABASE_URL": dsn}
+	code, out, _ := runCmd(t, env, "purge", "--batch", "10")
+	require.Zero(t, code)
+	assert.Contains(t, out, "purged: 1 session(s), 1 conversation(s), 0 message(s)")
+	code, out, _ = runCmd(t, env, "purge")
+	require.Zero(t, code)
+	assert.Contains(t, out, "purged: 0 session(s)")
+	code, _, stderr := runCmd(t, env, "purge", "--batch", "5000")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "--batch is 5000")
+}
