@@ -46,11 +46,11 @@ type RouterConfig struct {
 	MessagesPerHour int
 	// Planner answers messages; nil builds the offline extractive planner
 	// over the store and Embedder.
-	Planner Planner
-	Embedder       embedding.Embedder // embeds search queries
-	EfSearch       int                // HNSW candidate list size for searches
-	MinScore       float64            // search relevance floor (0: only hits of score ≤ 0 are dropped; negative: the default)
-	Metrics        *HTTPMetrics       // nil: requests are not counted
+	Planner  Planner
+	Embedder embedding.Embedder // embeds search queries
+	EfSearch int                // HNSW candidate list size for searches
+	MinScore float64            // search relevance floor (0: only hits of score ≤ 0 are dropped; negative: the default)
+	Metrics  *HTTPMetrics       // nil: requests are not counted
 	// MetricsHandler, when set, is served at GET /metrics on this router
 	// (nil when metrics have their own port).
 	MetricsHandler http.Handler
@@ -185,7 +185,7 @@ func newAPI(cfg RouterConfig) (*gin.Engine, huma.API, error) {
 			AllowHeaders: []string{"Content-Type", "Authorization", "X-Request-ID", "Idempotency-Key", "Accept"},
 			ExposeHeaders: []string{"X-Request-ID", "Retry-After", "ETag", "WWW-Authenticate",
 				"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"},
-			MaxAge:        12 * time.Hour,
+			MaxAge: 12 * time.Hour,
 		}))
 	}
 	r.Use(clientIP(), limitBody(cfg.MaxBodyBytes), deadline(cfg.RequestTimeout), mediaTypeCase(),
