@@ -15,6 +15,7 @@ import (
 	"github.com/dovvydive/backend/database"
 	"github.com/dovvydive/backend/handlers"
 	"github.com/dovvydive/backend/knowledge/embedding"
+	"github.com/dovvydive/backend/planner"
 	"github.com/dovvydive/backend/seeds"
 )
 
@@ -59,6 +60,17 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		defer stop()
 	}
 
+	// Planner: the configured generator over hybrid retrieval in the database.
+	gen, err := cfg.NewGenerator(ctx)
+	if err != nil {
+		return err
+	}
+	store := planner.Store{DB: db, EfSearch: cfg.Search.EfSearch}
+	plan, err := planner.New(planner.Config{Embedder: tel.embedder, Retriever: store, Catalog: store, Generator: gen})
+	if err != nil {
+		return err
+	}
+
 	// HTTP: bind the port now.
 	gin.SetMode(gin.ReleaseMode)
 	router, err := handlers.NewRouter(handlers.RouterConfig{
@@ -74,6 +86,11 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Metrics:        tel.http,
 		MetricsHandler: metricsOnAPI,
 		MinScore:       cfg.Search.MinScore,
+		// The planner's session rules.
+		SessionMaxAge:     time.Duration(cfg.Session.AbsoluteTTLHours) * time.Hour,
+		SessionsPerIPHour: cfg.Session.CreatePerIPPerHour,
+		MessagesPerHour:   cfg.Planner.QuotaPerHour,
+		Planner:           plan,
 	}, started)
 	if err != nil {
 		return err

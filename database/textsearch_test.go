@@ -66,3 +66,10 @@ func TestPlannerSites_ReturnsEverySiteWithItsOperators(t *testing.T) {
 	assert.Positive(t, links)
 	assert.Equal(t, wantLinks, links, "every site's operators are loaded")
 }
+
+func TestTextSearch_LongChineseQueryCutMidCharacterIsStillValid(t *testing.T) {
+	t.Parallel()
+	db := corpusDB(t)
+	_, err := db.TextSearch(context.Background(), strings.Repeat("潜", 1500), 5) // 4,500 bytes: the cut lands inside a character
+	require.NoError(t, err)
+}
