@@ -17,11 +17,11 @@ func TestTextSearch_FindsSitesByEnglishWordsChineseNamesAndMisspellings(t *testi
 		query string
 		top   []string // the best hit's slug is one of these
 	}{
-		{"Where can I see schooling hammerhead sharks?", []string{"layang-layang-hammerhead-point"}},
-		{"诗巴丹", []string{"sipadan-barracuda-point", "sipadan-drop-off", "sipadan-hanging-gardens", "sipadan-south-point"}},
-		{"我想去诗巴丹看海龟", []string{"sipadan-barracuda-point", "sipadan-drop-off", "sipadan-hanging-gardens", "sipadan-south-point"}},
+		{"Where can I see schooling hammerhead sharks?", []string{"layang-layang-hammerhead-point", "layang-layang-shark-cave"}},
+		{"诗巴丹", []string{"sipadan-barracuda-point", "sipadan-drop-off", "sipadan-hanging-gardens", "sipadan-south-point", "sipadan-turtle-cavern"}},
+		{"我想去诗巴丹看海龟", []string{"sipadan-barracuda-point", "sipadan-drop-off", "sipadan-hanging-gardens", "sipadan-south-point", "sipadan-turtle-cavern"}},
 		{"sipadn barracuda", []string{"sipadan-barracuda-point"}},
-		{"sipadn", []string{"sipadan-barracuda-point", "sipadan-drop-off", "sipadan-hanging-gardens", "sipadan-south-point"}},
+		{"sipadn", []string{"sipadan-barracuda-point", "sipadan-drop-off", "sipadan-hanging-gardens", "sipadan-south-point", "sipadan-turtle-cavern"}},
 		{"热浪岛", []string{"redang-pulau-lima", "redang-tanjung-tokong"}},
 		{"sugar wreck in the Perhentians", []string{"perhentian-sugar-wreck"}},
 	}
