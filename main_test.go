@@ -79,7 +79,7 @@ type process struct {
 
 // start runs the binary in an empty working directory (no config.yaml, no
 // .env) and stops it when the test ends.
-func start(t *testing.T, env map[string]string, args ...string) *process {
+func start(t testing.TB, env map[string]string, args ...string) *process {
 	t.Helper()
 	p := &process{stdout: &dbtest.LogBuffer{}, stderr: &dbtest.LogBuffer{}, done: make(chan error, 1)}
 	if _, ok := env["BACKEND_PORT"]; !ok && len(args) > 0 && args[0] == "serve" {
@@ -104,7 +104,7 @@ func start(t *testing.T, env map[string]string, args ...string) *process {
 }
 
 // wait returns the exit code, failing the test if the process runs past limit.
-func (p *process) wait(t *testing.T, limit time.Duration) int {
+func (p *process) wait(t testing.TB, limit time.Duration) int {
 	t.Helper()
 	select {
 	case <-p.done:
@@ -119,7 +119,7 @@ func (p *process) wait(t *testing.T, limit time.Duration) int {
 func (p *process) url(path string) string { return "http://127.0.0.1:" + p.port + path }
 
 // waitStatus polls path until it answers want, for at most limit.
-func (p *process) waitStatus(t *testing.T, path string, want int, limit time.Duration) time.Duration {
+func (p *process) waitStatus(t testing.TB, path string, want int, limit time.Duration) time.Duration {
 	t.Helper()
 	start := time.Now()
 	client := contracttest.Client(t, time.Second)
@@ -137,7 +137,7 @@ func (p *process) waitStatus(t *testing.T, path string, want int, limit time.Dur
 	return 0
 }
 
-func runCmd(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+func runCmd(t testing.TB, env map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	p := start(t, env, args...)
 	code = p.wait(t, 30*time.Second)

@@ -26,7 +26,7 @@ func plannerEnv(dsn string) map[string]string {
 		"SERVER_REQUEST_TIMEOUT": "60s", "LOG_LEVEL": "warn"}
 }
 
-func postJSON(t *testing.T, client *http.Client, url, token, body string, header ...string) (int, http.Header, []byte) {
+func postJSON(t testing.TB, client *http.Client, url, token, body string, header ...string) (int, http.Header, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
 	require.NoError(t, err)
