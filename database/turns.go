@@ -16,6 +16,17 @@ type Turn struct {
 	Content string
 }
 
+// turnsSQL reads a conversation's constraints and its latest @n messages
+// but @exclude, newest first; no row at all when the session does not own it.
+const turnsSQL = `SELECT c.constraints, m.role, m.content
+	  FROM conversations c
+	  LEFT JOIN LATERAL (
+		SELECT role, content, created_at, id FROM messages
+		 WHERE conversation_id = c.id AND session_id = c.session_id AND id <> @exclude
+		 ORDER BY created_at DESC, id DESC LIMIT @n) m ON true
+	 WHERE c.id = @conversation AND c.session_id = @session
+	 ORDER BY m.created_at DESC, m.id DESC`
+
 // ConversationTurns returns what the planner needs to answer a message in
 // one round trip: the conversation's current constraints and its latest n
 // messages other than exclude (the message being answered), oldest first.
@@ -26,14 +37,7 @@ func (d *DB) ConversationTurns(ctx context.Context, sessionID, conversationID, e
 	var turns []Turn
 	err := d.read(ctx, func(g *gorm.DB) error {
 		constraints, turns = nil, nil
-		rows, err := g.Raw(`SELECT c.constraints, m.role, m.content
-			  FROM conversations c
-			  LEFT JOIN LATERAL (
-				SELECT role, content, created_at, id FROM messages
-				 WHERE conversation_id = c.id AND session_id = c.session_id AND id <> @exclude
-				 ORDER BY created_at DESC, id DESC LIMIT @n) m ON true
-			 WHERE c.id = @conversation AND c.session_id = @session
-			 ORDER BY m.created_at DESC, m.id DESC`,
+		rows, err := g.Raw(turnsSQL,
 			map[string]any{"exclude": exclude, "n": n, "conversation": conversationID, "session": sessionID}).Rows()
 		if err != nil {
 			return err

@@ -31,7 +31,8 @@ type conversationStore interface {
 	ListConversations(ctx context.Context, sessionID uuid.UUID, limit int, cursor string) ([]models.Conversation, string, error)
 	GetConversation(ctx context.Context, sessionID, id uuid.UUID, messageLimit int, cursor string) (database.ConversationPage, error)
 	DeleteConversation(ctx context.Context, sessionID, id uuid.UUID) error
-	AddUserMessage(ctx context.Context, sessionID, conversationID uuid.UUID, content string, q database.Quota, idem *database.IdempotencyRequest) (database.UserMessageResult, error)
+	AdmitUserMessage(ctx context.Context, sessionID, conversationID uuid.UUID, content string, q database.Quota,
+		idem *database.IdempotencyRequest, history int) (database.Admission, error)
 	AddAssistantMessage(ctx context.Context, sessionID, conversationID uuid.UUID, r database.AssistantReply) (models.Message, error)
 	FailIdempotencyKey(ctx context.Context, sessionID uuid.UUID, key string) error
 	ConversationTurns(ctx context.Context, sessionID, conversationID, exclude uuid.UUID, n int) (json.RawMessage, []database.Turn, error)
@@ -386,8 +387,8 @@ func (h *ConversationHandler) admitError(ctx context.Context, err error, rl data
 
 // admit authenticates, validates and stores the diver's message under the
 // session's quota (committed before any generation).
-func (h *ConversationHandler) admit(ctx context.Context, in *postMessageInput) (models.GuestSession, uuid.UUID, database.UserMessageResult, error) {
-	var res database.UserMessageResult
+func (h *ConversationHandler) admit(ctx context.Context, in *postMessageInput) (models.GuestSession, uuid.UUID, database.Admission, error) {
+	var res database.Admission
 	s, err := h.auth.authenticate(ctx, in.Authorization)
 	if err != nil {
 		return s, uuid.Nil, res, err
@@ -406,7 +407,7 @@ func (h *ConversationHandler) admit(ctx context.Context, in *postMessageInput) (
 		}
 		idem = &database.IdempotencyRequest{Key: in.IdempotencyKey, Fingerprint: fingerprint(id, in.Body.Content)}
 	}
-	res, err = h.store.AddUserMessage(ctx, s.ID, id, in.Body.Content, h.quota, idem)
+	res, err = h.store.AdmitUserMessage(ctx, s.ID, id, in.Body.Content, h.quota, idem, historyTurns)
 	if err != nil {
 		return s, id, res, h.admitError(ctx, err, res.RateLimit)
 	}
@@ -416,7 +417,7 @@ func (h *ConversationHandler) admit(ctx context.Context, in *postMessageInput) (
 // answer has the planner reply to the stored message res.Message and stores
 // the reply. On failure the message stays, no reply is stored, and the
 // Idempotency-Key (if any) is marked failed so that a retry regenerates.
-func (h *ConversationHandler) answer(ctx context.Context, sessionID, conversationID uuid.UUID, res database.UserMessageResult,
+func (h *ConversationHandler) answer(ctx context.Context, sessionID, conversationID uuid.UUID, res database.Admission,
 	key string, emit func(string) error) (ExchangeBody, error) {
 	fail := func(err error) (ExchangeBody, error) {
 		if key != "" {
@@ -429,9 +430,13 @@ func (h *ConversationHandler) answer(ctx context.Context, sessionID, conversatio
 		}
 		return ExchangeBody{}, err
 	}
-	rawCons, turns, err := h.store.ConversationTurns(ctx, sessionID, conversationID, res.Message.ID, historyTurns)
-	if err != nil {
-		return fail(conversationError(ctx, err, ""))
+	rawCons, turns := res.Constraints, res.History
+	if !res.HasHistory { // a regeneration: read them now
+		var err error
+		rawCons, turns, err = h.store.ConversationTurns(ctx, sessionID, conversationID, res.Message.ID, historyTurns)
+		if err != nil {
+			return fail(conversationError(ctx, err, ""))
+		}
 	}
 	history := make([]planner.Message, len(turns))
 	for i, t := range turns {
