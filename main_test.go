@@ -57,7 +57,7 @@ func environ(env map[string]string) []string {
 		switch {
 		case strings.HasPrefix(name, "DATABASE_"), strings.HasPrefix(name, "NEON_"), strings.HasPrefix(name, "BACKEND_"),
 			strings.HasPrefix(name, "SESSION_"), strings.HasPrefix(name, "SERVER_"), strings.HasPrefix(name, "EMBEDDING_"),
-			strings.HasPrefix(name, "GEMINI_"), strings.HasPrefix(name, "SEARCH_"),
+			strings.HasPrefix(name, "GEMINI_"), strings.HasPrefix(name, "SEARCH_"), strings.HasPrefix(name, "PLANNER_"),
 			name == "APP_ENV", name == "NODE_ENV", name == "LOG_LEVEL":
 			continue
 		}
