@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/dovvydive/backend/models"
 )
@@ -66,7 +67,7 @@ func (d *DB) AdmitUserMessage(ctx context.Context, sessionID, conversationID uui
 		Content: content, Citations: []models.Citation{}, Sites: []models.SiteSuggestion{}}
 	var a admission
 	var adm Admission
-	err := d.withPgx(ctx, func(conn *pgx.Conn) error {
+	err := d.onPgxConn(ctx, func(conn *pgx.Conn) error {
 		b := &pgx.Batch{}
 		b.Queue("BEGIN")
 		b.Queue(`SELECT 1 FROM guest_sessions WHERE id = $1 FOR NO KEY UPDATE`, sessionID)
@@ -125,4 +126,19 @@ func (d *DB) AdmitUserMessage(ctx context.Context, sessionID, conversationID uui
 	slices.Reverse(adm.History)
 	adm.Message, adm.RateLimit = msg, a.rateLimit(q, 1)
 	return adm, nil
+}
+
+// onPgxConn runs f on one pooled connection as a native pgx connection
+// (for a pipelined batch), without retrying: the batch writes.
+func (d *DB) onPgxConn(ctx context.Context, f func(*pgx.Conn) error) error {
+	s := d.sql.Load()
+	if s == nil {
+		return ErrUnavailable
+	}
+	conn, err := s.Conn(ctx)
+	if err != nil {
+		return classify(err)
+	}
+	defer conn.Close()
+	return conn.Raw(func(driverConn any) error { return f(driverConn.(*stdlib.Conn).Conn()) })
 }

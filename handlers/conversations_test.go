@@ -25,6 +25,16 @@ import (
 	"github.com/dovvydive/backend/planner"
 )
 
+// plannerServer is newServer with a request timeout that leaves the
+// planner room under -race and a fully parallel test run (the 2 s default
+// is for the fault tests of the other routes).
+func plannerServer(t *testing.T, db *database.DB, adjust ...func(*handlers.RouterConfig)) server {
+	t.Helper()
+	return newServer(t, db, append([]func(*handlers.RouterConfig){func(c *handlers.RouterConfig) {
+		c.RequestTimeout, c.EfSearch = 30*time.Second, 100
+	}}, adjust...)...)
+}
+
 // guest starts a session and returns its token.
 func guest(t *testing.T, srv server) string {
 	t.Helper()
@@ -76,7 +86,7 @@ func countRows(t *testing.T, db *database.DB, query string, args ...any) int {
 func TestConversations_CreateListGetDeleteInCamelCaseAndUncached(t *testing.T) {
 	t.Parallel()
 	db := seededDB(t)
-	srv := newServer(t, db)
+	srv := plannerServer(t, db)
 	token := guest(t, srv)
 
 	created := call(t, http.MethodPost, srv.URL+"/api/v1/conversations", token, `{"title":"Sipadan trip"}`)
@@ -139,7 +149,7 @@ func TestConversations_CreateListGetDeleteInCamelCaseAndUncached(t *testing.T) {
 func TestConversations_AnotherSessionsConversationIsNotFound(t *testing.T) {
 	t.Parallel()
 	db := seededDB(t)
-	srv := newServer(t, db)
+	srv := plannerServer(t, db)
 	owner, intruder := guest(t, srv), guest(t, srv)
 	id := newConversation(t, srv, owner)
 	r := call(t, http.MethodPost, srv.URL+"/api/v1/conversations/"+id+"/messages", owner, messageJSON("Turtles near Semporna?"))
@@ -162,7 +172,7 @@ func TestConversations_AnotherSessionsConversationIsNotFound(t *testing.T) {
 func TestAuth_AcceptsOnlyBearerWithTheCanonicalToken(t *testing.T) {
 	t.Parallel()
 	db := seededDB(t)
-	srv := newServer(t, db)
+	srv := plannerServer(t, db)
 	token := guest(t, srv)
 	id, sig, _ := strings.Cut(token, ".")
 	cases := []struct {
@@ -201,7 +211,7 @@ func TestAuth_AcceptsOnlyBearerWithTheCanonicalToken(t *testing.T) {
 func TestAuth_ExpiredOrDeletedSessionIsSessionExpired(t *testing.T) {
 	t.Parallel()
 	db := seededDB(t)
-	srv := newServer(t, db)
+	srv := plannerServer(t, db)
 	expired, deleted := guest(t, srv), guest(t, srv)
 	expiredID, _, _ := strings.Cut(expired, ".")
 	deletedID, _, _ := strings.Cut(deleted, ".")
@@ -228,7 +238,7 @@ func TestAuth_ExpiredOrDeletedSessionIsSessionExpired(t *testing.T) {
 func TestAuth_RequestsSlideTheSessionsExpiry(t *testing.T) {
 	t.Parallel()
 	db := seededDB(t)
-	srv := newServer(t, db)
+	srv := plannerServer(t, db)
 	token := guest(t, srv)
 	id, _, _ := strings.Cut(token, ".")
 	_, err := db.SQL().Exec(`UPDATE guest_sessions SET last_seen_at = now() - interval '30 minutes',
@@ -244,7 +254,7 @@ func TestAuth_RequestsSlideTheSessionsExpiry(t *testing.T) {
 func TestSessions_CreationIsCappedPerClientIgnoringUntrustedForwardedFor(t *testing.T) {
 	t.Parallel()
 	db := seededDB(t)
-	srv := newServer(t, db, func(c *handlers.RouterConfig) { c.SessionsPerIPHour = 2 })
+	srv := plannerServer(t, db, func(c *handlers.RouterConfig) { c.SessionsPerIPHour = 2 })
 	for i := range 2 {
 		r := post(t, srv.URL+"/api/v1/sessions", "application/json", `{}`, "X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i))
 		require.Equal(t, http.StatusCreated, r.status, r.raw)
@@ -255,7 +265,7 @@ func TestSessions_CreationIsCappedPerClientIgnoringUntrustedForwardedFor(t *test
 	assert.NotEmpty(t, r.header.Get("Retry-After"))
 
 	// Behind a trusted proxy, each forwarded client has its own allowance.
-	proxied := newServer(t, db, func(c *handlers.RouterConfig) {
+	proxied := plannerServer(t, db, func(c *handlers.RouterConfig) {
 		c.SessionsPerIPHour = 2
 		c.TrustedProxies = []string{"127.0.0.1"}
 	})
@@ -270,7 +280,7 @@ func TestSessions_CreationIsCappedPerClientIgnoringUntrustedForwardedFor(t *test
 func TestMessages_BadInputNamesTheFieldAndStoresNothing(t *testing.T) {
 	t.Parallel()
 	db := seededDB(t)
-	srv := newServer(t, db)
+	srv := plannerServer(t, db)
 	token := guest(t, srv)
 	id := newConversation(t, srv, token)
 	url := srv.URL + "/api/v1/conversations/" + id + "/messages"
@@ -304,7 +314,7 @@ func TestMessages_BadInputNamesTheFieldAndStoresNothing(t *testing.T) {
 func TestMessages_ReplyIsGroundedWithRateLimitHeadersAndQuotaIsEnforced(t *testing.T) {
 	t.Parallel()
 	db := seededDB(t)
-	srv := newServer(t, db, func(c *handlers.RouterConfig) { c.MessagesPerHour = 3 })
+	srv := plannerServer(t, db, func(c *handlers.RouterConfig) { c.MessagesPerHour = 3 })
 	token := guest(t, srv)
 	id := newConversation(t, srv, token)
 	url := srv.URL + "/api/v1/conversations/" + id + "/messages"
@@ -392,7 +402,7 @@ func TestMessages_IdempotencyKeyReplaysRefusesAndRegenerates(t *testing.T) {
 	t.Parallel()
 	db := seededDB(t)
 	stub := &stubPlanner{}
-	srv := newServer(t, db, func(c *handlers.RouterConfig) { c.Planner = stub })
+	srv := plannerServer(t, db, func(c *handlers.RouterConfig) { c.Planner = stub })
 	token := guest(t, srv)
 	id := newConversation(t, srv, token)
 	url := srv.URL + "/api/v1/conversations/" + id + "/messages"
@@ -436,7 +446,7 @@ func TestMessages_KeyStillInFlightIsAConflict(t *testing.T) {
 	t.Parallel()
 	db := seededDB(t)
 	stub := &stubPlanner{block: true, started: make(chan struct{}), ended: make(chan error, 1)}
-	srv := newServer(t, db, func(c *handlers.RouterConfig) { c.Planner = stub; c.RequestTimeout = 5 * time.Second })
+	srv := plannerServer(t, db, func(c *handlers.RouterConfig) { c.Planner = stub })
 	token := guest(t, srv)
 	id := newConversation(t, srv, token)
 	url := srv.URL + "/api/v1/conversations/" + id + "/messages"
@@ -496,7 +506,7 @@ func readEvents(t *testing.T, r io.Reader) []event {
 func TestMessages_EventStreamSendsDeltasThenTheSameBodyAsJSON(t *testing.T) {
 	t.Parallel()
 	db := seededDB(t)
-	srv := newServer(t, db)
+	srv := plannerServer(t, db)
 	token := guest(t, srv)
 	id := newConversation(t, srv, token)
 	res := sse(t, context.Background(), srv.URL+"/api/v1/conversations/"+id+"/messages", token, "Hammerheads at Layang-Layang, advanced diver, April")
@@ -536,7 +546,7 @@ func TestMessages_EventStreamFailureBeforeTheFirstPieceIsAJSON503(t *testing.T) 
 	db := seededDB(t)
 	stub := &stubPlanner{}
 	stub.fail.Store(true)
-	srv := newServer(t, db, func(c *handlers.RouterConfig) { c.Planner = stub })
+	srv := plannerServer(t, db, func(c *handlers.RouterConfig) { c.Planner = stub })
 	token := guest(t, srv)
 	id := newConversation(t, srv, token)
 	res := sse(t, context.Background(), srv.URL+"/api/v1/conversations/"+id+"/messages", token, "Sipadan?")
@@ -567,10 +577,10 @@ func TestMessages_GeminiFailureIs503NamingItAndKeepsTheMessage(t *testing.T) {
 		fake := fakeGemini(t, status)
 		gen, err := planner.NewGemini(context.Background(), planner.GeminiConfig{APIKey: "test-key", BaseURL: fake.URL, Timeout: 5 * time.Second})
 		require.NoError(t, err)
-		store := planner.Store{DB: db}
+		store := planner.Store{DB: db, EfSearch: 100}
 		p, err := planner.New(planner.Config{Embedder: embedding.Hash{}, Retriever: store, Catalog: store, Generator: gen})
 		require.NoError(t, err)
-		srv := newServer(t, db, func(c *handlers.RouterConfig) { c.Planner = p; c.RequestTimeout = 10 * time.Second })
+		srv := plannerServer(t, db, func(c *handlers.RouterConfig) { c.Planner = p })
 		token := guest(t, srv)
 		id := newConversation(t, srv, token)
 		secret := fmt.Sprintf("private question %d about Mabul", status)
@@ -589,7 +599,7 @@ func TestMessages_GeminiFailureIs503NamingItAndKeepsTheMessage(t *testing.T) {
 func TestMessages_ConcurrentPostsForOneSessionStopAtTheQuota(t *testing.T) {
 	t.Parallel()
 	db := seededDB(t)
-	srv := newServer(t, db, func(c *handlers.RouterConfig) { c.MessagesPerHour = 10; c.RequestTimeout = 20 * time.Second })
+	srv := plannerServer(t, db, func(c *handlers.RouterConfig) { c.MessagesPerHour = 10 })
 	token := guest(t, srv)
 	id := newConversation(t, srv, token)
 	var wg sync.WaitGroup

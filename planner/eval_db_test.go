@@ -33,7 +33,7 @@ func TestEval_RealPlannerOnTheSeededDatabaseMeetsTheTargets(t *testing.T) {
 	_, err = seeds.Load(ctx, db, embedding.Hash{})
 	require.NoError(t, err)
 
-	store := planner.Store{DB: db}
+	store := planner.Store{DB: db, EfSearch: 100}
 	p, err := planner.New(planner.Config{Embedder: embedding.Hash{}, Retriever: store, Catalog: store, Generator: planner.Extractive{}})
 	require.NoError(t, err)
 	questions, err := data.EvalQuestions()

@@ -20,16 +20,16 @@ type Database interface {
 // ef_search), the text list is the database's full-text and name search.
 type Store struct {
 	DB       Database
-	EfSearch int // HNSW candidate list size; 0 takes 100
+	EfSearch int // HNSW candidate list size, raised to k when below it; 0 leaves it to the database
 }
 
 // VectorSearch returns the k chunks nearest to vec, best first.
 func (s Store) VectorSearch(ctx context.Context, vec []float32, k int) ([]Passage, error) {
 	ef := s.EfSearch
-	if ef <= 0 {
-		ef = 100
+	if ef > 0 {
+		ef = max(ef, k) // HNSW returns at most ef_search rows
 	}
-	hits, err := s.DB.Search(ctx, vec, k, max(ef, k), database.SearchFilter{})
+	hits, err := s.DB.Search(ctx, vec, k, ef, database.SearchFilter{})
 	if err != nil {
 		return nil, err
 	}
