@@ -254,11 +254,14 @@ func wishesOffered(cand Candidate, wishes []string) []string {
 			continue
 		}
 		if !scanned {
-			texts := make([]string, len(cand.Passages))
-			for i, p := range cand.Passages {
-				texts[i] = p.Text
+			for _, p := range cand.Passages {
+				for _, k := range passageWishes(p.Text) {
+					if !slices.Contains(inPassages, k) {
+						inPassages = append(inPassages, k)
+					}
+				}
 			}
-			inPassages, scanned = matchTerms(strings.Join(texts, "\n"), wishTerms), true
+			scanned = true
 		}
 		if slices.Contains(inPassages, w) {
 			out = append(out, w)
