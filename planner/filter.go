@@ -242,25 +242,22 @@ func wishInFacts(s Site, wish string) bool {
 }
 
 // wishesOffered lists the diver's wishes the site's facts or passages show.
-// The passages are scanned once, and only when the facts lack a wish: the
-// scan is most of the planner's CPU per message.
 func wishesOffered(cand Candidate, wishes []string) []string {
 	var out []string
-	var inPassages []string
-	scanned := false
+	var lower string
 	for _, w := range wishes {
 		if wishInFacts(cand.Site, w) {
 			out = append(out, w)
 			continue
 		}
-		if !scanned {
+		if lower == "" {
 			texts := make([]string, len(cand.Passages))
 			for i, p := range cand.Passages {
 				texts[i] = p.Text
 			}
-			inPassages, scanned = matchTerms(strings.Join(texts, "\n"), wishTerms), true
+			lower = strings.ToLower(strings.Join(texts, "\n"))
 		}
-		if slices.Contains(inPassages, w) {
+		if mentions(lower, wishTerms, w) {
 			out = append(out, w)
 		}
 	}
