@@ -98,12 +98,12 @@ func Select(cands []Candidate, c Constraints, n int) Selection {
 		safeCount++
 		cand.Wishes = wishesOffered(cand, c.Wishes)
 		cand.Score += boost(cand, c)
-		inPlace, inSeason := matchesPlace(cand.Site, c.Places), inSeason(cand.Site, c.Months)
+		placeOK, seasonOK := matchesPlace(cand.Site, c.Places), inSeason(cand.Site, c.Months)
 		switch {
-		case inPlace && inSeason:
+		case placeOK && seasonOK:
 			cand.Reason = reason(cand, c)
 			fits = append(fits, cand)
-		case inSeason:
+		case seasonOK:
 			cand.Unmet = []string{UnmetPlace}
 			elsewhere = append(elsewhere, cand)
 		}
