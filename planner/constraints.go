@@ -475,6 +475,51 @@ func negatedBefore(before string) bool {
 	return negationRe.MatchString(before)
 }
 
+// mentions reports whether lower (lower-cased text) names key of terms: a
+// Latin alias as a whole word (its spaces may also be hyphens), a Han alias
+// anywhere. It is the fast path for long passages, where running every
+// regexp costs most of a message's CPU; unlike matchTerms it does not mask
+// longer names ("whale shark" also mentions sharks) or see negation.
+func mentions(lower string, terms []term, key string) bool {
+	for _, t := range terms {
+		if t.key != key {
+			continue
+		}
+		for _, a := range t.aliases {
+			a = strings.ToLower(a)
+			if !isLatin(a) {
+				if strings.Contains(lower, a) {
+					return true
+				}
+				continue
+			}
+			if containsWord(lower, a) || (strings.Contains(a, " ") && containsWord(lower, strings.ReplaceAll(a, " ", "-"))) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// containsWord finds w in s with no letter or digit right before or after it.
+func containsWord(s, w string) bool {
+	for from := 0; ; {
+		i := strings.Index(s[from:], w)
+		if i < 0 {
+			return false
+		}
+		start, end := from+i, from+i+len(w)
+		if (start == 0 || !isWordByte(s[start-1])) && (end == len(s) || !isWordByte(s[end])) {
+			return true
+		}
+		from = start + 1
+	}
+}
+
+func isWordByte(b byte) bool {
+	return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '_'
+}
+
 // placeTerms are islands, regions, states and areas divers name. Islands come
 // before the regions that contain them so that the most specific name wins.
 var placeTerms = compileTerms([]term{

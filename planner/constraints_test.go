@@ -2,10 +2,13 @@ package planner
 
 import (
 	"encoding/json"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dovvydive/backend/models"
 )
 
 // want lists only the fields a case checks; nil slices and zero values are
@@ -201,4 +204,35 @@ func TestConstraints_JSONHasStableShape(t *testing.T) {
 	b, err := json.Marshal(Extract("hello", Constraints{}))
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"months":[],"season":"","certification":"","experience":"","places":[],"wishes":[],"maxDepthM":0,"language":"en"}`, string(b))
+}
+
+// FuzzExtract checks the invariants every extraction keeps, whatever the text.
+func FuzzExtract(f *testing.F) {
+	for _, s := range []string{"in July", "七月", "7-8月到", "Nov-Feb", "no deeper than 999 m", "AOW 不是 OW", "十一十二月", "May may March mar", "", "\x00\xff", "诗巴丹 sipadan 月月月"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		c := Extract(text, Constraints{})
+		for i, m := range c.Months {
+			if m < 1 || m > 12 || (i > 0 && c.Months[i-1] >= m) {
+				t.Fatalf("months %v from %q", c.Months, text)
+			}
+		}
+		if c.Certification != "" {
+			if _, ok := models.CertificationsUpTo(c.Certification); !ok {
+				t.Fatalf("certification %q from %q", c.Certification, text)
+			}
+		}
+		if c.MaxDepthM < 0 || c.MaxDepthM > 100 {
+			t.Fatalf("depth %d from %q", c.MaxDepthM, text)
+		}
+		if c.Language != LangEn && c.Language != LangZh {
+			t.Fatalf("language %q from %q", c.Language, text)
+		}
+		for _, p := range c.Places {
+			if !slices.Contains(Places(), p) {
+				t.Fatalf("place %q from %q", p, text)
+			}
+		}
+	})
 }

@@ -209,12 +209,12 @@ func bestQuote(lang string, passages []Passage, s Site, wishes []string, message
 				continue
 			}
 			score := 0.0
-			for _, w := range matchTerms(sent, wishTerms) {
-				if slices.Contains(wishes, w) {
+			lower := strings.ToLower(sent)
+			for _, w := range wishes {
+				if mentions(lower, wishTerms, w) {
 					score += 3
 				}
 			}
-			lower := strings.ToLower(sent)
 			for _, w := range words {
 				if strings.Contains(lower, w) {
 					score++

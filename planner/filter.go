@@ -98,12 +98,12 @@ func Select(cands []Candidate, c Constraints, n int) Selection {
 		safeCount++
 		cand.Wishes = wishesOffered(cand, c.Wishes)
 		cand.Score += boost(cand, c)
-		inPlace, inSeason := matchesPlace(cand.Site, c.Places), inSeason(cand.Site, c.Months)
+		placeOK, seasonOK := matchesPlace(cand.Site, c.Places), inSeason(cand.Site, c.Months)
 		switch {
-		case inPlace && inSeason:
+		case placeOK && seasonOK:
 			cand.Reason = reason(cand, c)
 			fits = append(fits, cand)
-		case inSeason:
+		case seasonOK:
 			cand.Unmet = []string{UnmetPlace}
 			elsewhere = append(elsewhere, cand)
 		}
@@ -242,28 +242,22 @@ func wishInFacts(s Site, wish string) bool {
 }
 
 // wishesOffered lists the diver's wishes the site's facts or passages show.
-// The passages are scanned once, and only when the facts lack a wish: the
-// scan is most of the planner's CPU per message.
 func wishesOffered(cand Candidate, wishes []string) []string {
 	var out []string
-	var inPassages []string
-	scanned := false
+	var lower string
 	for _, w := range wishes {
 		if wishInFacts(cand.Site, w) {
 			out = append(out, w)
 			continue
 		}
-		if !scanned {
-			for _, p := range cand.Passages {
-				for _, k := range passageWishes(p.Text) {
-					if !slices.Contains(inPassages, k) {
-						inPassages = append(inPassages, k)
-					}
-				}
+		if lower == "" {
+			texts := make([]string, len(cand.Passages))
+			for i, p := range cand.Passages {
+				texts[i] = p.Text
 			}
-			scanned = true
+			lower = strings.ToLower(strings.Join(texts, "\n"))
 		}
-		if slices.Contains(inPassages, w) {
+		if mentions(lower, wishTerms, w) {
 			out = append(out, w)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 )
 
 const fakeKey = "test-gemini-key"
@@ -360,4 +361,53 @@ func TestParseRetryAfter_ReadsSecondsAndDates(t *testing.T) {
 func TestNewGemini_RequiresAKey(t *testing.T) {
 	_, err := NewGemini(context.Background(), GeminiConfig{})
 	assert.Error(t, err)
+}
+
+// A client that goes away mid-stream, a cancelled caller and a timeout all
+// end the generation without leaving a goroutine behind.
+func TestGemini_StoppingLeaksNoGoroutine(t *testing.T) {
+	var f *fakeGemini
+	f = newFakeGemini(t, func(w http.ResponseWriter, r *http.Request, stream bool) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for i := 0; ; i++ {
+			if _, err := fmt.Fprintf(w, "data: %s\r\n\r\n", chunkJSON(fmt.Sprintf("piece %d ", i), "")); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+			select {
+			case <-r.Context().Done():
+				return
+			case <-f.released:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	})
+	transport := &http.Transport{}
+	before := goleak.IgnoreCurrent()
+	g := newGeminiGen(t, f.URL, func(c *GeminiConfig) {
+		c.HTTPClient = &http.Client{Transport: transport}
+		c.Timeout = 300 * time.Millisecond
+	})
+
+	gone := errors.New("client gone")
+	n := 0
+	_, err := g.Generate(context.Background(), geminiRequest(t, "en"), func(string) error {
+		if n++; n == 3 {
+			return gone
+		}
+		return nil
+	})
+	assert.ErrorIs(t, err, gone)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	_, err = g.Generate(ctx, geminiRequest(t, "en"), func(string) error { return nil })
+	assert.ErrorIs(t, err, context.Canceled)
+
+	_, err = g.Generate(context.Background(), geminiRequest(t, "en"), func(string) error { return nil })
+	assert.ErrorIs(t, err, context.DeadlineExceeded, "an endless stream hits the timeout")
+
+	transport.CloseIdleConnections()
+	goleak.VerifyNone(t, before)
 }

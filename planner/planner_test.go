@@ -309,3 +309,28 @@ func TestPlan_WithGeminiStreamsAndCitesTheChosenSites(t *testing.T) {
 	assert.Contains(t, string(sys), "layang-layang-hammerhead-point")
 	assert.Len(t, body["contents"], 2, "the earlier turn and the message")
 }
+
+// BenchmarkPlan measures the planner's own CPU per message with the
+// extractive generator (the in-memory retriever's brute-force search is
+// included; the database replaces it in production).
+func BenchmarkPlan(b *testing.B) {
+	t := &testing.T{}
+	tp := newTestPlanner(t)
+	msgs := []string{"AOW, hammerheads in April", "七月去诗巴丹看海龟", "Tioman in December?", "beginner, macro, any time"}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := tp.Plan(context.Background(), Turn{Message: msgs[i%len(msgs)]}, nil); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkExtract measures constraint extraction alone.
+func BenchmarkExtract(b *testing.B) {
+	for b.Loop() {
+		Extract("I'm AOW, no deeper than 25 m, want hammerheads and mantas at Layang-Layang in April or May", Constraints{})
+		Extract("我是进阶潜水员，七八月去诗巴丹和马布岛，想看海龟和梭鱼，不超过30米", Constraints{})
+	}
+}
