@@ -135,6 +135,9 @@ type Quota struct {
 	Window time.Duration
 }
 
+// DefaultMessageQuota is 100 user messages per session per rolling hour.
+var DefaultMessageQuota = Quota{Limit: 100, Window: time.Hour}
+
 // RateLimit is the state of a session's quota after a request, for the
 // RateLimit-Limit, -Remaining and -Reset headers.
 type RateLimit struct {

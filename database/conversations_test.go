@@ -18,7 +18,7 @@ import (
 	"github.com/dovvydive/backend/models"
 )
 
-var hourly = database.Quota{Limit: 100, Window: time.Hour}
+var hourly = database.DefaultMessageQuota
 
 // planner is a migrated database with one session and one conversation.
 type planner struct {

@@ -21,6 +21,10 @@ import (
 // active: a stolen token stops working after it.
 const DefaultSessionMaxAge = 7 * 24 * time.Hour
 
+// DefaultSessionCreationLimit is how many sessions one client (address) may
+// create per rolling hour.
+const DefaultSessionCreationLimit = 30
+
 // touchInterval bounds how often a session's sliding expiry is written:
 // at most one UPDATE a minute per session, however many requests it makes.
 const touchInterval = time.Minute

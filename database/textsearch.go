@@ -39,10 +39,10 @@ func (d *DB) TextSearch(ctx context.Context, query string, k int) ([]TextHit, er
 	if k < 1 || k > 1000 {
 		return nil, fmt.Errorf("text search: k is %d, want 1 to 1000", k)
 	}
-	query = strings.ToValidUTF8(strings.ReplaceAll(query, "\x00", " "), " ")
 	if len(query) > 4000 {
-		query = query[:4000]
+		query = query[:4000] // may cut a character in two: repaired below
 	}
+	query = strings.ToValidUTF8(strings.ReplaceAll(query, "\x00", " "), " ")
 	var hits []TextHit
 	err := d.read(ctx, func(g *gorm.DB) error {
 		hits = nil
