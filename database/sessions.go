@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -87,6 +88,9 @@ func (d *DB) CreateGuestSessionCapped(ctx context.Context, n NewGuestSession) (m
 	}
 	if n.Limit < 1 || n.Window <= 0 || n.TTL <= 0 {
 		return models.GuestSession{}, fmt.Errorf("%w: limit, window and ttl must be positive", ErrInvalid)
+	}
+	if !slices.Contains(models.Languages, n.Language) {
+		return models.GuestSession{}, fmt.Errorf("%w: language must be one of %v", ErrInvalid, models.Languages)
 	}
 	if n.MaxAge <= 0 {
 		n.MaxAge = DefaultSessionMaxAge
@@ -174,6 +178,9 @@ func (d *DB) GetGuestSession(ctx context.Context, id uuid.UUID) (models.GuestSes
 // signed token should treat both as an expired session: the signature
 // proves the session was issued, so a missing row means it was purged.
 func (d *DB) AuthenticateSession(ctx context.Context, id uuid.UUID, ttl time.Duration) (models.GuestSession, error) {
+	if ttl <= 0 {
+		return models.GuestSession{}, fmt.Errorf("%w: session ttl must be positive", ErrInvalid)
+	}
 	g, err := d.handle(ctx)
 	if err != nil {
 		return models.GuestSession{}, err
@@ -211,6 +218,9 @@ const touchSQL = `UPDATE guest_sessions
 // per session; it reports whether it wrote. An expired session is not
 // revived: expiry is final, which is what lets the purge delete it safely.
 func (d *DB) TouchSession(ctx context.Context, id uuid.UUID, ttl time.Duration) (bool, error) {
+	if ttl <= 0 {
+		return false, fmt.Errorf("%w: session ttl must be positive", ErrInvalid)
+	}
 	g, err := d.handle(ctx)
 	if err != nil {
 		return false, err
