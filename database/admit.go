@@ -3,7 +3,7 @@ package database
 import (
 	"context"
 	"encoding/json"
-	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -48,11 +48,13 @@ type Admission struct {
 // AddUserMessage itself, so both have one set of rules.
 func (d *DB) AdmitUserMessage(ctx context.Context, sessionID, conversationID uuid.UUID, content string, q Quota,
 	idem *IdempotencyRequest, history int) (Admission, error) {
+	// The same checks as AddUserMessage, which answers every case but the
+	// plain admission.
 	if err := checkText("content", content, 1, MaxMessageLength); err != nil {
 		return Admission{}, err
 	}
 	if q.Limit < 1 || q.Window <= 0 || q.Window > quotaRetention {
-		return Admission{}, errors.Join(ErrInvalid, errors.New("quota limit and window must be positive and within retention"))
+		return Admission{}, fmt.Errorf("%w: quota limit and window must be positive and within %s", ErrInvalid, quotaRetention)
 	}
 	key := IdempotencyRequest{}
 	if idem != nil {
@@ -60,8 +62,11 @@ func (d *DB) AdmitUserMessage(ctx context.Context, sessionID, conversationID uui
 		if err := checkText("Idempotency-Key", key.Key, 1, MaxIdempotencyKeyLength); err != nil {
 			return Admission{}, err
 		}
-		key.TTL = cmp(key.TTL, DefaultIdempotencyTTL)
-		key.Lease = cmp(key.Lease, DefaultIdempotencyLease)
+		if key.Fingerprint == "" {
+			return Admission{}, fmt.Errorf("%w: an idempotency key needs the request's fingerprint", ErrInvalid)
+		}
+		key.TTL = orDefault(key.TTL, DefaultIdempotencyTTL)
+		key.Lease = orDefault(key.Lease, DefaultIdempotencyLease)
 	}
 	msg := models.Message{ID: newID(), ConversationID: conversationID, SessionID: sessionID, Role: models.RoleUser,
 		Content: content, Citations: []models.Citation{}, Sites: []models.SiteSuggestion{}}

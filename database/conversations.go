@@ -135,6 +135,9 @@ type Quota struct {
 	Window time.Duration
 }
 
+// DefaultMessageQuota is 100 user messages per session per rolling hour.
+var DefaultMessageQuota = Quota{Limit: 100, Window: time.Hour}
+
 // RateLimit is the state of a session's quota after a request, for the
 // RateLimit-Limit, -Remaining and -Reset headers.
 type RateLimit struct {
@@ -212,8 +215,11 @@ func (d *DB) AddUserMessage(ctx context.Context, sessionID, conversationID uuid.
 		if err := checkText("Idempotency-Key", key.Key, 1, MaxIdempotencyKeyLength); err != nil {
 			return UserMessageResult{}, err
 		}
-		key.TTL = cmp(key.TTL, DefaultIdempotencyTTL)
-		key.Lease = cmp(key.Lease, DefaultIdempotencyLease)
+		if key.Fingerprint == "" {
+			return UserMessageResult{}, fmt.Errorf("%w: an idempotency key needs the request's fingerprint", ErrInvalid)
+		}
+		key.TTL = orDefault(key.TTL, DefaultIdempotencyTTL)
+		key.Lease = orDefault(key.Lease, DefaultIdempotencyLease)
 	}
 	g, err := d.handle(ctx)
 	if err != nil {
@@ -457,7 +463,7 @@ func newID() uuid.UUID {
 	return id
 }
 
-func cmp(d, def time.Duration) time.Duration {
+func orDefault(d, def time.Duration) time.Duration {
 	if d <= 0 {
 		return def
 	}

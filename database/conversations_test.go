@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,7 +19,7 @@ import (
 	"github.com/dovvydive/backend/models"
 )
 
-var hourly = database.Quota{Limit: 100, Window: time.Hour}
+var hourly = database.DefaultMessageQuota
 
 // planner is a migrated database with one session and one conversation.
 type planner struct {
@@ -294,6 +295,14 @@ func TestConversation_RefusesWhatTheTableWouldRefuse(t *testing.T) {
 	}
 	_, err = p.db.CreateConversation(ctx, uuid.New(), "no such session")
 	assert.ErrorIs(t, err, database.ErrNotFound)
+	_, err = p.db.AddUserMessage(ctx, p.session, p.conv, "hi", hourly, &database.IdempotencyRequest{Key: "k"})
+	assert.ErrorIs(t, err, database.ErrInvalid, "a key without a fingerprint cannot detect reuse")
+	_, err = p.db.AddUserMessage(ctx, p.session, p.conv, "hi", hourly, &database.IdempotencyRequest{Key: strings.Repeat("k", 256), Fingerprint: "f"})
+	assert.ErrorIs(t, err, database.ErrInvalid)
+	_, err = p.db.CreateGuestSessionCapped(ctx, database.NewGuestSession{Language: "fr", TTL: time.Hour,
+		ClientKey: database.ClientKey([]byte("s"), "192.0.2.1"), Limit: 1, Window: time.Hour})
+	assert.ErrorIs(t, err, database.ErrInvalid)
+	assert.Zero(t, count(t, p.dsn, `SELECT count(*) FROM messages`))
 }
 
 func TestIdempotency_ReplayConflictMismatchAndRegenerate(t *testing.T) {

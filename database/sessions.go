@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -20,6 +21,10 @@ import (
 // DefaultSessionMaxAge is the absolute lifetime of a guest session, however
 // active: a stolen token stops working after it.
 const DefaultSessionMaxAge = 7 * 24 * time.Hour
+
+// DefaultSessionCreationLimit is how many sessions one client (address) may
+// create per rolling hour.
+const DefaultSessionCreationLimit = 30
 
 // touchInterval bounds how often a session's sliding expiry is written:
 // at most one UPDATE a minute per session, however many requests it makes.
@@ -83,6 +88,9 @@ func (d *DB) CreateGuestSessionCapped(ctx context.Context, n NewGuestSession) (m
 	}
 	if n.Limit < 1 || n.Window <= 0 || n.TTL <= 0 {
 		return models.GuestSession{}, fmt.Errorf("%w: limit, window and ttl must be positive", ErrInvalid)
+	}
+	if !slices.Contains(models.Languages, n.Language) {
+		return models.GuestSession{}, fmt.Errorf("%w: language must be one of %v", ErrInvalid, models.Languages)
 	}
 	if n.MaxAge <= 0 {
 		n.MaxAge = DefaultSessionMaxAge
@@ -170,6 +178,9 @@ func (d *DB) GetGuestSession(ctx context.Context, id uuid.UUID) (models.GuestSes
 // signed token should treat both as an expired session: the signature
 // proves the session was issued, so a missing row means it was purged.
 func (d *DB) AuthenticateSession(ctx context.Context, id uuid.UUID, ttl time.Duration) (models.GuestSession, error) {
+	if ttl <= 0 {
+		return models.GuestSession{}, fmt.Errorf("%w: session ttl must be positive", ErrInvalid)
+	}
 	g, err := d.handle(ctx)
 	if err != nil {
 		return models.GuestSession{}, err
@@ -207,6 +218,9 @@ const touchSQL = `UPDATE guest_sessions
 // per session; it reports whether it wrote. An expired session is not
 // revived: expiry is final, which is what lets the purge delete it safely.
 func (d *DB) TouchSession(ctx context.Context, id uuid.UUID, ttl time.Duration) (bool, error) {
+	if ttl <= 0 {
+		return false, fmt.Errorf("%w: session ttl must be positive", ErrInvalid)
+	}
 	g, err := d.handle(ctx)
 	if err != nil {
 		return false, err

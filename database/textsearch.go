@@ -40,7 +40,7 @@ func (d *DB) TextSearch(ctx context.Context, query string, k int) ([]TextHit, er
 		return nil, fmt.Errorf("text search: k is %d, want 1 to 1000", k)
 	}
 	if len(query) > 4000 {
-		query = query[:4000] // may cut a character in two: ToValidUTF8 below drops the half
+		query = query[:4000] // may cut a character in two: repaired below
 	}
 	query = strings.ToValidUTF8(strings.ReplaceAll(query, "\x00", " "), " ")
 	var hits []TextHit

@@ -43,7 +43,7 @@ func TestTextSearch_FindsSitesByEnglishWordsChineseNamesAndMisspellings(t *testi
 		assert.Contains(t, strings.ToLower(h.Text), "hammerhead")
 	}
 	// Nothing to match (stop words, punctuation, quotes) is an empty list, not an error.
-	for _, q := range []string{"where is the best dive site?", "'; DROP TABLE site_chunks; --", "", `\'`} {
+	for _, q := range []string{"where is the best dive site?", "'; DROP TABLE site_chunks; --", "", `\'`, strings.Repeat("诗", 2000)} {
 		_, err := db.TextSearch(ctx, q, 5)
 		require.NoError(t, err, q)
 	}
