@@ -477,8 +477,13 @@ func planError(ctx context.Context, err error) error {
 			e.withHeader("Retry-After", strconv.Itoa(database.Seconds(up.RetryAfter)))
 		}
 		return e
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return storeError(ctx, err)
+	case err == context.DeadlineExceeded:
+		// Plan returns the bare context error only when generation itself
+		// ran out of time (a retrieval timeout comes wrapped, and is the
+		// database's): the request deadline cut the answer short.
+		loggerFrom(ctx).Warn("planner: generation exceeded the request timeout")
+		return newAPIError(http.StatusServiceUnavailable, CodeGeneratorUnavailable, "",
+			"the answer took longer than the request timeout; your message is saved, retry shortly")
 	}
 	return storeError(ctx, err)
 }

@@ -622,3 +622,23 @@ func TestMessages_ConcurrentPostsForOneSessionStopAtTheQuota(t *testing.T) {
 	assert.Equal(t, int32(15), limited.Load())
 	assert.Equal(t, 10, countRows(t, db, `SELECT count(*) FROM messages WHERE role = 'user' AND conversation_id = $1`, id))
 }
+
+// slowStub stands for a generator slower than the request deadline.
+type slowStub struct{}
+
+func (slowStub) Plan(ctx context.Context, _ planner.Turn, _ func(string) error) (planner.Reply, error) {
+	<-ctx.Done()
+	return planner.Reply{}, ctx.Err()
+}
+
+func TestMessages_GenerationPastTheRequestTimeoutIsA503ForTheGenerator(t *testing.T) {
+	t.Parallel()
+	db := seededDB(t)
+	srv := plannerServer(t, db, func(c *handlers.RouterConfig) { c.Planner = slowStub{}; c.RequestTimeout = time.Second })
+	token := guest(t, srv)
+	id := newConversation(t, srv, token)
+	r := call(t, http.MethodPost, srv.URL+"/api/v1/conversations/"+id+"/messages", token, messageJSON("slow"))
+	assert.Equal(t, http.StatusServiceUnavailable, r.status, r.raw)
+	assert.Equal(t, "generator_unavailable", errorOf(t, r)["code"], "not the database's fault")
+	assert.Equal(t, 1, countRows(t, db, `SELECT count(*) FROM messages WHERE conversation_id = $1`, id))
+}
