@@ -69,8 +69,8 @@ func (h *ConversationHandler) PostMessage(ctx context.Context, in *postMessageIn
 		}
 		body, err := h.answer(ctx, s.ID, convID, res, in.IdempotencyKey, emit)
 		switch {
-		case err != nil && ctx.Err() != nil:
-			return // nobody is listening
+		case err != nil && errors.Is(ctx.Err(), context.Canceled):
+			return // the client went away: nobody is listening
 		case err != nil && !st.started:
 			var apiErr *APIError
 			if !errors.As(err, &apiErr) {
