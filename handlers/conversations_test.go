@@ -642,3 +642,30 @@ func TestMessages_GenerationPastTheRequestTimeoutIsA503ForTheGenerator(t *testin
 	assert.Equal(t, "generator_unavailable", errorOf(t, r)["code"], "not the database's fault")
 	assert.Equal(t, 1, countRows(t, db, `SELECT count(*) FROM messages WHERE conversation_id = $1`, id))
 }
+
+// brokenStream emits a piece, then its upstream fails.
+type brokenStream struct{}
+
+func (brokenStream) Plan(_ context.Context, _ planner.Turn, emit func(string) error) (planner.Reply, error) {
+	if err := emit("Sipadan is "); err != nil {
+		return planner.Reply{}, err
+	}
+	return planner.Reply{}, &planner.ErrUpstream{Name: "gemini", Err: errors.New("stream reset")}
+}
+
+func TestMessages_EventStreamFailureAfterTheFirstPieceEndsWithAnErrorEvent(t *testing.T) {
+	t.Parallel()
+	db := seededDB(t)
+	srv := plannerServer(t, db, func(c *handlers.RouterConfig) { c.Planner = brokenStream{} })
+	token := guest(t, srv)
+	id := newConversation(t, srv, token)
+	res := sse(t, context.Background(), srv.URL+"/api/v1/conversations/"+id+"/messages", token, "Sipadan?")
+	defer res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	events := readEvents(t, res.Body)
+	require.Len(t, events, 2)
+	assert.Equal(t, "delta", events[0].name)
+	assert.Equal(t, "error", events[1].name)
+	assert.Contains(t, events[1].data, "generator_unavailable")
+	assert.Equal(t, 1, countRows(t, db, `SELECT count(*) FROM messages WHERE conversation_id = $1`, id), "no reply stored")
+}
