@@ -40,9 +40,17 @@ neon-sim-stop: ## Stop the local Neon replica
 test: ## Run every test, database tests against a throwaway PostgreSQL with pgvector
 	GO=$(GO) scripts/with-test-db.sh scripts/run-tests.sh
 
+.PHONY: eval
+eval: ## Run data/eval through the real planner on a seeded test database: hit@3, violations, per-question misses
+	scripts/with-test-db.sh $(GO) test -count=1 -v -run TestEval_RealPlannerOnTheSeededDatabaseMeetsTheTargets ./planner/
+
 .PHONY: bench
 bench: ## Benchmark /health and GET /api/v1/dive-sites/{id} under concurrent load
 	scripts/with-test-db.sh $(GO) test -run '^$$' -bench 'Benchmark(Health|GetDiveSite)' -benchtime 1x -count 1 -v ./handlers/
+
+.PHONY: bench-planner
+bench-planner: ## Message round trips on the built binary (extractive, 16 sessions): msg/s, p50/p99, DB round trips and server CPU per message
+	scripts/with-test-db.sh $(GO) test -run '^$$' -bench BenchmarkPlannerMessages -benchtime 1x -count 1 -timeout 10m -v .
 
 .PHONY: bench-search
 bench-search: ## Measure knowledge search on a 100,000-chunk corpus: COPY vs GORM, HNSW build, recall, API vs database floor (minutes)

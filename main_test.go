@@ -59,7 +59,7 @@ func environ(env map[string]string) []string {
 		switch {
 		case strings.HasPrefix(name, "DATABASE_"), strings.HasPrefix(name, "NEON_"), strings.HasPrefix(name, "BACKEND_"),
 			strings.HasPrefix(name, "SESSION_"), strings.HasPrefix(name, "SERVER_"), strings.HasPrefix(name, "EMBEDDING_"),
-			strings.HasPrefix(name, "GEMINI_"), strings.HasPrefix(name, "SEARCH_"),
+			strings.HasPrefix(name, "GEMINI_"), strings.HasPrefix(name, "SEARCH_"), strings.HasPrefix(name, "PLANNER_"),
 			strings.HasPrefix(name, "METRICS_"), strings.HasPrefix(name, "PPROF_"),
 			name == "APP_ENV", name == "NODE_ENV", name == "LOG_LEVEL", name == "LOG_FORMAT":
 			continue
@@ -82,14 +82,14 @@ type process struct {
 
 // start runs the binary in an empty working directory (no config.yaml, no
 // .env) and stops it when the test ends.
-func start(t *testing.T, env map[string]string, args ...string) *process {
+func start(t testing.TB, env map[string]string, args ...string) *process {
 	t.Helper()
 	return startProgram(t, env, binary, args...)
 }
 
 // startProgram is start for another program that takes the binary's
 // arguments (scripts/image.sh run, which runs the binary in its image).
-func startProgram(t *testing.T, env map[string]string, program string, args ...string) *process {
+func startProgram(t testing.TB, env map[string]string, program string, args ...string) *process {
 	t.Helper()
 	p := &process{stdout: &dbtest.LogBuffer{}, stderr: &dbtest.LogBuffer{}, done: make(chan error, 1)}
 	if _, ok := env["BACKEND_PORT"]; !ok && slices.Contains(args, "serve") {
@@ -114,7 +114,7 @@ func startProgram(t *testing.T, env map[string]string, program string, args ...s
 }
 
 // wait returns the exit code, failing the test if the process runs past limit.
-func (p *process) wait(t *testing.T, limit time.Duration) int {
+func (p *process) wait(t testing.TB, limit time.Duration) int {
 	t.Helper()
 	select {
 	case <-p.done:
@@ -129,7 +129,7 @@ func (p *process) wait(t *testing.T, limit time.Duration) int {
 func (p *process) url(path string) string { return "http://127.0.0.1:" + p.port + path }
 
 // waitStatus polls path until it answers want, for at most limit.
-func (p *process) waitStatus(t *testing.T, path string, want int, limit time.Duration) time.Duration {
+func (p *process) waitStatus(t testing.TB, path string, want int, limit time.Duration) time.Duration {
 	t.Helper()
 	start := time.Now()
 	client := contracttest.Client(t, time.Second)
@@ -147,7 +147,7 @@ func (p *process) waitStatus(t *testing.T, path string, want int, limit time.Dur
 	return 0
 }
 
-func runCmd(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+func runCmd(t testing.TB, env map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	p := start(t, env, args...)
 	code = p.wait(t, 30*time.Second)
@@ -532,4 +532,24 @@ func TestServe_DrainPeriodZeroStopsAtOnce(t *testing.T) {
 	assert.Equal(t, 0, p.wait(t, 10*time.Second))
 	assert.Less(t, time.Since(signalled), time.Second)
 	assert.NotContains(t, p.stderr.String(), "shutdown: draining")
+}
+
+func TestCLI_PurgeDeletesExpiredSessionsAndPrintsCounts(t *testing.T) {
+	t.Parallel()
+	dsn := dbtest.Migrated(t)
+	dbtest.Exec(t, dsn,
+		`INSERT INTO guest_sessions (id, created_at, last_seen_at, expires_at, absolute_expires_at) VALUES
+			('00000000-0000-4000-8000-000000000001', now() - interval '2 days', now() - interval '2 days', now() - interval '1 day', now() + interval '5 days'),
+			('00000000-0000-4000-8000-000000000002', now(), now(), now() + interval '1 day', now() + interval '7 days')`,
+		`INSERT INTO conversations (id, session_id) VALUES ('00000000-0000-4000-8000-0000000000c1', '00000000-0000-4000-8000-000000000001')`)
+	env := map[string]string{"APP_ENV": "test", "DATABASE_URL": dsn}
+	code, out, _ := runCmd(t, env, "purge", "--batch", "10")
+	require.Zero(t, code)
+	assert.Contains(t, out, "purged: 1 session(s), 1 conversation(s), 0 message(s)")
+	code, out, _ = runCmd(t, env, "purge")
+	require.Zero(t, code)
+	assert.Contains(t, out, "purged: 0 session(s)")
+	code, _, stderr := runCmd(t, env, "purge", "--batch", "5000")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "--batch is 5000")
 }

@@ -34,7 +34,7 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 	root.PersistentFlags().String("config", "./config.yaml", "path to config.yaml")
 
 	root.AddCommand(serveCommand(stderr), migrateCommand(stdout, stderr), seedCommand(stdout, stderr),
-		ingestCommand(stdout, stderr), configCommand(stdout), versionCommand(stdout))
+		ingestCommand(stdout, stderr), purgeCommand(stdout, stderr), configCommand(stdout), versionCommand(stdout))
 	return root
 }
 
@@ -244,6 +244,38 @@ func withKnowledge(cmd *cobra.Command, stderr io.Writer, run func(*database.DB, 
 		}
 	}
 	return run(db, emb)
+}
+
+func purgeCommand(stdout, stderr io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "purge",
+		Short: "Delete expired guest sessions with their conversations, and expired idempotency keys; safe to run on several hosts at once",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			batch, _ := cmd.Flags().GetInt("batch")
+			if batch < 1 || batch > database.MaxPurgeBatch {
+				return fmt.Errorf("--batch is %d, want 1 to %d", batch, database.MaxPurgeBatch)
+			}
+			db, err := database.Open(cmd.Context(), cfg.Database, NewLogger(cfg.App, stderr))
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			if err := db.Ready(cmd.Context()); err != nil {
+				return fmt.Errorf("purge: %w (run `migrate up` first)", err)
+			}
+			res, err := db.PurgeExpired(cmd.Context(), batch)
+			fmt.Fprintf(stdout, "purged: %d session(s), %d conversation(s), %d message(s), %d idempotency key(s), %d quota entries, %d session-creation record(s)\n",
+				res.Sessions, res.Conversations, res.Messages, res.IdempotencyKeys, res.QuotaEntries, res.SessionCreations)
+			return err
+		},
+	}
+	cmd.Flags().Int("batch", database.MaxPurgeBatch, "rows deleted per statement (1 to 1000)")
+	return cmd
 }
 
 func configCommand(stdout io.Writer) *cobra.Command {

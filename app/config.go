@@ -25,6 +25,7 @@ import (
 	"github.com/dovvydive/backend/database"
 	"github.com/dovvydive/backend/knowledge"
 	"github.com/dovvydive/backend/knowledge/embedding"
+	"github.com/dovvydive/backend/planner"
 )
 
 // Environments the service runs in.
@@ -45,6 +46,17 @@ type Config struct {
 	Embedding EmbeddingConfig `mapstructure:"embedding"`
 	Search    SearchConfig    `mapstructure:"search"`
 	Telemetry TelemetryConfig `mapstructure:"telemetry"`
+	Planner   PlannerConfig   `mapstructure:"planner"`
+}
+
+// PlannerConfig chooses the trip planner's answer generator and its quota.
+type PlannerConfig struct {
+	// Generator is extractive (offline, deterministic, the default) or
+	// gemini (needs GEMINI_API_KEY, the same key as the Gemini embedder).
+	Generator   string `mapstructure:"generator" validate:"oneof=extractive gemini"`
+	GeminiModel string `mapstructure:"gemini_model" validate:"required"`
+	// QuotaPerHour is the user messages each session may send per rolling hour.
+	QuotaPerHour int `mapstructure:"quota_per_hour" validate:"min=1,max=100000"`
 }
 
 // TelemetryConfig places the operator endpoints.
@@ -114,6 +126,11 @@ type ServerConfig struct {
 type SessionConfig struct {
 	Secret   string `mapstructure:"secret" validate:"omitempty,min=32"`
 	TTLHours int    `mapstructure:"ttl_hours" validate:"min=1,max=8760"`
+	// AbsoluteTTLHours caps a session's life from creation, however active.
+	AbsoluteTTLHours int `mapstructure:"absolute_ttl_hours" validate:"min=1,max=8760,gtefield=TTLHours"`
+	// CreatePerIPPerHour caps the sessions one client address creates per
+	// rolling hour (the address as ClientIP sees it: see trusted_proxies).
+	CreatePerIPPerHour int `mapstructure:"create_per_ip_per_hour" validate:"min=1,max=100000"`
 	// Ephemeral is set when development generated Secret at startup.
 	Ephemeral bool `mapstructure:"-"`
 }
@@ -149,6 +166,7 @@ var envNames = map[string][]string{
 	"embedding.provider":        {"EMBEDDING_PROVIDER"},
 	"embedding.gemini_api_key":  {"GEMINI_API_KEY"},
 	"embedding.gemini_base_url": {"GEMINI_BASE_URL"},
+	"planner.generator":         {"PLANNER_GENERATOR"},
 	"search.ef_search":          {"SEARCH_EF_SEARCH"},
 }
 
@@ -175,13 +193,14 @@ func DefaultConfig() Config {
 			CORSOrigins:     []string{"http://localhost:3000", "http://localhost:5173"},
 		},
 		Database: database.DefaultConfig(),
-		Session:  SessionConfig{TTLHours: 24},
+		Session:  SessionConfig{TTLHours: 24, AbsoluteTTLHours: 168, CreatePerIPPerHour: 30},
 		Seed:     SeedConfig{OnStart: false},
 		Embedding: EmbeddingConfig{Provider: "hash", GeminiModel: embedding.GeminiModel, BatchSize: 64,
 			Timeout: 30 * time.Second, MaxRetries: 5, RequestsPerMinute: 100},
 		Search: SearchConfig{EfSearch: 0, MaxConcurrent: database.DefaultMaxConcurrentSearches,
 			MinScore: knowledge.DefaultMinScore},
 		Telemetry: TelemetryConfig{MetricsAddr: "127.0.0.1"},
+		Planner:   PlannerConfig{Generator: "extractive", GeminiModel: planner.GeminiModel, QuotaPerHour: 100},
 	}
 }
 
@@ -442,6 +461,9 @@ func (c Config) Validate() error {
 	if c.Telemetry.MetricsPort != 0 && c.Telemetry.MetricsPort == c.Server.Port {
 		problems = append(problems, "METRICS_PORT: must differ from BACKEND_PORT")
 	}
+	if c.Planner.Generator == "gemini" && c.Embedding.GeminiAPIKey == "" {
+		problems = append(problems, "GEMINI_API_KEY: required when PLANNER_GENERATOR is gemini")
+	}
 	if c.Database.Provider == database.ProviderNeon && c.Database.NeonURL != "" {
 		problems = append(problems, neonProblems(c.Database)...)
 	}
@@ -551,6 +573,15 @@ func describe(fe validator.FieldError) string {
 func siblingKey(fe validator.FieldError) string {
 	key := keyOf(fe.Namespace())
 	parent := key[:strings.LastIndex(key, ".")+1]
-	names := map[string]string{"MaxOpenConns": "max_open_conns", "InitialDelay": "initial_delay"}
+	names := map[string]string{"MaxOpenConns": "max_open_conns", "InitialDelay": "initial_delay", "TTLHours": "ttl_hours"}
 	return parent + names[fe.Param()]
+}
+
+// NewGenerator returns the planner's configured answer generator.
+func (c Config) NewGenerator(ctx context.Context) (planner.Generator, error) {
+	if c.Planner.Generator != "gemini" {
+		return planner.Extractive{}, nil
+	}
+	return planner.NewGemini(ctx, planner.GeminiConfig{APIKey: c.Embedding.GeminiAPIKey, Model: c.Planner.GeminiModel,
+		BaseURL: c.Embedding.GeminiBaseURL})
 }

@@ -19,7 +19,7 @@ func clearEnv(t *testing.T) {
 	t.Helper()
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
-		for _, prefix := range []string{"APP_", "NODE_ENV", "LOG_LEVEL", "BACKEND_", "DATABASE_", "NEON_", "SESSION_", "SERVER_", "SEED_", "CORS_", "EMBEDDING_", "GEMINI_", "SEARCH_"} {
+		for _, prefix := range []string{"APP_", "NODE_ENV", "LOG_LEVEL", "BACKEND_", "DATABASE_", "NEON_", "SESSION_", "SERVER_", "SEED_", "CORS_", "EMBEDDING_", "GEMINI_", "SEARCH_", "PLANNER_"} {
 			if strings.HasPrefix(name, prefix) {
 				t.Setenv(name, "") // restores the value after the test
 				os.Unsetenv(name)

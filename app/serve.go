@@ -18,6 +18,7 @@ import (
 	"github.com/dovvydive/backend/handlers"
 	"github.com/dovvydive/backend/knowledge/embedding"
 	"github.com/dovvydive/backend/migrations"
+	"github.com/dovvydive/backend/planner"
 	"github.com/dovvydive/backend/seeds"
 )
 
@@ -64,6 +65,17 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		defer stop()
 	}
 
+	// Planner: the configured generator over hybrid retrieval in the database.
+	gen, err := cfg.NewGenerator(ctx)
+	if err != nil {
+		return err
+	}
+	store := planner.Store{DB: db, EfSearch: cfg.Search.EfSearch}
+	plan, err := planner.New(planner.Config{Embedder: tel.embedder, Retriever: store, Catalog: store, Generator: gen})
+	if err != nil {
+		return err
+	}
+
 	// Stage 1, listen: bind the port now.
 	gin.SetMode(gin.ReleaseMode)
 	router, err := handlers.NewRouter(handlers.RouterConfig{
@@ -79,6 +91,11 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		MinScore:       cfg.Search.MinScore,
 		Metrics:        tel.http,
 		MetricsHandler: metricsOnAPI,
+		// The planner's session rules.
+		SessionMaxAge:     time.Duration(cfg.Session.AbsoluteTTLHours) * time.Hour,
+		SessionsPerIPHour: cfg.Session.CreatePerIPPerHour,
+		MessagesPerHour:   cfg.Planner.QuotaPerHour,
+		Planner:           plan,
 	}, ready)
 	if err != nil {
 		return err

@@ -2,6 +2,14 @@ package database
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -10,19 +18,148 @@ import (
 	"github.com/dovvydive/backend/models"
 )
 
-// CreateGuestSession stores a new session that expires after ttl. Writes are
-// not retried here: a failure is reported and the client may try again.
+// DefaultSessionMaxAge is the absolute lifetime of a guest session, however
+// active: a stolen token stops working after it.
+const DefaultSessionMaxAge = 7 * 24 * time.Hour
+
+// DefaultSessionCreationLimit is how many sessions one client (address) may
+// create per rolling hour.
+const DefaultSessionCreationLimit = 30
+
+// touchInterval bounds how often a session's sliding expiry is written:
+// at most one UPDATE a minute per session, however many requests it makes.
+const touchInterval = time.Minute
+
+// CreateGuestSession stores a new session that expires after ttl of
+// inactivity, and at the latest DefaultSessionMaxAge after creation. Writes
+// are not retried here: a failure is reported and the client may try again.
 func (d *DB) CreateGuestSession(ctx context.Context, language string, ttl time.Duration) (models.GuestSession, error) {
 	g, err := d.handle(ctx)
 	if err != nil {
 		return models.GuestSession{}, err
 	}
-	now := time.Now().UTC().Truncate(time.Microsecond)
-	s := models.GuestSession{ID: uuid.New(), Language: language, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	s := newSession(language, time.Now(), ttl, DefaultSessionMaxAge)
 	if err := g.Create(&s).Error; err != nil {
 		return models.GuestSession{}, classify(err)
 	}
 	return s, nil
+}
+
+func newSession(language string, now time.Time, ttl, maxAge time.Duration) models.GuestSession {
+	now = now.UTC().Truncate(time.Microsecond)
+	return models.GuestSession{ID: uuid.New(), Language: language, CreatedAt: now, LastSeenAt: now,
+		ExpiresAt: now.Add(min(ttl, maxAge)), AbsoluteExpiresAt: now.Add(maxAge)}
+}
+
+// NewGuestSession describes a session to create under a per-client cap.
+type NewGuestSession struct {
+	Language  string
+	TTL       time.Duration // sliding: idle time after which the session expires
+	MaxAge    time.Duration // absolute cap from creation; 0 means DefaultSessionMaxAge
+	ClientKey string        // ClientKey(secret, ip): never the address itself
+	Limit     int           // sessions a client may create per Window
+	Window    time.Duration
+}
+
+// ClientKey is the hex HMAC-SHA256 of a client address under secret: stable
+// for counting, useless for recovering the address without the secret.
+func ClientKey(secret []byte, ip string) string {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(ip))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// creationLockClass namespaces the transaction-level advisory locks that
+// serialise session creation per client (the second key is from ClientKey).
+const creationLockClass = 0x64766331 // "dvc1"
+
+// CreateGuestSessionCapped stores a new session unless the client has created
+// n.Limit sessions in the last n.Window, in which case it returns a
+// *CreationLimitError (errors.Is ErrQuotaExceeded) saying when to retry.
+//
+// The count and the insert run under a transaction-scoped advisory lock on
+// the client key, so instances cannot both see Limit-1; unlike a session
+// lock it is released by COMMIT, which keeps it correct behind a
+// transaction pooler.
+func (d *DB) CreateGuestSessionCapped(ctx context.Context, n NewGuestSession) (models.GuestSession, error) {
+	key, err := hex.DecodeString(n.ClientKey)
+	if err != nil || len(key) < 16 || len(key) > 64 {
+		return models.GuestSession{}, fmt.Errorf("%w: client key must be the hex HMAC from ClientKey", ErrInvalid)
+	}
+	if n.Limit < 1 || n.Window <= 0 || n.TTL <= 0 {
+		return models.GuestSession{}, fmt.Errorf("%w: limit, window and ttl must be positive", ErrInvalid)
+	}
+	if !slices.Contains(models.Languages, n.Language) {
+		return models.GuestSession{}, fmt.Errorf("%w: language must be one of %v", ErrInvalid, models.Languages)
+	}
+	if n.MaxAge <= 0 {
+		n.MaxAge = DefaultSessionMaxAge
+	}
+	g, err := d.handle(ctx)
+	if err != nil {
+		return models.GuestSession{}, err
+	}
+	var s models.GuestSession
+	err = g.Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec(`SELECT pg_advisory_xact_lock(?, ?)`, creationLockClass,
+			int32(binary.BigEndian.Uint32(key))).Error; err != nil {
+			return err
+		}
+		var now time.Time
+		var used int
+		var created bool
+		id := uuid.New()
+		err := tx.Raw(`WITH clock AS (SELECT clock_timestamp() AS now),
+			used AS (
+				SELECT count(*) AS n FROM session_creations c, clock
+				 WHERE c.client_key = @key AND c.created_at > clock.now - make_interval(secs => @window)),
+			accepted AS (SELECT clock.now FROM clock, used WHERE used.n < @limit),
+			counted AS (INSERT INTO session_creations (client_key, created_at) SELECT @key, now FROM accepted),
+			created AS (
+				INSERT INTO guest_sessions (id, language, created_at, last_seen_at, expires_at, absolute_expires_at)
+				SELECT @id, @language, now, now, now + make_interval(secs => @ttl), now + make_interval(secs => @max_age)
+				  FROM accepted
+				RETURNING id)
+			SELECT clock.now, used.n, EXISTS (SELECT 1 FROM created) FROM clock, used`,
+			map[string]any{"key": n.ClientKey, "window": n.Window.Seconds(), "limit": n.Limit, "id": id,
+				"language": n.Language, "ttl": min(n.TTL, n.MaxAge).Seconds(), "max_age": n.MaxAge.Seconds()},
+		).Row().Scan(&now, &used, &created)
+		if err != nil {
+			return err
+		}
+		if !created {
+			retry, err := oldestLeaves(tx, `SELECT created_at FROM session_creations
+				WHERE client_key = ? AND created_at > ? ORDER BY created_at OFFSET ? LIMIT 1`,
+				n.ClientKey, now, n.Window, used, n.Limit)
+			if err != nil {
+				return err
+			}
+			return &CreationLimitError{Limit: n.Limit, Window: n.Window, RetryAfter: retry}
+		}
+		s = newSession(n.Language, now, n.TTL, n.MaxAge)
+		s.ID = id
+		return nil
+	})
+	if err != nil {
+		return models.GuestSession{}, classify(err)
+	}
+	return s, nil
+}
+
+// oldestLeaves returns how long until a rolling window holding used events
+// (at most limit allowed) frees one place: until the event at position
+// used-limit (oldest first) is older than window. query selects one
+// created_at given the key, the window start, and the offset.
+func oldestLeaves(tx *gorm.DB, query string, key any, now time.Time, window time.Duration, used, limit int) (time.Duration, error) {
+	var at time.Time
+	err := tx.Raw(query, key, now.Add(-window), max(0, used-limit)).Row().Scan(&at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Second, nil // the window emptied meanwhile
+	}
+	if err != nil {
+		return 0, err
+	}
+	return max(time.Second, at.Add(window).Sub(now)), nil
 }
 
 // GetGuestSession returns an unexpired session, or ErrNotFound.
@@ -32,4 +169,65 @@ func (d *DB) GetGuestSession(ctx context.Context, id uuid.UUID) (models.GuestSes
 		return findOne(g.Where("id = ? AND expires_at > now()", id), &s)
 	})
 	return s, err
+}
+
+// AuthenticateSession returns the session for a request and slides its
+// expiry (see TouchSession) in the same round trip. A session that exists
+// but has expired is ErrSessionExpired; one that does not exist (never
+// issued, or already purged) is ErrNotFound. A caller holding a validly
+// signed token should treat both as an expired session: the signature
+// proves the session was issued, so a missing row means it was purged.
+func (d *DB) AuthenticateSession(ctx context.Context, id uuid.UUID, ttl time.Duration) (models.GuestSession, error) {
+	if ttl <= 0 {
+		return models.GuestSession{}, fmt.Errorf("%w: session ttl must be positive", ErrInvalid)
+	}
+	g, err := d.handle(ctx)
+	if err != nil {
+		return models.GuestSession{}, err
+	}
+	// The second branch reads the row as it was before the UPDATE (one
+	// statement, one snapshot), and only when the UPDATE changed nothing.
+	var rows []struct {
+		models.GuestSession
+		Expired bool
+	}
+	err = g.Raw(`WITH touched AS (`+touchSQL+` RETURNING *)
+		SELECT *, false AS expired FROM touched
+		UNION ALL
+		SELECT *, expires_at <= now() AS expired FROM guest_sessions
+		 WHERE id = @id AND NOT EXISTS (SELECT 1 FROM touched)`,
+		map[string]any{"id": id, "ttl": ttl.Seconds(), "interval": touchInterval.Seconds()}).Scan(&rows).Error
+	switch {
+	case err != nil:
+		return models.GuestSession{}, classify(err)
+	case len(rows) == 0:
+		return models.GuestSession{}, ErrNotFound
+	case rows[0].Expired:
+		return models.GuestSession{}, ErrSessionExpired
+	}
+	return rows[0].GuestSession, nil
+}
+
+// touchSQL slides a live session's expiry to now + ttl (never past its
+// absolute cap), only when it was last refreshed over a minute ago.
+const touchSQL = `UPDATE guest_sessions
+	   SET last_seen_at = now(), expires_at = least(now() + make_interval(secs => @ttl), absolute_expires_at)
+	 WHERE id = @id AND expires_at > now() AND last_seen_at < now() - make_interval(secs => @interval)`
+
+// TouchSession slides a live session's expiry, writing at most once a minute
+// per session; it reports whether it wrote. An expired session is not
+// revived: expiry is final, which is what lets the purge delete it safely.
+func (d *DB) TouchSession(ctx context.Context, id uuid.UUID, ttl time.Duration) (bool, error) {
+	if ttl <= 0 {
+		return false, fmt.Errorf("%w: session ttl must be positive", ErrInvalid)
+	}
+	g, err := d.handle(ctx)
+	if err != nil {
+		return false, err
+	}
+	r := g.Exec(touchSQL, map[string]any{"id": id, "ttl": ttl.Seconds(), "interval": touchInterval.Seconds()})
+	if r.Error != nil {
+		return false, classify(r.Error)
+	}
+	return r.RowsAffected == 1, nil
 }

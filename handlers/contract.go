@@ -31,6 +31,12 @@ const APIVersion = "1.0.0"
 
 var errorDetailType = reflect.TypeFor[ErrorDetail]()
 
+// Operation metadata read by documentCommonResponses.
+const (
+	metaRateLimited = "rateLimited" // responses carry RateLimit-* headers
+	metaKeep422     = "keep422"     // 422 is a real answer (a reused Idempotency-Key), not huma's validation error
+)
+
 func init() {
 	// Handlers always answer lists as [], never null.
 	huma.DefaultArrayNullable = false
@@ -108,7 +114,13 @@ func apiConfig() huma.Config {
 // every response, Retry-After on every 503, 400 (never huma's 422) for bad
 // input, the middleware's 403 (CORS) and, with a body, 408.
 func documentCommonResponses(_ *huma.OpenAPI, op *huma.Operation) {
-	if r, ok := op.Responses["422"]; ok {
+	if r, ok := op.Responses["422"]; ok && op.Metadata[metaKeep422] == true {
+		r.Description = "Unprocessable: the Idempotency-Key was already used for a different request."
+		if _, ok := op.Responses["400"]; !ok {
+			op.Responses["400"] = &huma.Response{Description: "Bad Request: a parameter, header or body field is wrong; `field` names it.",
+				Content: r.Content}
+		}
+	} else if ok {
 		delete(op.Responses, "422")
 		if _, ok := op.Responses["400"]; !ok {
 			r.Description = "Bad Request: a parameter, header or body field is wrong; `field` names it."
@@ -130,9 +142,25 @@ func documentCommonResponses(_ *huma.OpenAPI, op *huma.Operation) {
 		}
 		r.Headers["X-Request-ID"] = &huma.Param{Description: "The request's id: the caller's X-Request-ID when it is 1-64 characters of [A-Za-z0-9._:-], else a new UUID.",
 			Schema: &huma.Schema{Type: huma.TypeString}}
-		if status == "503" {
+		switch status {
+		case "503", "429":
 			r.Headers["Retry-After"] = &huma.Param{Description: "Seconds to wait before retrying.",
 				Schema: &huma.Schema{Type: huma.TypeInteger}}
+		case "401":
+			r.Description = "Unauthorized: `unauthorized` for a missing or invalid token, `session_expired` for an expired or deleted session."
+			r.Headers["WWW-Authenticate"] = &huma.Param{Description: `Bearer error="invalid_token"`,
+				Schema: &huma.Schema{Type: huma.TypeString}}
+		case "409":
+			r.Description = "Conflict: a request with this Idempotency-Key is still being answered."
+		}
+		if op.Metadata[metaRateLimited] == true && slices.Contains([]string{"200", "201", "409", "422", "429", "503"}, status) {
+			for name, doc := range map[string]string{
+				"RateLimit-Limit":     "Messages the session may send per rolling hour.",
+				"RateLimit-Remaining": "Messages left in the current window.",
+				"RateLimit-Reset":     "Seconds until the window frees a place.",
+			} {
+				r.Headers[name] = &huma.Param{Description: doc, Schema: &huma.Schema{Type: huma.TypeInteger}}
+			}
 		}
 	}
 	op.Parameters = append(op.Parameters, &huma.Param{Name: "X-Request-ID", In: "header",

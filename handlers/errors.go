@@ -31,11 +31,19 @@ const (
 	CodeEmbeddingFailed      = "embedding_failed"
 	CodeDatabaseUnavailable  = "database_unavailable"
 	CodeEmbeddingUnavailable = "embedding_unavailable"
+	// The planner's routes.
+	CodeSessionExpired       = "session_expired"       // 401: the token was valid but its session expired or was purged
+	CodeQuotaExceeded        = "quota_exceeded"        // 429: the session's message quota for the rolling hour is used up
+	CodeTooManySessions      = "too_many_sessions"     // 429: this client created too many sessions in the last hour
+	CodeIdempotencyConflict  = "idempotency_conflict"  // 409: a request with this Idempotency-Key is still running
+	CodeIdempotencyMismatch  = "idempotency_mismatch"  // 422: the Idempotency-Key was used for a different request
+	CodeGeneratorUnavailable = "generator_unavailable" // 503: the answer's generator (e.g. gemini) failed
 )
 
 var errorCodes = []string{CodeInvalidInput, CodeUnauthorized, CodeOriginNotAllowed, CodeNotFound, CodeMethodNotAllowed,
 	CodeRequestTimeout, CodeBodyTooLarge, CodeUnsupportedMediaType, CodeInternal, CodeEmbeddingFailed,
-	CodeDatabaseUnavailable, CodeEmbeddingUnavailable}
+	CodeDatabaseUnavailable, CodeEmbeddingUnavailable, CodeSessionExpired, CodeQuotaExceeded, CodeTooManySessions,
+	CodeIdempotencyConflict, CodeIdempotencyMismatch, CodeGeneratorUnavailable}
 
 // ErrorDetail is the inside of every error body.
 type ErrorDetail struct {
@@ -49,6 +57,7 @@ type ErrorDetail struct {
 // huma writes for its own validation errors too (see humaError).
 type APIError struct {
 	status int
+	header http.Header // extra response headers (WWW-Authenticate, Retry-After, RateLimit-*)
 	Detail ErrorDetail `json:"error"`
 }
 
@@ -70,12 +79,26 @@ func (e *APIError) Error() string { return e.Detail.Message }
 // GetStatus is the HTTP status huma answers with.
 func (e *APIError) GetStatus() int { return e.status }
 
-// GetHeaders adds Retry-After to every 503: the outage is expected to pass.
+// GetHeaders adds Retry-After to every 503 (the outage is expected to
+// pass) unless the error sets its own, and the error's own headers.
 func (e *APIError) GetHeaders() http.Header {
+	h := http.Header{}
 	if e.status == http.StatusServiceUnavailable {
-		return http.Header{"Retry-After": []string{"1"}}
+		h.Set("Retry-After", "1")
 	}
-	return http.Header{}
+	for k, v := range e.header {
+		h[k] = v
+	}
+	return h
+}
+
+// withHeader sets a response header on e and returns e.
+func (e *APIError) withHeader(name, value string) *APIError {
+	if e.header == nil {
+		e.header = http.Header{}
+	}
+	e.header.Set(name, value)
+	return e
 }
 
 func newAPIError(status int, code, field, message string) *APIError {

@@ -115,3 +115,19 @@ func mediaTypeCase() gin.HandlerFunc {
 
 // logger returns the request's logger (see requestLog).
 func logger(c *gin.Context) *slog.Logger { return loggerFrom(c.Request.Context()) }
+
+const clientIPCtxKey ctxKey = loggerCtxKey + 100
+
+// clientIP puts gin's ClientIP (the peer address, or X-Forwarded-For only
+// from a trusted proxy) in the request's context for handlers huma calls.
+func clientIP() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), clientIPCtxKey, c.ClientIP()))
+		c.Next()
+	}
+}
+
+func clientIPFrom(ctx context.Context) string {
+	ip, _ := ctx.Value(clientIPCtxKey).(string)
+	return ip
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/dovvydive/backend/knowledge"
 	"github.com/dovvydive/backend/knowledge/embedding"
+	"github.com/dovvydive/backend/planner"
 )
 
 // Store is everything the API needs from the database.
@@ -23,7 +24,9 @@ type Store interface {
 	diveSiteStore
 	diveOperatorStore
 	sessionStore
+	conversationStore
 	knowledge.SearchStore
+	planner.Database
 }
 
 // RouterConfig configures NewRouter.
@@ -35,10 +38,19 @@ type RouterConfig struct {
 	CORSOrigins    []string
 	SessionSecret  []byte // signs guest-session tokens
 	SessionTTL     time.Duration
-	Embedder       embedding.Embedder // embeds search queries
-	EfSearch       int                // HNSW candidate list size for searches
-	MinScore       float64            // search relevance floor (0: only hits of score ≤ 0 are dropped; negative: the default)
-	Metrics        *HTTPMetrics       // nil: requests are not counted
+	// SessionMaxAge caps a session's life however active (0: 7 days).
+	SessionMaxAge time.Duration
+	// SessionsPerIPHour caps sessions one client address creates per hour (0: 30).
+	SessionsPerIPHour int
+	// MessagesPerHour is each session's message quota per rolling hour (0: 100).
+	MessagesPerHour int
+	// Planner answers messages; nil builds the offline extractive planner
+	// over the store and Embedder.
+	Planner  Planner
+	Embedder embedding.Embedder // embeds search queries
+	EfSearch int                // HNSW candidate list size for searches
+	MinScore float64            // search relevance floor (0: only hits of score ≤ 0 are dropped; negative: the default)
+	Metrics  *HTTPMetrics       // nil: requests are not counted
 	// MetricsHandler, when set, is served at GET /metrics on this router
 	// (nil when metrics have their own port).
 	MetricsHandler http.Handler
@@ -83,13 +95,41 @@ func NewRouter(cfg RouterConfig, store Store) (*gin.Engine, error) {
 	operators := NewDiveOperatorHandler(store)
 	huma.Register(api, cachedOp(op(http.MethodGet, "/api/v1/dive-operators", "listDiveOperators", "Dive operators, optionally by region or site", 503)), operators.List)
 
-	sessions := NewSessionHandler(store, cfg.SessionSecret, cfg.SessionTTL)
-	create := op(http.MethodPost, "/api/v1/sessions", "createSession", "Start a guest session", 413, 415, 503)
+	sessions := NewSessionHandler(store, cfg.SessionSecret, SessionLimits{TTL: cfg.SessionTTL, MaxAge: cfg.SessionMaxAge,
+		CreatePerIPHour: cfg.SessionsPerIPHour})
+	create := op(http.MethodPost, "/api/v1/sessions", "createSession", "Start a guest session", 413, 415, 429, 503)
 	create.DefaultStatus = http.StatusCreated
 	huma.Register(api, create, sessions.Create)
-	current := op(http.MethodGet, "/api/v1/sessions/current", "currentSession", "The session named by the bearer token", 401, 404, 503)
-	current.Security = []map[string][]string{{"sessionToken": {}}}
-	huma.Register(api, current, sessions.Current)
+	// authed marks an operation as needing the session token.
+	authed := func(o huma.Operation) huma.Operation {
+		o.Security = []map[string][]string{{"sessionToken": {}}}
+		o.Errors = append(o.Errors, http.StatusUnauthorized)
+		return o
+	}
+	huma.Register(api, authed(op(http.MethodGet, "/api/v1/sessions/current", "currentSession", "The session named by the bearer token", 503)), sessions.Current)
+
+	// The trip planner: a session's conversations. Another session's
+	// conversation is answered exactly like a missing one (404).
+	p := cfg.Planner
+	if p == nil {
+		p, err = planner.New(planner.Config{Embedder: cfg.Embedder, Retriever: planner.Store{DB: store, EfSearch: cfg.EfSearch},
+			Catalog: planner.Store{DB: store, EfSearch: cfg.EfSearch}, Generator: planner.Extractive{}})
+		if err != nil {
+			return nil, fmt.Errorf("router: %w", err)
+		}
+	}
+	convs := NewConversationHandler(store, sessions.auth, p, cfg.MessagesPerHour)
+	createConv := authed(op(http.MethodPost, "/api/v1/conversations", "createConversation", "Start a conversation", 413, 415, 503))
+	createConv.DefaultStatus = http.StatusCreated
+	huma.Register(api, createConv, convs.Create)
+	huma.Register(api, authed(op(http.MethodGet, "/api/v1/conversations", "listConversations", "The session's conversations, most recently active first", 503)), convs.List)
+	huma.Register(api, authed(op(http.MethodGet, "/api/v1/conversations/{id}", "getConversation", "A conversation with its latest messages", 404, 503)), convs.Get)
+	deleteConv := authed(op(http.MethodDelete, "/api/v1/conversations/{id}", "deleteConversation", "Delete a conversation and its messages", 404, 503))
+	deleteConv.DefaultStatus = http.StatusNoContent
+	huma.Register(api, deleteConv, convs.Delete)
+	huma.Register(api, messageOp(authed(op(http.MethodPost, "/api/v1/conversations/{id}/messages", "postMessage",
+		"Ask the planner: store the message, answer it (JSON, or Server-Sent Events)", 404, 409, 413, 415, 422, 429, 503)), registry),
+		convs.PostMessage)
 
 	search := NewSearchHandler(searcher)
 	huma.Register(api, op(http.MethodPost, "/api/v1/search", "search", "Knowledge search over dive-site text", 413, 415, 502, 503), search.Search)
@@ -141,13 +181,14 @@ func newAPI(cfg RouterConfig) (*gin.Engine, huma.API, error) {
 				writeError(c, newAPIError(http.StatusForbidden, CodeOriginNotAllowed, "Origin", "this origin may not call the API"))
 				return false
 			},
-			AllowMethods:  []string{http.MethodGet, http.MethodPost, http.MethodOptions},
-			AllowHeaders:  []string{"Content-Type", "Authorization", "X-Request-ID"},
-			ExposeHeaders: []string{"X-Request-ID", "Retry-After", "ETag"},
-			MaxAge:        12 * time.Hour,
+			AllowMethods: []string{http.MethodGet, http.MethodPost, http.MethodDelete, http.MethodOptions},
+			AllowHeaders: []string{"Content-Type", "Authorization", "X-Request-ID", "Idempotency-Key", "Accept"},
+			ExposeHeaders: []string{"X-Request-ID", "Retry-After", "ETag", "WWW-Authenticate",
+				"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"},
+			MaxAge: 12 * time.Hour,
 		}))
 	}
-	r.Use(limitBody(cfg.MaxBodyBytes), deadline(cfg.RequestTimeout), mediaTypeCase(),
+	r.Use(clientIP(), limitBody(cfg.MaxBodyBytes), deadline(cfg.RequestTimeout), mediaTypeCase(),
 		cacheable(cacheControl, "/api/v1/dive-sites", "/api/v1/dive-sites/:id", "/api/v1/dive-operators"))
 	r.NoRoute(func(c *gin.Context) {
 		writeError(c, newAPIError(http.StatusNotFound, CodeNotFound, "", "no route "+c.Request.Method+" "+c.Request.URL.Path))

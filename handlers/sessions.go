@@ -2,34 +2,46 @@ package handlers
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
+	"errors"
 	"net/http"
-	"strings"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/dovvydive/backend/database"
 	"github.com/dovvydive/backend/models"
 )
 
 type sessionStore interface {
-	CreateGuestSession(ctx context.Context, language string, ttl time.Duration) (models.GuestSession, error)
-	GetGuestSession(ctx context.Context, id uuid.UUID) (models.GuestSession, error)
+	CreateGuestSessionCapped(ctx context.Context, n database.NewGuestSession) (models.GuestSession, error)
+	AuthenticateSession(ctx context.Context, id uuid.UUID, ttl time.Duration) (models.GuestSession, error)
+}
+
+// SessionLimits bound guest sessions.
+type SessionLimits struct {
+	TTL             time.Duration // sliding: idle time after which a session expires
+	MaxAge          time.Duration // absolute cap from creation; 0 takes database.DefaultSessionMaxAge
+	CreatePerIPHour int           // sessions one client address may create per rolling hour; 0 takes 30
 }
 
 // SessionHandler serves /api/v1/sessions: anonymous guest sessions whose
 // bearer token is the session id signed with SESSION_SECRET.
 type SessionHandler struct {
 	store  sessionStore
-	secret []byte
-	ttl    time.Duration
+	auth   *sessionAuth
+	limits SessionLimits
 }
 
 // NewSessionHandler returns a SessionHandler signing tokens with secret.
-func NewSessionHandler(store sessionStore, secret []byte, ttl time.Duration) *SessionHandler {
-	return &SessionHandler{store: store, secret: secret, ttl: ttl}
+func NewSessionHandler(store sessionStore, secret []byte, limits SessionLimits) *SessionHandler {
+	if limits.CreatePerIPHour <= 0 {
+		limits.CreatePerIPHour = 30
+	}
+	if limits.MaxAge <= 0 {
+		limits.MaxAge = database.DefaultSessionMaxAge
+	}
+	return &SessionHandler{store: store, limits: limits, auth: &sessionAuth{secret: secret, ttl: limits.TTL, store: store}}
 }
 
 type createSessionInput struct {
@@ -47,7 +59,8 @@ type SessionResponse struct {
 	Token string `json:"token,omitempty" doc:"Bearer token for Authorization; handed out once."`
 }
 
-// noStore keeps session tokens and session data out of every cache.
+// noStore keeps session tokens, session data and conversations out of
+// every cache.
 const noStore = "no-store"
 
 type sessionOutput struct {
@@ -55,60 +68,42 @@ type sessionOutput struct {
 	Body         DataBody[SessionResponse]
 }
 
-// Create starts a guest session and returns it with its token.
+// Create starts a guest session and returns it with its token, unless the
+// client (by ClientIP, which honours only the trusted proxies) has created
+// its hourly allowance already.
 func (h *SessionHandler) Create(ctx context.Context, in *createSessionInput) (*sessionOutput, error) {
 	language := models.Language("en")
 	if in.Body != nil && in.Body.Language != "" {
 		language = in.Body.Language
 	}
-	s, err := h.store.CreateGuestSession(ctx, string(language), h.ttl)
+	s, err := h.store.CreateGuestSessionCapped(ctx, database.NewGuestSession{
+		Language: string(language), TTL: h.limits.TTL, MaxAge: h.limits.MaxAge,
+		ClientKey: database.ClientKey(h.auth.secret, clientIPFrom(ctx)),
+		Limit:     h.limits.CreatePerIPHour, Window: time.Hour,
+	})
+	var capped *database.CreationLimitError
+	if errors.As(err, &capped) {
+		return nil, newAPIError(http.StatusTooManyRequests, CodeTooManySessions, "",
+			"this client has started too many sessions in the last hour; reuse one or retry later").
+			withHeader("Retry-After", strconv.Itoa(database.Seconds(capped.RetryAfter)))
+	}
 	if err != nil {
 		return nil, storeError(ctx, err)
 	}
 	return &sessionOutput{CacheControl: noStore,
-		Body: DataBody[SessionResponse]{Data: SessionResponse{GuestSession: s, Token: h.sign(s.ID)}}}, nil
+		Body: DataBody[SessionResponse]{Data: SessionResponse{GuestSession: s, Token: h.auth.token(s.ID)}}}, nil
 }
 
-type currentSessionInput struct {
-	Authorization string `header:"Authorization" doc:"Bearer and the token of POST /api/v1/sessions."`
+// AuthHeader is the header every session-scoped operation reads.
+type AuthHeader struct {
+	Authorization string `header:"Authorization" doc:"Bearer and the token of POST /api/v1/sessions (the scheme in any case)."`
 }
 
 // Current returns the session named by the Authorization bearer token.
-func (h *SessionHandler) Current(ctx context.Context, in *currentSessionInput) (*sessionOutput, error) {
-	token, ok := strings.CutPrefix(in.Authorization, "Bearer ")
-	id, valid := h.verify(token)
-	if !ok || !valid {
-		return nil, newAPIError(http.StatusUnauthorized, CodeUnauthorized, "Authorization", "must be Bearer and a session token")
-	}
-	s, err := h.store.GetGuestSession(ctx, id)
+func (h *SessionHandler) Current(ctx context.Context, in *AuthHeader) (*sessionOutput, error) {
+	s, err := h.auth.authenticate(ctx, in.Authorization)
 	if err != nil {
-		return nil, storeError(ctx, err)
+		return nil, err
 	}
 	return &sessionOutput{CacheControl: noStore, Body: DataBody[SessionResponse]{Data: SessionResponse{GuestSession: s}}}, nil
-}
-
-func (h *SessionHandler) mac(id uuid.UUID) []byte {
-	m := hmac.New(sha256.New, h.secret)
-	m.Write(id[:])
-	return m.Sum(nil)
-}
-
-func (h *SessionHandler) sign(id uuid.UUID) string {
-	return id.String() + "." + base64.RawURLEncoding.EncodeToString(h.mac(id))
-}
-
-func (h *SessionHandler) verify(token string) (uuid.UUID, bool) {
-	idText, sig, ok := strings.Cut(token, ".")
-	if !ok {
-		return uuid.Nil, false
-	}
-	id, err := uuid.Parse(idText)
-	if err != nil {
-		return uuid.Nil, false
-	}
-	got, err := base64.RawURLEncoding.DecodeString(sig)
-	if err != nil || !hmac.Equal(got, h.mac(id)) {
-		return uuid.Nil, false
-	}
-	return id, true
 }

@@ -1,0 +1,149 @@
+package database
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/dovvydive/backend/models"
+)
+
+// admitGuardedSQL is admitSQL that also requires the session to be live and
+// to own the conversation: in a pipelined batch the admission runs whatever
+// the lock statement before it found, so it must check for itself.
+var admitGuardedSQL = func() string {
+	const accepted = `WHERE used.n < @limit AND NOT EXISTS (SELECT 1 FROM prior)`
+	if !strings.Contains(admitSQL, accepted) {
+		panic("database: admitSQL changed; update admitGuardedSQL")
+	}
+	return strings.Replace(admitSQL, accepted, accepted+`
+		AND EXISTS (SELECT 1 FROM guest_sessions s WHERE s.id = @session AND s.expires_at > clock.now)
+		AND EXISTS (SELECT 1 FROM conversations c WHERE c.id = @conversation AND c.session_id = @session)`, 1)
+}()
+
+// Admission is what AdmitUserMessage did: the stored message (see
+// UserMessageResult) and, for a newly stored one, the conversation's
+// constraints and latest History turns before it, read in the same round trip.
+type Admission struct {
+	UserMessageResult
+	Constraints json.RawMessage
+	History     []Turn
+	HasHistory  bool // false: read them with ConversationTurns
+}
+
+// AdmitUserMessage is AddUserMessage in one database round trip for the
+// common case, a new message under the quota: BEGIN, the session row lock,
+// the admission, the read of the conversation's recent turns and COMMIT are
+// sent as one pipelined batch. The server still runs them in order, each
+// statement with its own snapshot, so the admission counts what the
+// previous lock holder committed exactly as in AddUserMessage. Anything
+// else (quota reached, an Idempotency-Key seen before, an expired session,
+// another session's conversation) stored nothing, and is answered by
+// AddUserMessage itself, so both have one set of rules.
+func (d *DB) AdmitUserMessage(ctx context.Context, sessionID, conversationID uuid.UUID, content string, q Quota,
+	idem *IdempotencyRequest, history int) (Admission, error) {
+	// The same checks as AddUserMessage, which answers every case but the
+	// plain admission.
+	if err := checkText("content", content, 1, MaxMessageLength); err != nil {
+		return Admission{}, err
+	}
+	if q.Limit < 1 || q.Window <= 0 || q.Window > quotaRetention {
+		return Admission{}, fmt.Errorf("%w: quota limit and window must be positive and within %s", ErrInvalid, quotaRetention)
+	}
+	key := IdempotencyRequest{}
+	if idem != nil {
+		key = *idem
+		if err := checkText("Idempotency-Key", key.Key, 1, MaxIdempotencyKeyLength); err != nil {
+			return Admission{}, err
+		}
+		if key.Fingerprint == "" {
+			return Admission{}, fmt.Errorf("%w: an idempotency key needs the request's fingerprint", ErrInvalid)
+		}
+		key.TTL = orDefault(key.TTL, DefaultIdempotencyTTL)
+		key.Lease = orDefault(key.Lease, DefaultIdempotencyLease)
+	}
+	msg := models.Message{ID: newID(), ConversationID: conversationID, SessionID: sessionID, Role: models.RoleUser,
+		Content: content, Citations: []models.Citation{}, Sites: []models.SiteSuggestion{}}
+	var a admission
+	var adm Admission
+	err := d.onPgxConn(ctx, func(conn *pgx.Conn) error {
+		b := &pgx.Batch{}
+		b.Queue("BEGIN")
+		b.Queue(`SELECT 1 FROM guest_sessions WHERE id = $1 FOR NO KEY UPDATE`, sessionID)
+		b.Queue(admitGuardedSQL, pgx.NamedArgs{
+			"session": sessionID, "conversation": conversationID, "id": msg.ID, "content": content,
+			"limit": q.Limit, "window": q.Window.Seconds(),
+			"key": key.Key, "fingerprint": key.Fingerprint, "ttl": key.TTL.Seconds(), "lease": key.Lease.Seconds(),
+		})
+		b.Queue(turnsSQL, pgx.NamedArgs{"exclude": msg.ID, "n": min(max(history, 0), 200),
+			"conversation": conversationID, "session": sessionID})
+		b.Queue("COMMIT")
+		br := conn.SendBatch(ctx, b)
+		defer br.Close()
+		if _, err := br.Exec(); err != nil {
+			return err
+		}
+		if _, err := br.Exec(); err != nil { // the lock; no row means no session, which the admission checks too
+			return err
+		}
+		if err := br.QueryRow().Scan(&a.now, &a.used, &a.oldest, &a.inserted,
+			&a.prior.fingerprint, &a.prior.conversation, &a.prior.state, &a.prior.leaseUntil,
+			&a.prior.userMessage, &a.prior.reply); err != nil {
+			return err
+		}
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var c []byte
+			var role, text *string
+			if err := rows.Scan(&c, &role, &text); err != nil {
+				rows.Close()
+				return err
+			}
+			adm.Constraints, adm.HasHistory = c, true
+			if role != nil {
+				adm.History = append(adm.History, Turn{Role: *role, Content: *text})
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		_, err = br.Exec()
+		return err
+	})
+	if err != nil {
+		return Admission{}, notFoundOnForeignKey(err)
+	}
+	if !a.inserted {
+		res, err := d.AddUserMessage(ctx, sessionID, conversationID, content, q, idem)
+		return Admission{UserMessageResult: res}, err
+	}
+	msg.CreatedAt = a.now
+	slices.Reverse(adm.History)
+	adm.Message, adm.RateLimit = msg, a.rateLimit(q, 1)
+	return adm, nil
+}
+
+// onPgxConn runs f on one pooled connection as a native pgx connection
+// (for a pipelined batch), without retrying: the batch writes.
+func (d *DB) onPgxConn(ctx context.Context, f func(*pgx.Conn) error) error {
+	s := d.sql.Load()
+	if s == nil {
+		return ErrUnavailable
+	}
+	conn, err := s.Conn(ctx)
+	if err != nil {
+		return classify(err)
+	}
+	defer conn.Close()
+	return conn.Raw(func(driverConn any) error { return f(driverConn.(*stdlib.Conn).Conn()) })
+}

@@ -1,0 +1,541 @@
+package database
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
+	"gorm.io/gorm"
+
+	"github.com/dovvydive/backend/models"
+)
+
+// MaxTitleLength is the longest conversation title, in characters.
+const MaxTitleLength = 200
+
+// CreateConversation starts a conversation in a session. A session that
+// does not exist is ErrNotFound.
+func (d *DB) CreateConversation(ctx context.Context, sessionID uuid.UUID, title string) (models.Conversation, error) {
+	if err := checkText("title", title, 0, MaxTitleLength); err != nil {
+		return models.Conversation{}, err
+	}
+	g, err := d.handle(ctx)
+	if err != nil {
+		return models.Conversation{}, err
+	}
+	c := models.Conversation{ID: newID(), SessionID: sessionID, Title: title, Constraints: json.RawMessage(`{}`)}
+	err = g.Raw(`INSERT INTO conversations (id, session_id, title) VALUES (?, ?, ?) RETURNING created_at, updated_at`,
+		c.ID, sessionID, title).Row().Scan(&c.CreatedAt, &c.UpdatedAt)
+	if err != nil {
+		return models.Conversation{}, notFoundOnForeignKey(err)
+	}
+	return c, nil
+}
+
+// ListConversations returns a page of a session's conversations, most
+// recently active first, and the cursor of the next page ("" at the end).
+// A conversation that becomes active while a client pages moves to the
+// front, so it may be seen twice or (if already passed) not again.
+func (d *DB) ListConversations(ctx context.Context, sessionID uuid.UUID, limit int, cursor string) ([]models.Conversation, string, error) {
+	after, err := decodeCursor(cursor, "conversations")
+	if err != nil {
+		return nil, "", err
+	}
+	limit = min(max(limit, 1), 100)
+	var list []models.Conversation
+	err = d.read(ctx, func(g *gorm.DB) error {
+		list = nil
+		q := g.Where("session_id = ?", sessionID)
+		if after != nil {
+			q = q.Where("(updated_at, id) < (?, ?)", after.At, after.ID)
+		}
+		return q.Order("updated_at DESC, id DESC").Limit(limit + 1).Find(&list).Error
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(list) > limit {
+		list = list[:limit]
+		last := list[limit-1]
+		next = encodeCursor("conversations", last.UpdatedAt, last.ID)
+	}
+	return list, next, nil
+}
+
+// ConversationPage is a conversation with its latest messages, oldest first.
+type ConversationPage struct {
+	Conversation models.Conversation
+	Messages     []models.Message
+	OlderCursor  string // fetches the messages before Messages[0]; "" when there are none
+}
+
+// GetConversation returns a session's conversation with up to messageLimit
+// of its messages: the latest, or with a cursor the ones before it, in
+// chronological order. Another session's conversation is ErrNotFound.
+func (d *DB) GetConversation(ctx context.Context, sessionID, id uuid.UUID, messageLimit int, cursor string) (ConversationPage, error) {
+	before, err := decodeCursor(cursor, "messages")
+	if err != nil {
+		return ConversationPage{}, err
+	}
+	messageLimit = min(max(messageLimit, 1), 200)
+	var page ConversationPage
+	err = d.read(ctx, func(g *gorm.DB) error {
+		page = ConversationPage{}
+		if err := findOne(g.Where("id = ? AND session_id = ?", id, sessionID), &page.Conversation); err != nil {
+			return err
+		}
+		q := g.Where("conversation_id = ? AND session_id = ?", id, sessionID)
+		if before != nil {
+			q = q.Where("(created_at, id) < (?, ?)", before.At, before.ID)
+		}
+		return q.Order("created_at DESC, id DESC").Limit(messageLimit + 1).Find(&page.Messages).Error
+	})
+	if err != nil {
+		return ConversationPage{}, err
+	}
+	if len(page.Messages) > messageLimit {
+		page.Messages = page.Messages[:messageLimit]
+		oldest := page.Messages[messageLimit-1]
+		page.OlderCursor = encodeCursor("messages", oldest.CreatedAt, oldest.ID)
+	}
+	slices.Reverse(page.Messages)
+	return page, nil
+}
+
+// DeleteConversation deletes a session's conversation and its messages.
+// Messages already counted against the session's quota stay counted.
+func (d *DB) DeleteConversation(ctx context.Context, sessionID, id uuid.UUID) error {
+	g, err := d.handle(ctx)
+	if err != nil {
+		return err
+	}
+	r := g.Exec(`DELETE FROM conversations WHERE id = ? AND session_id = ?`, id, sessionID)
+	if r.Error != nil {
+		return classify(r.Error)
+	}
+	if r.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// Quota is the number of user messages a session may send per rolling Window.
+type Quota struct {
+	Limit  int
+	Window time.Duration
+}
+
+// DefaultMessageQuota is 100 user messages per session per rolling hour.
+var DefaultMessageQuota = Quota{Limit: 100, Window: time.Hour}
+
+// RateLimit is the state of a session's quota after a request, for the
+// RateLimit-Limit, -Remaining and -Reset headers.
+type RateLimit struct {
+	Limit     int
+	Remaining int
+	Reset     time.Duration // until the window frees a place (Seconds rounds it for headers)
+}
+
+// IdempotencyRequest carries a request's Idempotency-Key. Fingerprint
+// identifies the request (e.g. a hash of the method, path and body): the same
+// key with another fingerprint is ErrIdempotencyMismatch.
+type IdempotencyRequest struct {
+	Key         string
+	Fingerprint string
+	TTL         time.Duration // how long the key is remembered; 0 means 24 h
+	Lease       time.Duration // how long a generation may run before a retry may take over; 0 means 2 min
+}
+
+// Defaults of IdempotencyRequest.
+const (
+	DefaultIdempotencyTTL   = 24 * time.Hour
+	DefaultIdempotencyLease = 2 * time.Minute
+	MaxIdempotencyKeyLength = 255
+)
+
+// UserMessageResult is what AddUserMessage did.
+type UserMessageResult struct {
+	// Message is the stored user message: new, or the one an earlier request
+	// with the same Idempotency-Key stored.
+	Message   models.Message
+	RateLimit RateLimit
+	// Replayed: the key's request completed before; Reply is its stored reply,
+	// to be returned as it was, without generating.
+	Replayed bool
+	Reply    *models.Message
+	// Regenerate: the key's earlier generation failed (or its lease ran out);
+	// generate a reply for Message again. No second user message was stored
+	// and the quota was not charged again.
+	Regenerate bool
+}
+
+// MaxMessageLength bounds stored message content, in characters: far above
+// what the API accepts from divers, it only guards the table.
+const MaxMessageLength = 100_000
+
+// AddUserMessage stores a diver's message in a session's conversation, under
+// the session's quota, in one transaction:
+//
+//  1. the session row is locked (SELECT ... FOR NO KEY UPDATE), so concurrent
+//     requests for one session, on any instance, run this one at a time; a
+//     row lock ends with the transaction, so it is correct behind a
+//     transaction pooler (session advisory locks are not);
+//  2. one statement then counts the session's accepted messages in the
+//     rolling window and, if under the limit (and the key is new), inserts
+//     the message, its quota entry and the key, and bumps the conversation.
+//
+// At the limit it returns a *QuotaError (errors.Is ErrQuotaExceeded) and
+// stores nothing. With idem set: the key of a completed request replays it;
+// of one still running is ErrIdempotencyInFlight; of a failed one asks for
+// regeneration (see UserMessageResult); with another request's fingerprint
+// is ErrIdempotencyMismatch. Replays and regenerations are not charged.
+func (d *DB) AddUserMessage(ctx context.Context, sessionID, conversationID uuid.UUID, content string, q Quota, idem *IdempotencyRequest) (UserMessageResult, error) {
+	if err := checkText("content", content, 1, MaxMessageLength); err != nil {
+		return UserMessageResult{}, err
+	}
+	if q.Limit < 1 || q.Window <= 0 {
+		return UserMessageResult{}, fmt.Errorf("%w: quota limit and window must be positive", ErrInvalid)
+	}
+	if q.Window > quotaRetention {
+		return UserMessageResult{}, fmt.Errorf("%w: quota window is over %s, the purge's retention of quota entries", ErrInvalid, quotaRetention)
+	}
+	key := IdempotencyRequest{}
+	if idem != nil {
+		key = *idem
+		if err := checkText("Idempotency-Key", key.Key, 1, MaxIdempotencyKeyLength); err != nil {
+			return UserMessageResult{}, err
+		}
+		if key.Fingerprint == "" {
+			return UserMessageResult{}, fmt.Errorf("%w: an idempotency key needs the request's fingerprint", ErrInvalid)
+		}
+		key.TTL = orDefault(key.TTL, DefaultIdempotencyTTL)
+		key.Lease = orDefault(key.Lease, DefaultIdempotencyLease)
+	}
+	g, err := d.handle(ctx)
+	if err != nil {
+		return UserMessageResult{}, err
+	}
+	var res UserMessageResult
+	err = g.Transaction(func(tx *gorm.DB) error {
+		res = UserMessageResult{}
+		var expired, ownsConversation bool
+		err := tx.Raw(`SELECT s.expires_at <= clock_timestamp(),
+				EXISTS (SELECT 1 FROM conversations c WHERE c.id = ? AND c.session_id = s.id)
+			FROM guest_sessions s WHERE s.id = ? FOR NO KEY UPDATE OF s`, conversationID, sessionID).
+			Row().Scan(&expired, &ownsConversation)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return ErrNotFound
+		case err != nil:
+			return err
+		case expired:
+			return ErrSessionExpired
+		case !ownsConversation:
+			return ErrNotFound
+		}
+
+		msg := models.Message{ID: newID(), ConversationID: conversationID, SessionID: sessionID, Role: models.RoleUser,
+			Content: content, Citations: []models.Citation{}, Sites: []models.SiteSuggestion{}}
+		var a admission
+		err = tx.Raw(admitSQL, map[string]any{
+			"session": sessionID, "conversation": conversationID, "id": msg.ID, "content": content,
+			"limit": q.Limit, "window": q.Window.Seconds(),
+			"key": key.Key, "fingerprint": key.Fingerprint, "ttl": key.TTL.Seconds(), "lease": key.Lease.Seconds(),
+		}).Row().Scan(&a.now, &a.used, &a.oldest, &a.inserted,
+			&a.prior.fingerprint, &a.prior.conversation, &a.prior.state, &a.prior.leaseUntil,
+			&a.prior.userMessage, &a.prior.reply)
+		if err != nil {
+			return err
+		}
+		if a.inserted {
+			msg.CreatedAt = a.now
+			res.Message = msg
+			res.RateLimit = a.rateLimit(q, 1)
+			return nil
+		}
+		if !a.prior.state.Valid {
+			retry, err := oldestLeaves(tx, `SELECT created_at FROM message_quota
+				WHERE session_id = ? AND created_at > ? ORDER BY created_at OFFSET ? LIMIT 1`,
+				sessionID, a.now, q.Window, a.used, q.Limit)
+			if err != nil {
+				return err
+			}
+			return &QuotaError{Limit: q.Limit, Window: q.Window, RetryAfter: retry}
+		}
+		return a.resume(tx, &res, q, sessionID, conversationID, key)
+	})
+	if err != nil {
+		return UserMessageResult{}, notFoundOnForeignKey(err)
+	}
+	return res, nil
+}
+
+// admitSQL counts and, when allowed, inserts. It runs after the session
+// lock, as its own statement, so its snapshot includes everything the
+// previous lock holder committed. clock_timestamp() (not now(), the time the
+// transaction began, before it waited for the lock) timestamps the message.
+const admitSQL = `WITH clock AS (SELECT clock_timestamp() AS now),
+used AS (
+	SELECT count(*) AS n, min(q.created_at) AS oldest FROM message_quota q, clock
+	 WHERE q.session_id = @session AND q.created_at > clock.now - make_interval(secs => @window)),
+prior AS (
+	SELECT k.fingerprint, k.conversation_id, k.state, k.lease_until, k.user_message_id, k.reply_message_id
+	  FROM idempotency_keys k, clock
+	 WHERE k.session_id = @session AND k.key = @key AND k.expires_at > clock.now),
+accepted AS (SELECT clock.now FROM clock, used WHERE used.n < @limit AND NOT EXISTS (SELECT 1 FROM prior)),
+msg AS (
+	INSERT INTO messages (id, conversation_id, session_id, role, content, created_at)
+	SELECT @id, @conversation, @session, 'user', @content, now FROM accepted
+	RETURNING created_at),
+counted AS (INSERT INTO message_quota (session_id, created_at) SELECT @session, created_at FROM msg),
+bumped AS (UPDATE conversations SET updated_at = msg.created_at FROM msg WHERE conversations.id = @conversation),
+keyed AS (
+	INSERT INTO idempotency_keys (session_id, key, fingerprint, conversation_id, state, user_message_id,
+		lease_until, created_at, expires_at)
+	SELECT @session, @key, @fingerprint, @conversation, 'in_flight', @id, created_at + make_interval(secs => @lease),
+		created_at, created_at + make_interval(secs => @ttl)
+	  FROM msg WHERE @key <> ''
+	-- an expired key not yet purged is reused
+	ON CONFLICT (session_id, key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint,
+		conversation_id = EXCLUDED.conversation_id, state = EXCLUDED.state, user_message_id = EXCLUDED.user_message_id,
+		reply_message_id = NULL, lease_until = EXCLUDED.lease_until, created_at = EXCLUDED.created_at,
+		expires_at = EXCLUDED.expires_at)
+SELECT clock.now, used.n, used.oldest, EXISTS (SELECT 1 FROM msg),
+	prior.fingerprint, prior.conversation_id, prior.state, prior.lease_until, prior.user_message_id, prior.reply_message_id
+  FROM clock CROSS JOIN used LEFT JOIN prior ON true`
+
+type admission struct {
+	now      time.Time
+	used     int
+	oldest   sql.NullTime
+	inserted bool
+	prior    struct {
+		fingerprint, state sql.NullString
+		conversation       uuid.NullUUID
+		leaseUntil         sql.NullTime
+		userMessage, reply uuid.NullUUID
+	}
+}
+
+// rateLimit is the quota's state once added more messages are counted.
+func (a admission) rateLimit(q Quota, added int) RateLimit {
+	reset := q.Window // an empty window frees its first place a window after this message
+	if a.oldest.Valid {
+		reset = max(time.Second, a.oldest.Time.Add(q.Window).Sub(a.now))
+	}
+	return RateLimit{Limit: q.Limit, Remaining: max(0, q.Limit-a.used-added), Reset: reset}
+}
+
+// resume handles a key seen before: replay, conflict, or regenerate.
+func (a admission) resume(tx *gorm.DB, res *UserMessageResult, q Quota, sessionID, conversationID uuid.UUID, key IdempotencyRequest) error {
+	p := a.prior
+	if p.fingerprint.String != key.Fingerprint || p.conversation.UUID != conversationID {
+		return ErrIdempotencyMismatch
+	}
+	res.RateLimit = a.rateLimit(q, 0)
+	switch {
+	case p.state.String == "done":
+		var msgs []models.Message
+		if err := tx.Where("id IN ? AND session_id = ?", []uuid.UUID{p.userMessage.UUID, p.reply.UUID}, sessionID).
+			Find(&msgs).Error; err != nil {
+			return err
+		}
+		for i := range msgs {
+			if msgs[i].ID == p.reply.UUID {
+				res.Reply = &msgs[i]
+			} else {
+				res.Message = msgs[i]
+			}
+		}
+		if res.Reply == nil || res.Message.ID == uuid.Nil {
+			return ErrNotFound // deleted with its conversation meanwhile
+		}
+		res.Replayed = true
+		return nil
+	case p.state.String == "in_flight" && p.leaseUntil.Time.After(a.now):
+		return ErrIdempotencyInFlight
+	}
+	// failed, or in flight past its lease (the generating process died)
+	err := tx.Exec(`UPDATE idempotency_keys SET state = 'in_flight', lease_until = ? WHERE session_id = ? AND key = ?`,
+		a.now.Add(key.Lease), sessionID, key.Key).Error
+	if err != nil {
+		return err
+	}
+	res.Regenerate = true
+	return findOne(tx.Where("id = ? AND session_id = ?", p.userMessage.UUID, sessionID), &res.Message)
+}
+
+// AssistantReply is a generated reply to store.
+type AssistantReply struct {
+	Content     string
+	Citations   []models.Citation
+	Sites       []models.SiteSuggestion
+	Constraints json.RawMessage // the conversation's constraints after this turn; nil keeps them
+	Model       string
+	// IdempotencyKey, when the user message came with one, is completed: a
+	// retry with it then replays this reply.
+	IdempotencyKey string
+}
+
+// AddAssistantMessage stores a reply in a session's conversation, saves the
+// conversation's constraints and completes the Idempotency-Key, in one
+// statement. Another session's conversation is ErrNotFound.
+func (d *DB) AddAssistantMessage(ctx context.Context, sessionID, conversationID uuid.UUID, r AssistantReply) (models.Message, error) {
+	if err := checkText("content", r.Content, 1, MaxMessageLength); err != nil {
+		return models.Message{}, err
+	}
+	msg := models.Message{ID: newID(), ConversationID: conversationID, SessionID: sessionID, Role: models.RoleAssistant,
+		Content: r.Content, Citations: nonNil(r.Citations), Sites: nonNil(r.Sites), Constraints: r.Constraints, Model: r.Model}
+	citations, _ := json.Marshal(msg.Citations)
+	sites, _ := json.Marshal(msg.Sites)
+	var constraints *string
+	if len(r.Constraints) > 0 {
+		if !json.Valid(r.Constraints) || !strings.HasPrefix(strings.TrimSpace(string(r.Constraints)), "{") {
+			return models.Message{}, fmt.Errorf("%w: constraints must be a JSON object", ErrInvalid)
+		}
+		s := string(r.Constraints)
+		constraints = &s
+	} else {
+		msg.Constraints = json.RawMessage(`{}`)
+	}
+	g, err := d.handle(ctx)
+	if err != nil {
+		return models.Message{}, err
+	}
+	err = g.Raw(`WITH conv AS (
+			UPDATE conversations SET updated_at = clock_timestamp(),
+				constraints = coalesce(CAST(@constraints AS jsonb), constraints)
+			 WHERE id = @conversation AND session_id = @session
+			RETURNING id, constraints),
+		msg AS (
+			INSERT INTO messages (id, conversation_id, session_id, role, content, citations, sites, constraints, model, created_at)
+			SELECT @id, conv.id, @session, 'assistant', @content, CAST(@citations AS jsonb), CAST(@sites AS jsonb),
+				conv.constraints, @model, clock_timestamp()
+			  FROM conv
+			RETURNING id, created_at),
+		done AS (
+			UPDATE idempotency_keys k SET state = 'done', reply_message_id = msg.id
+			  FROM msg
+			 WHERE k.session_id = @session AND k.key = @key AND k.conversation_id = @conversation AND k.state <> 'done')
+		SELECT created_at FROM msg`,
+		map[string]any{"constraints": constraints, "conversation": conversationID, "session": sessionID, "id": msg.ID,
+			"content": r.Content, "citations": string(citations), "sites": string(sites), "model": r.Model,
+			"key": r.IdempotencyKey},
+	).Row().Scan(&msg.CreatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return models.Message{}, ErrNotFound
+	}
+	if err != nil {
+		return models.Message{}, notFoundOnForeignKey(err)
+	}
+	return msg, nil
+}
+
+// FailIdempotencyKey records that generating the reply for key failed, so
+// a retry with the key regenerates at once instead of waiting for the lease.
+func (d *DB) FailIdempotencyKey(ctx context.Context, sessionID uuid.UUID, key string) error {
+	g, err := d.handle(ctx)
+	if err != nil {
+		return err
+	}
+	return classify(g.Exec(`UPDATE idempotency_keys SET state = 'failed' WHERE session_id = ? AND key = ? AND state = 'in_flight'`,
+		sessionID, key).Error)
+}
+
+// newID returns a time-ordered (version 7) UUID: ids of rows inserted one
+// after another sort in that order, which keeps the (created_at, id) indexes
+// append-mostly.
+func newID() uuid.UUID {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.New()
+	}
+	return id
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// checkText refuses what PostgreSQL would refuse (NUL bytes, invalid UTF-8)
+// or a CHECK constraint would, naming the field.
+func checkText(field, s string, minLen, maxLen int) error {
+	n := utf8.RuneCountInString(s)
+	switch {
+	case !utf8.ValidString(s):
+		return fmt.Errorf("%w: %s is not valid UTF-8", ErrInvalid, field)
+	case strings.ContainsRune(s, 0):
+		return fmt.Errorf("%w: %s contains a NUL character", ErrInvalid, field)
+	case n < minLen || (minLen > 0 && strings.TrimSpace(s) == ""):
+		return fmt.Errorf("%w: %s is empty", ErrInvalid, field)
+	case n > maxLen:
+		return fmt.Errorf("%w: %s is %d characters, at most %d", ErrInvalid, field, n, maxLen)
+	}
+	return nil
+}
+
+// notFoundOnForeignKey maps a foreign-key violation (the session or
+// conversation was deleted under the statement) to ErrNotFound.
+func notFoundOnForeignKey(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23503" {
+		return ErrNotFound
+	}
+	return classify(err)
+}
+
+// pageCursor is the keyset position of a page boundary. It is opaque to
+// clients (base64 of JSON) but not secret: it only moves within the
+// caller's own rows.
+type pageCursor struct {
+	Kind string    `json:"k"`
+	At   int64     `json:"t"` // microseconds since the epoch: PostgreSQL's precision
+	ID   uuid.UUID `json:"i"`
+}
+
+type cursorPosition struct {
+	At time.Time
+	ID uuid.UUID
+}
+
+func encodeCursor(kind string, at time.Time, id uuid.UUID) string {
+	b, _ := json.Marshal(pageCursor{Kind: kind, At: at.UnixMicro(), ID: id})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// decodeCursor returns nil for "", and ErrInvalid for anything not made by
+// encodeCursor for the same kind of list.
+func decodeCursor(s, kind string) (*cursorPosition, error) {
+	if s == "" {
+		return nil, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	var c pageCursor
+	if err == nil && len(b) < 200 {
+		err = json.Unmarshal(b, &c)
+	}
+	if err != nil || c.Kind != kind || c.ID == uuid.Nil {
+		return nil, fmt.Errorf("%w: cursor is not one this list returned", ErrInvalid)
+	}
+	return &cursorPosition{At: time.UnixMicro(c.At).UTC(), ID: c.ID}, nil
+}

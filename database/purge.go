@@ -1,0 +1,97 @@
+package database
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Retention of the counters that only matter within their rolling window:
+// the purge deletes older entries, so no quota window may be longer.
+const (
+	quotaRetention    = 24 * time.Hour
+	creationRetention = 24 * time.Hour
+)
+
+// MaxPurgeBatch is the most rows one purge statement deletes.
+const MaxPurgeBatch = 1000
+
+// PurgeResult counts the rows a purge deleted.
+type PurgeResult struct {
+	Sessions         int64
+	Conversations    int64
+	Messages         int64
+	IdempotencyKeys  int64
+	QuotaEntries     int64
+	SessionCreations int64
+}
+
+// PurgeExpired deletes expired guest sessions and everything they own, then
+// expired Idempotency-Keys and counters older than their retention. It works
+// in statements of at most batchSize rows (1 to MaxPurgeBatch; 0 means the
+// maximum), each its own short transaction, children before parents, so the
+// cascades of the final session delete have almost nothing left to do.
+//
+// Two purges may run at once (two hosts' cron): every statement that touches
+// a session's rows locks that session row with FOR UPDATE SKIP LOCKED, so the
+// two work on different sessions and neither waits for the other; the rows
+// deleted without a session lock (expired keys, old counters) have no
+// children, so no lock cycle can form. A session being used, touched or
+// written to at that moment is locked and skipped, and the re-check of
+// expires_at on a row updated since the statement began keeps a session
+// refreshed at the last moment. Expiry is final (TouchSession never revives
+// an expired session), so nothing live is deleted.
+func (d *DB) PurgeExpired(ctx context.Context, batchSize int) (PurgeResult, error) {
+	if batchSize <= 0 || batchSize > MaxPurgeBatch {
+		batchSize = MaxPurgeBatch
+	}
+	g, err := d.handle(ctx)
+	if err != nil {
+		return PurgeResult{}, err
+	}
+	var res PurgeResult
+	// ofExpired deletes a child table's rows of expired sessions.
+	ofExpired := func(table, key string) string {
+		return `DELETE FROM ` + table + ` WHERE ` + key + ` IN (
+			SELECT t.` + key + ` FROM guest_sessions s JOIN ` + table + ` t ON t.session_id = s.id
+			 WHERE s.expires_at <= now() LIMIT @n FOR UPDATE SKIP LOCKED)`
+	}
+	steps := []struct {
+		name  string
+		sql   string
+		count *int64
+	}{
+		{"idempotency keys of expired sessions", `DELETE FROM idempotency_keys WHERE (session_id, key) IN (
+			SELECT k.session_id, k.key FROM guest_sessions s JOIN idempotency_keys k ON k.session_id = s.id
+			 WHERE s.expires_at <= now() LIMIT @n FOR UPDATE SKIP LOCKED)`, &res.IdempotencyKeys},
+		{"messages", ofExpired("messages", "id"), &res.Messages},
+		{"conversations", ofExpired("conversations", "id"), &res.Conversations},
+		{"quota entries of expired sessions", ofExpired("message_quota", "id"), &res.QuotaEntries},
+		{"sessions", `DELETE FROM guest_sessions WHERE id IN (
+			SELECT id FROM guest_sessions WHERE expires_at <= now() ORDER BY expires_at LIMIT @n FOR UPDATE SKIP LOCKED)`,
+			&res.Sessions},
+		{"expired idempotency keys", `DELETE FROM idempotency_keys WHERE (session_id, key) IN (
+			SELECT session_id, key FROM idempotency_keys WHERE expires_at <= now() LIMIT @n FOR UPDATE SKIP LOCKED)`,
+			&res.IdempotencyKeys},
+		{"old quota entries", `DELETE FROM message_quota WHERE id IN (
+			SELECT id FROM message_quota WHERE created_at <= now() - make_interval(secs => @retention)
+			 LIMIT @n FOR UPDATE SKIP LOCKED)`, &res.QuotaEntries},
+		{"old session creations", `DELETE FROM session_creations WHERE id IN (
+			SELECT id FROM session_creations WHERE created_at <= now() - make_interval(secs => @creations)
+			 LIMIT @n FOR UPDATE SKIP LOCKED)`, &res.SessionCreations},
+	}
+	args := map[string]any{"n": batchSize, "retention": quotaRetention.Seconds(), "creations": creationRetention.Seconds()}
+	for _, step := range steps {
+		for {
+			r := g.Exec(step.sql, args)
+			if r.Error != nil {
+				return res, fmt.Errorf("purge %s: %w", step.name, classify(r.Error))
+			}
+			*step.count += r.RowsAffected
+			if r.RowsAffected < int64(batchSize) {
+				break
+			}
+		}
+	}
+	return res, nil
+}

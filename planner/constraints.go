@@ -1,0 +1,594 @@
+// Package planner is the trip planner's logic, free of SQL and HTTP: it
+// extracts a diver's constraints from a message (English and Simplified
+// Chinese), fuses vector and full-text retrieval by reciprocal rank, filters
+// sites by certification, season, depth and place, and answers through a
+// Generator (an offline extractive one, or Gemini).
+package planner
+
+import (
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode"
+)
+
+// Constraints are what the diver has told the planner so far. They persist
+// across a conversation: a message that states a field replaces it, the
+// others carry over (see Extract).
+type Constraints struct {
+	Months        []int    `json:"months"`        // travel months, 1-12, ascending
+	Season        string   `json:"season"`        // a named season the months came from (see Extract), "any", or ""
+	Certification string   `json:"certification"` // one of models.CertificationLevels, or "" when unknown
+	Experience    string   `json:"experience"`    // beginner, intermediate, experienced, or ""
+	Places        []string `json:"places"`        // canonical place keys (see Places), in the order the diver named them
+	Wishes        []string `json:"wishes"`        // canonical wishes (see Wishes), in the order the diver named them
+	MaxDepthM     int      `json:"maxDepthM"`     // 0 means no stated limit
+	Language      string   `json:"language"`      // en or zh: the language of the latest message
+}
+
+// Experience levels.
+const (
+	ExperienceBeginner     = "beginner"
+	ExperienceIntermediate = "intermediate"
+	ExperienceExperienced  = "experienced"
+)
+
+// Languages the planner answers in.
+const (
+	LangEn = "en"
+	LangZh = "zh"
+)
+
+// normalized returns c with nil slices made empty, so the JSON shape is stable.
+func (c Constraints) normalized() Constraints {
+	if c.Months == nil {
+		c.Months = []int{}
+	}
+	if c.Places == nil {
+		c.Places = []string{}
+	}
+	if c.Wishes == nil {
+		c.Wishes = []string{}
+	}
+	if c.Language == "" {
+		c.Language = LangEn
+	}
+	return c
+}
+
+// Extract reads the constraints a message states and merges them over prev:
+// each field the message states replaces the previous value ("actually in
+// August" replaces July), unstated fields carry over. It is deterministic and
+// understands English and Simplified Chinese.
+func Extract(text string, prev Constraints) Constraints {
+	c := prev
+	c.Months = slices.Clone(prev.Months)
+	c.Places = slices.Clone(prev.Places)
+	c.Wishes = slices.Clone(prev.Wishes)
+
+	if lang := detectLanguage(text); lang != "" {
+		c.Language = lang
+	}
+	if months, season, ok := extractMonths(text); ok {
+		c.Months, c.Season = months, season
+	}
+	if cert := extractCertification(text); cert != "" {
+		c.Certification = cert
+	}
+	if exp := extractExperience(text); exp != "" {
+		c.Experience = exp
+	}
+	if places := matchTerms(text, placeTerms); len(places) > 0 {
+		c.Places = places
+	}
+	if wishes := matchTerms(text, wishTerms); len(wishes) > 0 {
+		c.Wishes = wishes
+	}
+	if depth, ok := extractDepth(text); ok {
+		c.MaxDepthM = depth
+	}
+	return c.normalized()
+}
+
+// detectLanguage answers zh when the text has Han characters, en when it has
+// Latin letters, and "" when it has neither (then the previous one stands).
+func detectLanguage(text string) string {
+	latin := false
+	for _, r := range text {
+		if unicode.Is(unicode.Han, r) {
+			return LangZh
+		}
+		if r < unicode.MaxASCII && unicode.IsLetter(r) {
+			latin = true
+		}
+	}
+	if latin {
+		return LangEn
+	}
+	return ""
+}
+
+// ---- months and seasons ----
+
+var monthNames = map[string]int{
+	"january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4, "apr": 4,
+	"may": 5, "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8, "september": 9,
+	"sep": 9, "sept": 9, "october": 10, "oct": 10, "november": 11, "nov": 11, "december": 12, "dec": 12,
+}
+
+var (
+	enMonthRe = regexp.MustCompile(`(?i)\b(january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)\b\.?`)
+	// A range joins two month names: "June to August", "Nov-Feb".
+	enRangeRe = regexp.MustCompile(`(?i)^\s*(?:-|–|—|to|until|till|through|thru)\s*$`)
+	// Words that make "may" and "march" months rather than verbs.
+	monthContext = map[string]bool{"in": true, "during": true, "next": true, "this": true, "early": true, "late": true,
+		"mid": true, "end": true, "from": true, "to": true, "until": true, "till": true, "through": true,
+		"or": true, "and": true, "of": true, "around": true, "by": true, "before": true, "after": true,
+		"between": true, "since": true, "coming": true, "last": true}
+	zhNum          = `[0-9]{1,2}|十[一二]|十|[一二三四五六七八九]`
+	zhMonthRangeRe = regexp.MustCompile(`(` + zhNum + `)\s*月?\s*(?:-|–|—|~|～|到|至)\s*(` + zhNum + `)\s*月`)
+	zhMonthRe      = regexp.MustCompile(`(` + zhNum + `)\s*月`)
+	zhMonthListRe  = regexp.MustCompile(`(` + zhNum + `)\s*[、,，和或]\s*(` + zhNum + `)\s*月`)
+	wordBeforeRe   = regexp.MustCompile(`(?i)([a-z]+)\W*$`)
+	numberAfterRe  = regexp.MustCompile(`^\s*(?:\d|'\d)`)
+	monthAfterRe   = regexp.MustCompile(`(?i)^\s*(?:,|or|and|to|-|–|until|through)\s*(?:january|february|april|june|july|august|september|october|november|december|jan|feb|apr|jun|jul|aug|sept|sep|oct|nov|dec)\b`)
+	// "七八月": two adjacent numerals, July and August.
+	zhMonthPairRe   = regexp.MustCompile(`([一二三四五六七八九])([二三四五六七八九十])月`)
+	sentenceStartRe = regexp.MustCompile(`(?:^|[.!?。！？]\s*)$`)
+)
+
+// seasonRules map season words to months. Order matters: the first rule that
+// matches names the season. "Summer" and "winter" are northern-hemisphere
+// holidays (Malaysia has neither), so only phrases that mean a time of travel
+// count, not "summer-like water".
+var seasonRules = []struct {
+	season string
+	re     *regexp.Regexp
+	months []int
+}{
+	{"any", regexp.MustCompile(`(?i)\b(?:any ?time|any month|all year|year[- ]round|whenever)\b|全年|随时|什么时候都|哪个月都`), nil},
+	{"dry", regexp.MustCompile(`(?i)\b(?:avoid(?:ing)?|outside(?: of)?|not (?:in|during)|after|miss(?:ing)?)\s+(?:the\s+)?(?:monsoon|rainy season)|\bdry season\b|避开季风|避开雨季|避免季风|季风(?:之后|以后|过后)|非季风|旱季`), []int{3, 4, 5, 6, 7, 8, 9, 10}},
+	{"northeast_monsoon", regexp.MustCompile(`(?i)\bmonsoon|\brainy season\b|季风|雨季`), []int{11, 12, 1, 2}},
+	{"christmas", regexp.MustCompile(`(?i)\b(?:christmas|xmas)\b|圣诞`), []int{12}},
+	{"easter", regexp.MustCompile(`(?i)\beaster\b|复活节`), []int{3, 4}},
+	{"may_day", regexp.MustCompile(`五一|劳动节`), []int{5}},
+	{"national_day", regexp.MustCompile(`国庆|十一(?:假期|长假|黄金周|期间)`), []int{10}},
+	{"chinese_new_year", regexp.MustCompile(`(?i)\b(?:chinese new year|lunar new year|cny)\b|春节|过年|农历新年`), []int{1, 2}},
+	{"new_year", regexp.MustCompile(`(?i)\bnew year'?s?\b|元旦|跨年`), []int{1, 12}},
+	{"summer", regexp.MustCompile(`(?i)\b(?:(?:in|this|next|during|over|the|our|my)\s+(?:the\s+)?summer|summer\s+(?:holiday|holidays|vacation|break|trip))\b|暑假|夏天|夏季`), []int{6, 7, 8}},
+	{"winter", regexp.MustCompile(`(?i)\b(?:(?:in|this|next|during|over|the|our|my)\s+(?:the\s+)?winter|winter\s+(?:holiday|holidays|vacation|break|trip))\b|寒假|冬天|冬季`), []int{12, 1, 2}},
+}
+
+// extractMonths returns the months the text names, and a season name when
+// they came from one. ok is false when the text says nothing about timing.
+// Explicit months win over season words.
+func extractMonths(text string) (months []int, season string, ok bool) {
+	set := map[int]bool{}
+	add := func(m int) {
+		if m >= 1 && m <= 12 {
+			set[m] = true
+		}
+	}
+	addRange := func(a, b int) {
+		if a < 1 || a > 12 || b < 1 || b > 12 {
+			return
+		}
+		for m := a; ; m = m%12 + 1 {
+			set[m] = true
+			if m == b {
+				break
+			}
+		}
+	}
+
+	// English month names, with ranges between consecutive names.
+	locs := enMonthRe.FindAllStringSubmatchIndex(text, -1)
+	var prevMonth, prevEnd int
+	for _, loc := range locs {
+		word := text[loc[2]:loc[3]]
+		m := monthNames[strings.ToLower(word)]
+		if !isMonthWord(text, word, loc[0], loc[1]) {
+			prevMonth = 0
+			continue
+		}
+		if prevMonth != 0 && enRangeRe.MatchString(text[prevEnd:loc[0]]) {
+			addRange(prevMonth, m)
+		} else {
+			add(m)
+		}
+		prevMonth, prevEnd = m, loc[1]
+	}
+
+	// Chinese months: ranges first, then lists, then single months.
+	for _, sm := range zhMonthRangeRe.FindAllStringSubmatch(text, -1) {
+		addRange(zhNumber(sm[1]), zhNumber(sm[2]))
+	}
+	for _, sm := range zhMonthListRe.FindAllStringSubmatch(text, -1) {
+		add(zhNumber(sm[1]))
+		add(zhNumber(sm[2]))
+	}
+	for _, sm := range zhMonthPairRe.FindAllStringSubmatch(text, -1) {
+		if a, b := zhNumber(sm[1]), zhNumber(sm[2]); b == a+1 {
+			add(a)
+		}
+	}
+	for _, sm := range zhMonthRe.FindAllStringSubmatch(text, -1) {
+		add(zhNumber(sm[1]))
+	}
+
+	if len(set) > 0 {
+		for m := range set {
+			months = append(months, m)
+		}
+		sort.Ints(months)
+		return months, "", true
+	}
+	for _, rule := range seasonRules {
+		if rule.re.MatchString(text) {
+			return sortedCopy(rule.months), rule.season, true
+		}
+	}
+	return nil, "", false
+}
+
+// isMonthWord tells a month from the verbs "may" and "march" and the name
+// "Jan": those count only next to a word that introduces a time, a number or
+// another month, or (may, march) with a capital letter mid-sentence.
+func isMonthWord(text, word string, start, end int) bool {
+	lw := strings.ToLower(word)
+	if lw != "may" && lw != "march" && lw != "mar" && lw != "jan" {
+		return true
+	}
+	before := text[:start]
+	if m := wordBeforeRe.FindStringSubmatch(before); m != nil && monthContext[strings.ToLower(m[1])] {
+		return true
+	}
+	if numberAfterRe.MatchString(text[end:]) || monthAfterRe.MatchString(text[end:]) {
+		return true
+	}
+	if strings.HasSuffix(strings.TrimSpace(before), "-") || strings.HasSuffix(strings.TrimSpace(before), "–") {
+		return true
+	}
+	return lw != "jan" && word[0] >= 'A' && word[0] <= 'Z' && !sentenceStartRe.MatchString(before)
+}
+
+var zhDigits = map[rune]int{'一': 1, '二': 2, '三': 3, '四': 4, '五': 5, '六': 6, '七': 7, '八': 8, '九': 9, '十': 10}
+
+// zhNumber reads 1-12 written in digits or Chinese numerals; 0 otherwise.
+func zhNumber(s string) int {
+	if n, err := strconv.Atoi(s); err == nil {
+		return n
+	}
+	r := []rune(s)
+	switch {
+	case len(r) == 1:
+		return zhDigits[r[0]]
+	case len(r) == 2 && r[0] == '十':
+		return 10 + zhDigits[r[1]]
+	}
+	return 0
+}
+
+// ---- certification and experience ----
+
+var certRules = []struct {
+	level string
+	re    *regexp.Regexp
+}{
+	// Highest first: a phrase of a higher level is removed before lower
+	// levels are looked for, so "advanced open water" is not also "open water".
+	// A higher level read by mistake could send a diver somewhere unsafe, so
+	// the two highest levels need words that say the diver holds them: "turtle
+	// rescue" and "ask the divemaster" are not certifications.
+	{"divemaster", regexp.MustCompile(`(?i)(?:\bi'?m|\bi am|\bas|\bam|\bhave|\bgot|\bhold|\bwith)\s+(?:a\s+|an\s+|my\s+)?(?:padi\s+|ssi\s+|naui\s+)?dive ?master\b|\bdive ?master\s+(?:here|cert\w*|level|rating)\b|(?-i:\bDM\b)|潜水长`)},
+	{"rescue_diver", regexp.MustCompile(`(?i)\brescue diver\b|\brescue[- ]certified\b|(?:\bi'?m|\bi am|\bhave|\bgot|\bhold)\s+(?:a\s+|my\s+)?rescue\b|救援潜水员|救援证|救援级`)},
+	{"advanced_open_water", regexp.MustCompile(`(?i)\badvanced open water\b|\bAOW\b|\badv(?:anced)?\.?[ -]?(?:diver|cert\w*|licen[cs]e|ticket|card|level|course)\b|(?:\bi'?m|\bi am|\bhave|\bgot|\bwith|\bhold)\s+(?:my\s+|an?\s+|the\s+)?advanced\b|\b(?:padi|ssi|naui)\s+advanced\b|进阶开放水域|进阶潜水员|进阶`)},
+	{"open_water", regexp.MustCompile(`(?i)\bopen[- ]water\b|(?-i:\bOW\b)|\bow (?:cert\w*|diver|licen[cs]e|card)\b|开放水域|初级潜水员|OW潜水员`)},
+}
+
+// intentBefore marks a certification the diver does not hold yet or denies:
+// "want to do my AOW", "not AOW", "还没有进阶", "想考AOW".
+var (
+	intentBeforeRe = regexp.MustCompile(`(?i)(?:\bnot(?: yet)?|\bno|n't(?: have| got)?(?: an?| my)?|\bwithout|\bwant to (?:do|get|take)(?: my| an?| the)?|\bplan(?:ning)? to (?:do|get|take)(?: my| an?| the)?|\bhope to (?:do|get)(?: my| an?)?|\bget my|\bdo my|\bwork(?:ing)? (?:on|towards?)(?: my| an?)?|\btake (?:my|an?|the)|\bdoing (?:my|an?|the)|没有|还没|没|不是|想考|要考|准备考|打算考|考|想学)\s*$`)
+	intentAfterRe  = regexp.MustCompile(`(?i)^\s*(?:course|class|training|cert(?:ification)? course|课程|课|培训)`)
+)
+
+// extractCertification returns the highest level the diver says they hold,
+// or "" when no held level is stated.
+func extractCertification(text string) string {
+	rest := text
+	for _, rule := range certRules {
+		found := false
+		for _, loc := range rule.re.FindAllStringIndex(rest, -1) {
+			before := rest[max(0, loc[0]-40):loc[0]]
+			if intentBeforeRe.MatchString(before) || intentAfterRe.MatchString(rest[loc[1]:]) {
+				continue
+			}
+			found = true
+			break
+		}
+		if found {
+			return rule.level
+		}
+		rest = rule.re.ReplaceAllStringFunc(rest, func(s string) string { return strings.Repeat(" ", len(s)) })
+	}
+	return ""
+}
+
+var (
+	beginnerRe    = regexp.MustCompile(`(?i)\b(?:beginners?|newbies?|novices?|first[- ]time diver|first (?:few )?dives?|new diver|new to diving|just (?:got )?certified|newly certified|just qualified|not (?:very )?experienced|inexperienced|few dives)\b|新手|初学|小白|菜鸟|刚考|刚拿|第一次潜水|经验不多|没什么经验`)
+	experiencedRe = regexp.MustCompile(`(?i)\b(?:experienced|seasoned|veteran|hundreds of dives)\b|老手|经验丰富|资深`)
+	diveCountRe   = regexp.MustCompile(`(?i)\b(\d{1,4})\+?\s*(?:logged\s+)?dives\b|(\d{1,4})\s*(?:支|次)\s*(?:潜水|气瓶|潜)|潜(?:水)?(?:了|过)?\s*(\d{1,4})\s*(?:次|支|瓶)`)
+)
+
+// extractExperience reads a stated experience level or number of dives.
+func extractExperience(text string) string {
+	if m := diveCountRe.FindStringSubmatch(text); m != nil {
+		n, _ := strconv.Atoi(m[1] + m[2] + m[3])
+		switch {
+		case n < 20:
+			return ExperienceBeginner
+		case n < 100:
+			return ExperienceIntermediate
+		default:
+			return ExperienceExperienced
+		}
+	}
+	if beginnerRe.MatchString(text) {
+		return ExperienceBeginner
+	}
+	if experiencedRe.MatchString(text) {
+		return ExperienceExperienced
+	}
+	return ""
+}
+
+// ---- depth ----
+
+var depthRules = []*regexp.Regexp{
+	regexp.MustCompile(`(?i)\b(?:no|not)\s+(?:deeper|further|lower|below|more)\s+(?:than\s+)?(\d{1,3})\s*(m|metres?|meters?|ft|feet)\b`),
+	regexp.MustCompile(`(?i)\b(?:can'?t|cannot|can not|won'?t|don'?t|shouldn'?t|not allowed to)\s+(?:go|dive|descend)\s+(?:any\s+)?(?:below|deeper than|deeper|past|beyond|more than)\s*(\d{1,3})\s*(m|metres?|meters?|ft|feet)\b`),
+	regexp.MustCompile(`(?i)\b(?:less than|shallower than|under|above)\s*(\d{1,3})\s*(m|metres?|meters?|ft|feet)\b`),
+	regexp.MustCompile(`(?i)\bmax(?:imum|\.)?\s*(?:depth\s*)?(?:of\s*|is\s*|:\s*)?(\d{1,3})\s*(m|metres?|meters?|ft|feet)\b`),
+	regexp.MustCompile(`(?i)\b(\d{1,3})\s*(m|metres?|meters?|ft|feet)\s*(?:max(?:imum)?|limit|or less|or shallower|at most|tops)\b`),
+	regexp.MustCompile(`(?i)\b(?:limit(?:ed)?|depth limit|shallower|stay (?:above|within|shallower than)|certified (?:to|for)|only (?:go |dive )?(?:down )?to|can (?:only )?(?:go|dive) (?:down )?to|at most)\s*(?:to|than|of|is)?\s*(\d{1,3})\s*(m|metres?|meters?|ft|feet)\b`),
+	regexp.MustCompile(`(?:不超过|不要超过|不能超过|不深于|最深|最多|限深|只能潜到|只能下到|只能到|只能潜|深度限制)\s*(?:是|为)?\s*(\d{1,3})\s*(米|m|公尺)`),
+	regexp.MustCompile(`(\d{1,3})\s*(米|m|公尺)\s*(?:以内|以浅|之内|以下|内)`),
+}
+
+var noDepthLimitRe = regexp.MustCompile(`(?i)\bno depth limit\b|\bany depth\b|不限深度|深度不限`)
+
+// extractDepth reads a stated depth limit in metres (feet are converted).
+func extractDepth(text string) (int, bool) {
+	for _, re := range depthRules {
+		if m := re.FindStringSubmatch(text); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			if u := strings.ToLower(m[2]); u == "ft" || u == "feet" {
+				n = int(float64(n) * 0.3048)
+			}
+			if n >= 3 && n <= 100 {
+				return n, true
+			}
+		}
+	}
+	if noDepthLimitRe.MatchString(text) {
+		return 0, true
+	}
+	return 0, false
+}
+
+// ---- places and wishes ----
+
+// term maps words for one canonical key. Latin aliases match whole words,
+// case-insensitively; Han aliases match anywhere.
+type term struct {
+	key     string
+	aliases []string
+	re      *regexp.Regexp
+	probes  []string // lower-case first words of the aliases: a cheap test before the regexp
+}
+
+func compileTerms(list []term) []term {
+	for i := range list {
+		var parts []string
+		for _, a := range list[i].aliases {
+			q := regexp.QuoteMeta(a)
+			if isLatin(a) {
+				q = `\b` + strings.ReplaceAll(q, ` `, `[\s-]+`) + `\b`
+			}
+			parts = append(parts, q)
+		}
+		list[i].re = regexp.MustCompile(`(?i)` + strings.Join(parts, "|"))
+		for _, a := range list[i].aliases {
+			list[i].probes = append(list[i].probes, strings.ToLower(strings.Fields(a)[0]))
+		}
+	}
+	return list
+}
+
+func isLatin(s string) bool {
+	for _, r := range s {
+		if r >= unicode.MaxASCII {
+			return false
+		}
+	}
+	return true
+}
+
+// matchTerms returns the keys whose aliases occur in text, in order of first
+// occurrence. A match inside a longer match of an earlier term is not counted
+// again ("whale shark" is not also "shark"), so specific terms come first.
+func matchTerms(text string, terms []term) []string {
+	type hit struct {
+		key string
+		pos int
+	}
+	var hits []hit
+	masked := text
+	lower := strings.ToLower(text)
+	for _, t := range terms {
+		if !slices.ContainsFunc(t.probes, func(p string) bool { return strings.Contains(lower, p) }) {
+			continue // no alias can match: skip the regexp, which is far slower
+		}
+		locs := t.re.FindAllStringIndex(masked, -1)
+		if len(locs) == 0 {
+			continue
+		}
+		first := -1
+		for _, l := range locs {
+			if !negatedBefore(masked[:l[0]]) {
+				first = l[0]
+				break
+			}
+		}
+		if first >= 0 {
+			hits = append(hits, hit{t.key, first})
+		}
+		b := []byte(masked)
+		for _, l := range locs {
+			for i := l[0]; i < l[1]; i++ {
+				b[i] = 0
+			}
+		}
+		masked = string(b)
+	}
+	sort.SliceStable(hits, func(i, j int) bool { return hits[i].pos < hits[j].pos })
+	var keys []string
+	for _, h := range hits {
+		if !slices.Contains(keys, h.key) {
+			keys = append(keys, h.key)
+		}
+	}
+	return keys
+}
+
+var negationRe = regexp.MustCompile(`(?i)(?:\bnot|\bno|\bwithout|\bexcept|\bbesides|\bavoid(?:ing)?|\bskip(?:ping)?|不要|不想|不去|除了|避开)\s*(?:the\s+|any\s+)?$`)
+
+// negatedBefore reports a name just after "not", "no", "without", "不要"…:
+// "sharks but not hammerheads" wishes for sharks only.
+func negatedBefore(before string) bool {
+	if len(before) > 40 {
+		before = before[len(before)-40:]
+	}
+	return negationRe.MatchString(before)
+}
+
+// mentions reports whether lower (lower-cased text) names key of terms: a
+// Latin alias as a whole word (its spaces may also be hyphens), a Han alias
+// anywhere. It is the fast path for long passages, where running every
+// regexp costs most of a message's CPU; unlike matchTerms it does not mask
+// longer names ("whale shark" also mentions sharks) or see negation.
+func mentions(lower string, terms []term, key string) bool {
+	for _, t := range terms {
+		if t.key != key {
+			continue
+		}
+		for _, a := range t.aliases {
+			a = strings.ToLower(a)
+			if !isLatin(a) {
+				if strings.Contains(lower, a) {
+					return true
+				}
+				continue
+			}
+			if containsWord(lower, a) || (strings.Contains(a, " ") && containsWord(lower, strings.ReplaceAll(a, " ", "-"))) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// containsWord finds w in s with no letter or digit right before or after it.
+func containsWord(s, w string) bool {
+	for from := 0; ; {
+		i := strings.Index(s[from:], w)
+		if i < 0 {
+			return false
+		}
+		start, end := from+i, from+i+len(w)
+		if (start == 0 || !isWordByte(s[start-1])) && (end == len(s) || !isWordByte(s[end])) {
+			return true
+		}
+		from = start + 1
+	}
+}
+
+func isWordByte(b byte) bool {
+	return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '_'
+}
+
+// placeTerms are islands, regions, states and areas divers name. Islands come
+// before the regions that contain them so that the most specific name wins.
+var placeTerms = compileTerms([]term{
+	{key: "sipadan", aliases: []string{"sipadan", "诗巴丹", "西巴丹"}},
+	{key: "mabul", aliases: []string{"mabul", "马布岛", "马布"}},
+	{key: "kapalai", aliases: []string{"kapalai", "卡帕莱", "卡帕莱岛"}},
+	{key: "mataking", aliases: []string{"mataking", "马达京"}},
+	{key: "si-amil", aliases: []string{"si amil", "siamil"}},
+	{key: "mantabuan", aliases: []string{"mantabuan"}},
+	{key: "pom-pom", aliases: []string{"pom pom", "pompom", "邦邦岛", "邦邦"}},
+	{key: "lankayan", aliases: []string{"lankayan", "兰卡央"}},
+	{key: "layang-layang", aliases: []string{"layang layang", "layang", "swallow reef", "拉央拉央", "燕子岛", "燕子礁"}},
+	{key: "mantanani", aliases: []string{"mantanani"}},
+	{key: "tar-park", aliases: []string{"tunku abdul rahman", "tar park", "pulau sapi", "东姑阿都拉曼"}},
+	{key: "labuan", aliases: []string{"labuan", "纳闽"}},
+	{key: "perhentian", aliases: []string{"perhentian", "停泊岛", "停泊"}},
+	{key: "redang", aliases: []string{"redang", "热浪岛", "热浪"}},
+	{key: "lang-tengah", aliases: []string{"lang tengah", "浪中岛"}},
+	{key: "tenggol", aliases: []string{"tenggol"}},
+	{key: "tioman", aliases: []string{"tioman", "刁曼岛", "刁曼"}},
+	{key: "aur", aliases: []string{"pulau aur", "aur island", "aur"}},
+	{key: "dayang", aliases: []string{"pulau dayang", "dayang"}},
+	{key: "tinggi", aliases: []string{"pulau tinggi", "tinggi"}},
+	{key: "sibu", aliases: []string{"pulau sibu", "sibu island"}},
+	{key: "payar", aliases: []string{"pulau payar", "payar"}},
+	{key: "langkawi", aliases: []string{"langkawi", "兰卡威", "浮罗交怡"}},
+	{key: "miri", aliases: []string{"miri", "美里"}},
+	{key: "semporna", aliases: []string{"semporna", "仙本那"}},
+	{key: "sandakan", aliases: []string{"sandakan", "山打根"}},
+	{key: "kota-kinabalu", aliases: []string{"kota kinabalu", "亚庇", "哥打京那巴鲁"}},
+	{key: "east-coast", aliases: []string{"east coast", "eastern peninsula", "东海岸", "東海岸"}},
+	{key: "borneo", aliases: []string{"borneo", "婆罗洲"}},
+	{key: "sabah", aliases: []string{"sabah", "沙巴"}},
+	{key: "sarawak", aliases: []string{"sarawak", "砂拉越", "砂捞越"}},
+	{key: "terengganu", aliases: []string{"terengganu", "trengganu", "登嘉楼", "丁加奴"}},
+	{key: "pahang", aliases: []string{"pahang", "彭亨"}},
+	{key: "johor", aliases: []string{"johor", "johore", "柔佛"}},
+	{key: "kedah", aliases: []string{"kedah", "吉打"}},
+})
+
+// Places lists the canonical place keys Extract can return.
+func Places() []string { return keys(placeTerms) }
+
+// wishTerms are what divers hope to see or do. Specific sharks come before
+// "shark", and nudibranchs before macro.
+var wishTerms = compileTerms([]term{
+	{key: "hammerheads", aliases: []string{"hammerhead sharks", "hammerhead shark", "hammerheads", "hammerhead", "hammer heads", "锤头鲨", "双髻鲨", "锤头"}},
+	{key: "whale_sharks", aliases: []string{"whale sharks", "whale shark", "whaleshark", "鲸鲨"}},
+	{key: "manta", aliases: []string{"manta rays", "manta ray", "mantas", "manta", "蝠鲼", "魔鬼鱼"}},
+	{key: "sharks", aliases: []string{"sharks", "shark", "threshers", "thresher", "鲨鱼", "鲨"}},
+	{key: "pelagics", aliases: []string{"pelagics", "pelagic", "big fish", "big stuff", "big animals", "大物", "大货", "大型鱼类", "大型生物"}},
+	{key: "turtles", aliases: []string{"turtles", "turtle", "海龟", "乌龟", "玳瑁"}},
+	{key: "nudibranchs", aliases: []string{"nudibranchs", "nudibranch", "nudis", "nudi", "sea slugs", "sea slug", "海蛞蝓", "裸鳃"}},
+	{key: "macro", aliases: []string{"macro", "muck", "critters", "critter", "frogfish", "mandarinfish", "mandarin fish", "pygmy seahorse", "seahorses", "seahorse", "微距", "小生物", "海马", "青蛙鱼"}},
+	{key: "wrecks", aliases: []string{"wrecks", "wreck", "shipwreck", "沉船"}},
+	{key: "walls", aliases: []string{"walls", "wall", "drop-off", "drop off", "dropoff", "峭壁", "断崖", "岩壁", "断层"}},
+	{key: "drift", aliases: []string{"drift dives", "drift diving", "drift", "drifts", "放流", "漂流"}},
+	{key: "barracuda", aliases: []string{"barracudas", "barracuda", "梭鱼", "巴拉库达"}},
+	{key: "jacks", aliases: []string{"jacks", "jackfish", "trevally", "trevallies", "鲹鱼", "鲹", "杰克鱼"}},
+	{key: "reef", aliases: []string{"coral reefs", "coral reef", "corals", "coral", "reefs", "珊瑚礁", "珊瑚"}},
+})
+
+// Wishes lists the canonical wishes Extract can return.
+func Wishes() []string { return keys(wishTerms) }
+
+func keys(list []term) []string {
+	out := make([]string, len(list))
+	for i, t := range list {
+		out[i] = t.key
+	}
+	return out
+}

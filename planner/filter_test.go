@@ -1,0 +1,217 @@
+package planner
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dovvydive/backend/models"
+)
+
+func site(slug, region, state, difficulty, cert string, minD, maxD int, months []int, life ...string) Site {
+	return Site{ID: models.SiteID(slug), Slug: slug, NameEn: slug, NameZh: slug + "（中）", Region: region, State: state,
+		MinDepthM: minD, MaxDepthM: maxD, Difficulty: difficulty, MinCertification: cert, BestMonths: months, MarineLife: life,
+		Operators: []Operator{{Name: "Op " + slug}}}
+}
+
+var (
+	allYear  = []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}
+	eastDry  = []int{3, 4, 5, 6, 7, 8, 9, 10}
+	testSite = []Site{
+		site("sipadan-barracuda-point", "Semporna", "Sabah", "advanced", "advanced_open_water", 5, 40, []int{4, 5, 6, 7, 8}, "chevron barracuda", "green turtle", "grey reef shark"),
+		site("mabul-paradise-reef", "Semporna", "Sabah", "beginner", "open_water", 5, 22, allYear, "frogfish", "green turtle", "nudibranchs"),
+		site("kapalai-mandarin-valley", "Semporna", "Sabah", "intermediate", "open_water", 3, 18, allYear, "mandarinfish", "frogfish"),
+		site("layang-layang-hammerhead-point", "Layang-Layang", "Sabah", "advanced", "advanced_open_water", 10, 40, []int{3, 4, 5, 6, 7, 8}, "scalloped hammerhead", "manta ray"),
+		site("tioman-renggis-island", "Tioman", "Pahang", "beginner", "open_water", 3, 18, eastDry, "green turtle", "blacktip reef shark"),
+		site("redang-tanjung-tokong", "Redang", "Terengganu", "intermediate", "open_water", 5, 25, eastDry, "barracuda", "trevally"),
+		site("labuan-american-wreck", "Labuan", "Labuan", "advanced", "rescue_diver", 25, 35, []int{3, 4, 5, 6, 7, 8, 9, 10}, "batfish", "wreck fish"),
+	}
+)
+
+func cands(scores map[string]float64) []Candidate {
+	out := make([]Candidate, len(testSite))
+	for i, s := range testSite {
+		out[i] = Candidate{Site: s, Score: scores[s.Slug]}
+	}
+	return out
+}
+
+func slugsOf(cs []Candidate) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.Site.Slug
+	}
+	return out
+}
+
+func TestSelect_NeverAboveTheDiversCertification(t *testing.T) {
+	c := Constraints{Certification: "open_water", Language: "en"}
+	sel := Select(cands(map[string]float64{"sipadan-barracuda-point": 1, "layang-layang-hammerhead-point": 0.9}), c, 3)
+	require.NotEmpty(t, sel.Fits)
+	for _, f := range sel.Fits {
+		assert.Equal(t, "open_water", f.Site.MinCertification, f.Site.Slug)
+	}
+	aow := Select(cands(map[string]float64{"sipadan-barracuda-point": 1}), Constraints{Certification: "advanced_open_water"}, 3)
+	assert.Equal(t, "sipadan-barracuda-point", aow.Fits[0].Site.Slug, "an AOW diver may dive AOW sites")
+	assert.NotContains(t, slugsOf(Select(cands(map[string]float64{"labuan-american-wreck": 5}), Constraints{Certification: "advanced_open_water"}, 7).Fits),
+		"labuan-american-wreck", "a rescue-diver site is above AOW")
+}
+
+func TestSelect_NeverOutOfSeasonWhenMonthsAreGiven(t *testing.T) {
+	sel := Select(cands(map[string]float64{"tioman-renggis-island": 1, "redang-tanjung-tokong": 1}), Constraints{Months: []int{12}}, 7)
+	for _, f := range sel.Fits {
+		assert.Contains(t, f.Site.BestMonths, 12, f.Site.Slug)
+	}
+	assert.NotContains(t, slugsOf(sel.Fits), "tioman-renggis-island")
+}
+
+func TestSelect_NeverDeeperThanTheLimit(t *testing.T) {
+	sel := Select(cands(nil), Constraints{MaxDepthM: 20}, 7)
+	require.NotEmpty(t, sel.Fits)
+	for _, f := range sel.Fits {
+		assert.LessOrEqual(t, f.Site.MaxDepthM, 20, f.Site.Slug)
+	}
+}
+
+func TestSelect_BeginnersGetOnlyOpenWaterSitesThatAreNotAdvanced(t *testing.T) {
+	sel := Select(cands(map[string]float64{"sipadan-barracuda-point": 1}), Constraints{Experience: ExperienceBeginner}, 7)
+	require.NotEmpty(t, sel.Fits)
+	for _, f := range sel.Fits {
+		assert.Equal(t, "open_water", f.Site.MinCertification)
+		assert.NotEqual(t, "advanced", f.Site.Difficulty)
+	}
+	assert.Contains(t, []string{"mabul-paradise-reef", "tioman-renggis-island"}, sel.Fits[0].Site.Slug,
+		"beginner-rated sites rank first for beginners")
+}
+
+func TestSelect_PlacesNarrow(t *testing.T) {
+	sel := Select(cands(map[string]float64{"tioman-renggis-island": 1}), Constraints{Places: []string{"semporna"}}, 7)
+	assert.ElementsMatch(t, []string{"sipadan-barracuda-point", "mabul-paradise-reef", "kapalai-mandarin-valley"}, slugsOf(sel.Fits))
+
+	sel = Select(cands(nil), Constraints{Places: []string{"east-coast"}}, 7)
+	assert.ElementsMatch(t, []string{"tioman-renggis-island", "redang-tanjung-tokong"}, slugsOf(sel.Fits))
+
+	sel = Select(cands(nil), Constraints{Places: []string{"layang-layang"}}, 7)
+	assert.Equal(t, []string{"layang-layang-hammerhead-point"}, slugsOf(sel.Fits))
+
+	sel = Select(cands(nil), Constraints{Places: []string{"sipadan", "tioman"}}, 7)
+	assert.ElementsMatch(t, []string{"sipadan-barracuda-point", "tioman-renggis-island"}, slugsOf(sel.Fits))
+}
+
+func TestSelect_WishesOutrankRetrieval(t *testing.T) {
+	sel := Select(cands(map[string]float64{"sipadan-barracuda-point": 0.03}), Constraints{Wishes: []string{"hammerheads"}, Certification: "advanced_open_water"}, 3)
+	require.NotEmpty(t, sel.Fits)
+	assert.Equal(t, "layang-layang-hammerhead-point", sel.Fits[0].Site.Slug)
+	assert.Equal(t, []string{"hammerheads"}, sel.Fits[0].Wishes)
+	assert.Contains(t, sel.Fits[0].Reason, "hammerheads")
+
+	// A wish found only in a retrieved passage counts too, for less.
+	withPassage := cands(nil)
+	for i := range withPassage {
+		if withPassage[i].Site.Slug == "redang-tanjung-tokong" {
+			withPassage[i].Passages = []Passage{{Text: "Drift along the wall with the current."}}
+		}
+	}
+	sel = Select(withPassage, Constraints{Wishes: []string{"drift"}}, 1)
+	assert.Equal(t, "redang-tanjung-tokong", sel.Fits[0].Site.Slug)
+}
+
+func TestSelect_EastCoastInDecemberOffersSabahAndExplainsTheMonsoon(t *testing.T) {
+	for _, lang := range []string{"en", "zh"} {
+		c := Constraints{Months: []int{12}, Places: []string{"tioman"}, Certification: "open_water", Language: lang}
+		sel := Select(cands(nil), c, 3)
+		assert.Empty(t, sel.Fits, lang)
+		require.NotEmpty(t, sel.Alternatives, lang)
+		for _, a := range sel.Alternatives {
+			assert.Equal(t, "open_water", a.Site.MinCertification, "alternatives never relax certification")
+			assert.Equal(t, []string{UnmetPlace}, a.Unmet)
+			assert.Equal(t, "Sabah", a.Site.State)
+			assert.Contains(t, a.Site.BestMonths, 12, "alternatives are never out of season")
+			assert.NotEmpty(t, a.Reason)
+		}
+		assert.Len(t, sel.Alternatives, 2, "the two safe Sabah sites open in December")
+		if lang == "en" {
+			assert.Contains(t, sel.Why, "north-east monsoon")
+			assert.Contains(t, sel.Why, "Sabah")
+			assert.Contains(t, sel.Why, "December")
+			assert.Contains(t, sel.Why, "March–October", "when the named place is in season")
+		} else {
+			assert.Contains(t, sel.Why, "东北季风")
+			assert.Contains(t, sel.Why, "沙巴")
+			assert.Contains(t, sel.Why, "12月")
+		}
+	}
+}
+
+func TestSelect_NothingSafeSaysSoAndOffersNothing(t *testing.T) {
+	sel := Select(cands(nil), Constraints{Certification: "open_water", MaxDepthM: 10, Language: "en"}, 3)
+	assert.Empty(t, sel.Fits)
+	assert.Empty(t, sel.Alternatives)
+	assert.Contains(t, sel.Why, "an Open Water diver")
+	assert.Contains(t, sel.Why, "10 m")
+	assert.Contains(t, sel.Why, "kapalai-mandarin-valley, which reaches 18 m", "names the shallowest site that fits otherwise")
+}
+
+func TestSelect_UnknownPlaceOffersSitesElsewhere(t *testing.T) {
+	sel := Select(cands(nil), Constraints{Places: []string{"miri"}, Language: "en"}, 3)
+	assert.Empty(t, sel.Fits)
+	assert.Len(t, sel.Alternatives, 3)
+	assert.Contains(t, sel.Why, "Miri")
+}
+
+// Every combination of constraints: nothing returned, fit or alternative,
+// ever breaks certification, depth or the beginner rule, and no fit is out of
+// season or outside the named places.
+func TestSelect_HardConstraintsHoldForEveryCombination(t *testing.T) {
+	certs := append([]string{""}, models.CertificationLevels...)
+	months := [][]int{nil, {1}, {4}, {7}, {12}, {11, 12, 1, 2}}
+	depths := []int{0, 12, 18, 30}
+	exps := []string{"", ExperienceBeginner}
+	places := [][]string{nil, {"semporna"}, {"east-coast"}, {"labuan"}, {"miri"}}
+	checked := 0
+	for _, cert := range certs {
+		for _, m := range months {
+			for _, d := range depths {
+				for _, e := range exps {
+					for _, p := range places {
+						c := Constraints{Certification: cert, Months: m, MaxDepthM: d, Experience: e, Places: p, Language: "en"}
+						sel := Select(cands(map[string]float64{"labuan-american-wreck": 1, "sipadan-barracuda-point": 0.5}), c, 3)
+						assert.LessOrEqual(t, len(sel.Fits)+len(sel.Alternatives), 3)
+						for _, x := range append(slices.Clone(sel.Fits), sel.Alternatives...) {
+							checked++
+							assert.True(t, safe(x.Site, c), "%s unsafe for %+v", x.Site.Slug, c)
+							assert.True(t, inSeason(x.Site, c.Months), "%s out of season for %+v", x.Site.Slug, c)
+						}
+						for _, f := range sel.Fits {
+							assert.True(t, inSeason(f.Site, c.Months) && matchesPlace(f.Site, c.Places), "%s for %+v", f.Site.Slug, c)
+						}
+						if len(sel.Fits) == 0 {
+							assert.NotEmpty(t, strings.TrimSpace(sel.Why), "%+v", c)
+						}
+					}
+				}
+			}
+		}
+	}
+	assert.Greater(t, checked, 500, "the combinations returned sites to check")
+}
+
+func TestFormatMonths_WritesRunsForPeople(t *testing.T) {
+	assert.Equal(t, "April–August", formatMonths("en", []int{4, 5, 6, 7, 8}))
+	assert.Equal(t, "November–February", formatMonths("en", []int{1, 2, 11, 12}))
+	assert.Equal(t, "July", formatMonths("en", []int{7}))
+	assert.Equal(t, "March, May–June", formatMonths("en", []int{3, 5, 6}))
+	assert.Equal(t, "all year", formatMonths("en", allYear))
+	assert.Equal(t, "4–8月", formatMonths("zh", []int{4, 5, 6, 7, 8}))
+	assert.Equal(t, "全年", formatMonths("zh", allYear))
+}
+
+func TestSelect_EmptyCatalogSaysSo(t *testing.T) {
+	sel := Select(nil, Constraints{Language: "en"}, 3)
+	assert.Empty(t, sel.Fits)
+	assert.Empty(t, sel.Alternatives)
+	assert.Contains(t, sel.Why, "no dive sites")
+}
