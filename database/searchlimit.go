@@ -14,11 +14,14 @@ import (
 // Retry-After.
 var ErrBusy = fmt.Errorf("%w: too many searches in flight", ErrUnavailable)
 
-// DefaultMaxConcurrentSearches suits a database with two cores: an HNSW search
-// is CPU-bound in PostgreSQL, and measured on such a machine the throughput of
-// the same query peaked at 2 clients and fell by half at 8 and by three
-// quarters at 20 (see the README). Set it to the database's cores.
-const DefaultMaxConcurrentSearches = 2
+// DefaultMaxConcurrentSearches suits a database with two cores. An HNSW
+// search is CPU-bound in PostgreSQL, and pgbench on such a machine peaked at 2
+// clients and fell by half at 8 and by three quarters at 20. A slot here is
+// held for more than the database's CPU time, though (the round trip and
+// reading the rows), so the database runs fewer searches at once than there
+// are slots: through the API, 4 slots served 20% more than 2 at 32 clients,
+// and 8 no more than 2 (README). Set it to about twice the database's cores.
+const DefaultMaxConcurrentSearches = 4
 
 // searchLimiter bounds the knowledge searches in flight, so the database runs
 // them at its best concurrency while the rest queue in this process, within
