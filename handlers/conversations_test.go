@@ -422,6 +422,8 @@ func TestMessages_IdempotencyKeyReplaysRefusesAndRegenerates(t *testing.T) {
 	assert.Equal(t, http.StatusUnprocessableEntity, other.status, other.raw)
 	assert.Equal(t, "idempotency_mismatch", errorOf(t, other)["code"])
 	assert.Equal(t, "Idempotency-Key", errorOf(t, other)["field"])
+	assert.Equal(t, "100", other.header.Get("RateLimit-Limit"))
+	assert.Equal(t, "99", other.header.Get("RateLimit-Remaining"))
 
 	// Generation fails: 503 naming gemini, the message stays, no reply.
 	stub.fail.Store(true)
@@ -446,7 +448,8 @@ func TestMessages_KeyStillInFlightIsAConflict(t *testing.T) {
 	t.Parallel()
 	db := seededDB(t)
 	stub := &stubPlanner{block: true, started: make(chan struct{}), ended: make(chan error, 1)}
-	srv := plannerServer(t, db, func(c *handlers.RouterConfig) { c.Planner = stub })
+	// The first request holds its key until its deadline.
+	srv := plannerServer(t, db, func(c *handlers.RouterConfig) { c.Planner = stub; c.RequestTimeout = 3 * time.Second })
 	token := guest(t, srv)
 	id := newConversation(t, srv, token)
 	url := srv.URL + "/api/v1/conversations/" + id + "/messages"
