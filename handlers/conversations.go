@@ -214,7 +214,8 @@ func (h *ConversationHandler) List(ctx context.Context, in *listConversationsInp
 // ConversationDetail is a conversation with a page of its messages.
 type ConversationDetail struct {
 	ConversationView
-	Messages []MessageView `json:"messages" doc:"Oldest first: the latest page, or the one before the cursor."`
+	Constraints planner.Constraints `json:"constraints" doc:"The trip as the planner understands it now (the latest reply's constraints)."`
+	Messages    []MessageView       `json:"messages" doc:"Oldest first: the latest page, or the one before the cursor."`
 }
 
 type getConversationInput struct {
@@ -247,7 +248,8 @@ func (h *ConversationHandler) Get(ctx context.Context, in *getConversationInput)
 		return nil, conversationError(ctx, err, "cursor")
 	}
 	out := &getConversationOutput{CacheControl: noStore}
-	out.Body.Data = ConversationDetail{ConversationView: conversationView(page.Conversation), Messages: make([]MessageView, len(page.Messages))}
+	out.Body.Data = ConversationDetail{ConversationView: conversationView(page.Conversation),
+		Constraints: decodeConstraints(page.Conversation.Constraints), Messages: make([]MessageView, len(page.Messages))}
 	for i, m := range page.Messages {
 		out.Body.Data.Messages[i] = messageView(m)
 	}

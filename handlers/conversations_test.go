@@ -126,6 +126,9 @@ func TestConversations_CreateListGetDeleteInCamelCaseAndUncached(t *testing.T) {
 	msgs := got.body["data"].(map[string]any)["messages"].([]any)
 	require.Len(t, msgs, 2)
 	assert.Equal(t, "我想七月去", msgs[0].(map[string]any)["content"], "oldest first within the page")
+	cons := got.body["data"].(map[string]any)["constraints"].(map[string]any)
+	assert.Equal(t, []any{7.0}, cons["months"], "the conversation's current understanding")
+	assert.Equal(t, "open_water", cons["certification"])
 	assert.Equal(t, "assistant", msgs[1].(map[string]any)["role"])
 	older := got.body["page"].(map[string]any)["nextCursor"].(string)
 	var all []any
