@@ -19,9 +19,6 @@ import (
 	"github.com/dovvydive/backend/planner"
 )
 
-// MaxMessageChars bounds a diver's message, in characters.
-const MaxMessageChars = 4000
-
 // historyTurns is how many earlier messages the planner is given: the
 // constraints carry the conversation's facts, the turns its wording.
 const historyTurns = 10
@@ -316,8 +313,8 @@ type Exchange struct {
 // the final Server-Sent Event.
 type ExchangeBody = DataBody[Exchange]
 
-// checkContent refuses what the schema cannot: whitespace only, and control
-// characters in header-borne keys.
+// checkContent refuses what the schema cannot express: a message of only
+// whitespace. (Length, 1-4000 characters, is the schema's; NUL is strictJSON's.)
 func checkContent(content string) error {
 	if strings.TrimSpace(content) == "" {
 		return invalid("content", "must not be empty or only whitespace")
@@ -325,6 +322,8 @@ func checkContent(content string) error {
 	return nil
 }
 
+// checkIdempotencyKey keeps keys to printable ASCII, so a key can be logged
+// or echoed safely.
 func checkIdempotencyKey(key string) error {
 	if strings.ContainsFunc(key, func(r rune) bool { return r > unicode.MaxASCII || !unicode.IsPrint(r) }) {
 		return invalid("Idempotency-Key", "must be printable ASCII")
