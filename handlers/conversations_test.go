@@ -304,6 +304,11 @@ func TestMessages_BadInputNamesTheFieldAndStoresNothing(t *testing.T) {
 		assert.Equal(t, http.StatusBadRequest, r.status, tc.name)
 		assert.Equal(t, tc.field, errorOf(t, r)["field"], tc.name)
 	}
+	for _, key := range []string{"ключ", strings.Repeat("k", 256)} {
+		r := call(t, http.MethodPost, url, token, messageJSON("hi"), "Idempotency-Key", key)
+		assert.Equal(t, http.StatusBadRequest, r.status, r.raw)
+		assert.Equal(t, "Idempotency-Key", errorOf(t, r)["field"])
+	}
 	ok := call(t, http.MethodPost, url, token, messageJSON(strings.Repeat("潜", 4000)))
 	assert.Equal(t, http.StatusCreated, ok.status, "4,000 characters are allowed: %s\n%s", ok.raw, srv.logs.String())
 	assert.Equal(t, 1, countRows(t, db, `SELECT count(*) FROM messages WHERE role = 'user'`))
