@@ -125,6 +125,11 @@ func (d *DB) AdmitUserMessage(ctx context.Context, sessionID, conversationID uui
 	}
 	if !a.inserted {
 		res, err := d.AddUserMessage(ctx, sessionID, conversationID, content, q, idem)
+		if err != nil && res.RateLimit.Limit == 0 {
+			// AddUserMessage reports no quota state with a refusal; the
+			// batch's count is a moment old but good for the headers.
+			res.RateLimit = a.rateLimit(q, 0)
+		}
 		return Admission{UserMessageResult: res}, err
 	}
 	msg.CreatedAt = a.now

@@ -19,9 +19,6 @@ import (
 	"github.com/dovvydive/backend/planner"
 )
 
-// MaxMessageChars bounds a diver's message, in characters.
-const MaxMessageChars = 4000
-
 // historyTurns is how many earlier messages the planner is given: the
 // constraints carry the conversation's facts, the turns its wording.
 const historyTurns = 10
@@ -214,7 +211,8 @@ func (h *ConversationHandler) List(ctx context.Context, in *listConversationsInp
 // ConversationDetail is a conversation with a page of its messages.
 type ConversationDetail struct {
 	ConversationView
-	Messages []MessageView `json:"messages" doc:"Oldest first: the latest page, or the one before the cursor."`
+	Constraints planner.Constraints `json:"constraints" doc:"The trip as the planner understands it now (the latest reply's constraints)."`
+	Messages    []MessageView       `json:"messages" doc:"Oldest first: the latest page, or the one before the cursor."`
 }
 
 type getConversationInput struct {
@@ -247,7 +245,8 @@ func (h *ConversationHandler) Get(ctx context.Context, in *getConversationInput)
 		return nil, conversationError(ctx, err, "cursor")
 	}
 	out := &getConversationOutput{CacheControl: noStore}
-	out.Body.Data = ConversationDetail{ConversationView: conversationView(page.Conversation), Messages: make([]MessageView, len(page.Messages))}
+	out.Body.Data = ConversationDetail{ConversationView: conversationView(page.Conversation),
+		Constraints: decodeConstraints(page.Conversation.Constraints), Messages: make([]MessageView, len(page.Messages))}
 	for i, m := range page.Messages {
 		out.Body.Data.Messages[i] = messageView(m)
 	}
@@ -314,8 +313,8 @@ type Exchange struct {
 // the final Server-Sent Event.
 type ExchangeBody = DataBody[Exchange]
 
-// checkContent refuses what the schema cannot: whitespace only, and control
-// characters in header-borne keys.
+// checkContent refuses what the schema cannot express: a message of only
+// whitespace. (Length, 1-4000 characters, is the schema's; NUL is strictJSON's.)
 func checkContent(content string) error {
 	if strings.TrimSpace(content) == "" {
 		return invalid("content", "must not be empty or only whitespace")
@@ -323,6 +322,8 @@ func checkContent(content string) error {
 	return nil
 }
 
+// checkIdempotencyKey keeps keys to printable ASCII, so a key can be logged
+// or echoed safely.
 func checkIdempotencyKey(key string) error {
 	if strings.ContainsFunc(key, func(r rune) bool { return r > unicode.MaxASCII || !unicode.IsPrint(r) }) {
 		return invalid("Idempotency-Key", "must be printable ASCII")

@@ -126,6 +126,9 @@ func TestConversations_CreateListGetDeleteInCamelCaseAndUncached(t *testing.T) {
 	msgs := got.body["data"].(map[string]any)["messages"].([]any)
 	require.Len(t, msgs, 2)
 	assert.Equal(t, "我想七月去", msgs[0].(map[string]any)["content"], "oldest first within the page")
+	cons := got.body["data"].(map[string]any)["constraints"].(map[string]any)
+	assert.Equal(t, []any{7.0}, cons["months"], "the conversation's current understanding")
+	assert.Equal(t, "open_water", cons["certification"])
 	assert.Equal(t, "assistant", msgs[1].(map[string]any)["role"])
 	older := got.body["page"].(map[string]any)["nextCursor"].(string)
 	var all []any
@@ -301,6 +304,11 @@ func TestMessages_BadInputNamesTheFieldAndStoresNothing(t *testing.T) {
 		assert.Equal(t, http.StatusBadRequest, r.status, tc.name)
 		assert.Equal(t, tc.field, errorOf(t, r)["field"], tc.name)
 	}
+	for _, key := range []string{"ключ", strings.Repeat("k", 256)} {
+		r := call(t, http.MethodPost, url, token, messageJSON("hi"), "Idempotency-Key", key)
+		assert.Equal(t, http.StatusBadRequest, r.status, r.raw)
+		assert.Equal(t, "Idempotency-Key", errorOf(t, r)["field"])
+	}
 	ok := call(t, http.MethodPost, url, token, messageJSON(strings.Repeat("潜", 4000)))
 	assert.Equal(t, http.StatusCreated, ok.status, "4,000 characters are allowed: %s\n%s", ok.raw, srv.logs.String())
 	assert.Equal(t, 1, countRows(t, db, `SELECT count(*) FROM messages WHERE role = 'user'`))
@@ -422,6 +430,8 @@ func TestMessages_IdempotencyKeyReplaysRefusesAndRegenerates(t *testing.T) {
 	assert.Equal(t, http.StatusUnprocessableEntity, other.status, other.raw)
 	assert.Equal(t, "idempotency_mismatch", errorOf(t, other)["code"])
 	assert.Equal(t, "Idempotency-Key", errorOf(t, other)["field"])
+	assert.Equal(t, "100", other.header.Get("RateLimit-Limit"))
+	assert.Equal(t, "99", other.header.Get("RateLimit-Remaining"))
 
 	// Generation fails: 503 naming gemini, the message stays, no reply.
 	stub.fail.Store(true)
@@ -446,7 +456,8 @@ func TestMessages_KeyStillInFlightIsAConflict(t *testing.T) {
 	t.Parallel()
 	db := seededDB(t)
 	stub := &stubPlanner{block: true, started: make(chan struct{}), ended: make(chan error, 1)}
-	srv := plannerServer(t, db, func(c *handlers.RouterConfig) { c.Planner = stub })
+	// The first request holds its key until its deadline.
+	srv := plannerServer(t, db, func(c *handlers.RouterConfig) { c.Planner = stub; c.RequestTimeout = 3 * time.Second })
 	token := guest(t, srv)
 	id := newConversation(t, srv, token)
 	url := srv.URL + "/api/v1/conversations/" + id + "/messages"
