@@ -62,12 +62,12 @@ func (pickyStore) ListDiveOperators(_ context.Context, f database.OperatorFilter
 	return database.OperatorPage{Operators: []models.DiveOperator{{ID: uuid.New(), Agencies: []string{}, Languages: []string{"en"}}}, Total: 1}, nil
 }
 
-func (pickyStore) CreateGuestSession(_ context.Context, language string, ttl time.Duration) (models.GuestSession, error) {
-	if language != "en" && language != "zh" {
+func (pickyStore) CreateGuestSessionCapped(_ context.Context, n database.NewGuestSession) (models.GuestSession, error) {
+	if n.Language != "en" && n.Language != "zh" {
 		return models.GuestSession{}, fmt.Errorf("ERROR: new row violates check constraint (SQLSTATE 23514)")
 	}
 	now := time.Now().UTC()
-	return models.GuestSession{ID: uuid.New(), Language: language, CreatedAt: now, ExpiresAt: now.Add(ttl)}, nil
+	return models.GuestSession{ID: uuid.New(), Language: n.Language, CreatedAt: now, ExpiresAt: now.Add(n.TTL)}, nil
 }
 
 func (pickyStore) Search(_ context.Context, vec []float32, k, _ int, f database.SearchFilter) ([]database.SearchHit, error) {

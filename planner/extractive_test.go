@@ -53,7 +53,7 @@ func TestExtractive_EnglishAnswerNamesSitesWithFactsQuoteAndCitations(t *testing
 	}
 	assert.Contains(t, ans.Content, "Advanced Open Water", "restates the certification")
 	assert.Contains(t, ans.Content, "July")
-	assert.Contains(t, ans.Content, "April–August", "gives best months")
+	assert.Contains(t, ans.Content, "dived all year", "gives the season (Sipadan's sites are dived all year)")
 	assert.Contains(t, ans.Content, "Scuba Junkie", "names operators that serve the site")
 	assert.Contains(t, strings.ToLower(ans.Content), "turtle", "mentions the wished-for life")
 	assert.False(t, hanRe.MatchString(ans.Content), "no Chinese in an English answer")

@@ -45,7 +45,7 @@ run)
   envs=()
   while IFS='=' read -r name _; do
     case "$name" in
-    DATABASE_* | NEON_* | SESSION_* | BACKEND_PORT | APP_ENV | LOG_LEVEL | SERVER_* | EMBEDDING_* | GEMINI_*) envs+=(--env "$name") ;;
+    DATABASE_* | NEON_* | SESSION_* | BACKEND_PORT | APP_ENV | LOG_LEVEL | LOG_FORMAT | SERVER_* | EMBEDDING_* | GEMINI_* | SEARCH_* | PLANNER_* | METRICS_* | PPROF_*) envs+=(--env "$name") ;;
     esac
   done < <(env)
   exec podman run --rm --network host --name "dovvydive-${BACKEND_PORT:-4000}" "${envs[@]}" "$tag" "$@"
