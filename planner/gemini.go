@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 	"unicode"
 
 	"google.golang.org/genai"
+
+	"github.com/dovvydive/backend/knowledge/embedding"
 )
 
 // GeminiModel is the default answer model (the 2.5 models are being shut down).
@@ -59,18 +59,9 @@ func NewGemini(ctx context.Context, cfg GeminiConfig) (*Gemini, error) {
 	if cfg.MaxOutputTokens <= 0 {
 		cfg.MaxOutputTokens = 1024
 	}
-	base := http.DefaultTransport
-	if cfg.HTTPClient != nil && cfg.HTTPClient.Transport != nil {
-		base = cfg.HTTPClient.Transport
-	}
-	client, err := genai.NewClient(ctx, &genai.ClientConfig{
-		APIKey:      cfg.APIKey,
-		Backend:     genai.BackendGeminiAPI,
-		HTTPClient:  &http.Client{Transport: retryAfterTransport{base}},
-		HTTPOptions: genai.HTTPOptions{BaseURL: cfg.BaseURL},
-	})
+	client, err := embedding.NewGenAIClient(ctx, cfg.APIKey, cfg.BaseURL, cfg.HTTPClient)
 	if err != nil {
-		return nil, fmt.Errorf("gemini client: %w", err)
+		return nil, err
 	}
 	return &Gemini{cfg: cfg, client: client}, nil
 }
@@ -80,8 +71,8 @@ func (g *Gemini) Model() string { return g.cfg.Model }
 
 // Generate asks the model, streaming through emit when it is not nil.
 func (g *Gemini) Generate(ctx context.Context, req Request, emit func(string) error) (Answer, error) {
-	hint := &retryHint{}
-	callCtx, cancel := context.WithTimeout(context.WithValue(ctx, retryHintKey{}, hint), g.cfg.Timeout)
+	hintCtx, hint := embedding.WithRetryHint(ctx)
+	callCtx, cancel := context.WithTimeout(hintCtx, g.cfg.Timeout)
 	defer cancel()
 
 	contents := g.contents(req)
@@ -193,14 +184,14 @@ func (g *Gemini) refusal(req Request, emit func(string) error, partial bool) (An
 }
 
 // classify turns a failure into *ErrUpstream, unless the caller gave up.
-func (g *Gemini) classify(ctx, callCtx context.Context, err error, hint *retryHint) error {
+func (g *Gemini) classify(ctx, callCtx context.Context, err error, hint *embedding.RetryHint) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 	var apiErr genai.APIError
 	switch {
 	case errors.As(err, &apiErr):
-		return &ErrUpstream{Name: "gemini", RetryAfter: hint.get(), Err: fmt.Errorf("HTTP %d %s", apiErr.Code, apiErr.Status)}
+		return &ErrUpstream{Name: "gemini", RetryAfter: hint.Get(), Err: fmt.Errorf("HTTP %d %s", apiErr.Code, apiErr.Status)}
 	case callCtx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
 		return &ErrUpstream{Name: "gemini", Err: fmt.Errorf("no answer within %s: %w", g.cfg.Timeout, context.DeadlineExceeded)}
 	}
@@ -318,44 +309,4 @@ func citations(req Request) []Citation {
 		out = append(out, citationFor(s, p))
 	}
 	return out
-}
-
-// retryAfterTransport records a Retry-After header in the request's context,
-// where classify reads it: the SDK's error type does not carry headers.
-type retryAfterTransport struct{ base http.RoundTripper }
-
-type retryHintKey struct{}
-
-type retryHint struct{ d atomic.Int64 }
-
-func (h *retryHint) get() time.Duration { return time.Duration(h.d.Load()) }
-
-func (t retryAfterTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := t.base.RoundTrip(req)
-	if err != nil {
-		return resp, err
-	}
-	hint, ok := req.Context().Value(retryHintKey{}).(*retryHint)
-	if !ok {
-		return resp, nil
-	}
-	if d := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); d > 0 {
-		hint.d.Store(int64(d))
-	}
-	return resp, nil
-}
-
-// parseRetryAfter reads delay-seconds or an HTTP date, capped at an hour.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	var d time.Duration
-	if secs, err := strconv.Atoi(v); err == nil {
-		d = time.Duration(secs) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now).Round(time.Second)
-	}
-	return min(max(d, 0), time.Hour)
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/dovvydive/backend/knowledge/embedding"
 )
 
 const fakeKey = "test-gemini-key"
@@ -351,11 +353,11 @@ func TestEstimateTokens_CountsHanCharactersSeparately(t *testing.T) {
 
 func TestParseRetryAfter_ReadsSecondsAndDates(t *testing.T) {
 	now := time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)
-	assert.Equal(t, 7*time.Second, parseRetryAfter("7", now))
-	assert.Equal(t, 30*time.Second, parseRetryAfter(now.Add(30*time.Second).Format(http.TimeFormat), now))
-	assert.Equal(t, time.Hour, parseRetryAfter("999999", now), "capped")
-	assert.Zero(t, parseRetryAfter("soon", now))
-	assert.Zero(t, parseRetryAfter("", now))
+	assert.Equal(t, 7*time.Second, embedding.ParseRetryAfter("7", now))
+	assert.Equal(t, 30*time.Second, embedding.ParseRetryAfter(now.Add(30*time.Second).Format(http.TimeFormat), now))
+	assert.Equal(t, time.Hour, embedding.ParseRetryAfter("999999", now), "capped")
+	assert.Zero(t, embedding.ParseRetryAfter("soon", now))
+	assert.Zero(t, embedding.ParseRetryAfter("", now))
 }
 
 func TestNewGemini_RequiresAKey(t *testing.T) {

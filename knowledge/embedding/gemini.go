@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
@@ -58,18 +56,9 @@ func NewGemini(ctx context.Context, cfg GeminiConfig) (*Gemini, error) {
 	if cfg.RequestsPerMinute <= 0 {
 		cfg.RequestsPerMinute = 100
 	}
-	base := http.DefaultTransport
-	if cfg.HTTPClient != nil && cfg.HTTPClient.Transport != nil {
-		base = cfg.HTTPClient.Transport
-	}
-	client, err := genai.NewClient(ctx, &genai.ClientConfig{
-		APIKey:      cfg.APIKey,
-		Backend:     genai.BackendGeminiAPI,
-		HTTPClient:  &http.Client{Transport: retryAfterTransport{base}},
-		HTTPOptions: genai.HTTPOptions{BaseURL: cfg.BaseURL},
-	})
+	client, err := NewGenAIClient(ctx, cfg.APIKey, cfg.BaseURL, cfg.HTTPClient)
 	if err != nil {
-		return nil, fmt.Errorf("gemini client: %w", err)
+		return nil, err
 	}
 	perRequest := time.Minute / time.Duration(cfg.RequestsPerMinute)
 	return &Gemini{cfg: cfg, client: client, limiter: rate.NewLimiter(rate.Every(perRequest), max(1, cfg.RequestsPerMinute/60))}, nil
@@ -111,8 +100,8 @@ func (g *Gemini) embed(ctx context.Context, texts []string, task string) ([][]fl
 		if err := g.limiter.Wait(ctx); err != nil {
 			return nil, backoff.Permanent(err)
 		}
-		hint := &retryHint{}
-		callCtx, cancel := context.WithTimeout(context.WithValue(ctx, retryHintKey{}, hint), g.cfg.Timeout)
+		hintCtx, hint := WithRetryHint(ctx)
+		callCtx, cancel := context.WithTimeout(hintCtx, g.cfg.Timeout)
 		defer cancel()
 		resp, err := g.client.Models.EmbedContent(callCtx, g.cfg.Model, contents,
 			&genai.EmbedContentConfig{TaskType: task, OutputDimensionality: &dims})
@@ -148,7 +137,7 @@ func (g *Gemini) embed(ctx context.Context, texts []string, task string) ([][]fl
 
 // classify marks what is worth retrying: rate limits, server errors and
 // timeouts of a single request; everything else is permanent.
-func (g *Gemini) classify(ctx context.Context, err error, hint *retryHint) error {
+func (g *Gemini) classify(ctx context.Context, err error, hint *RetryHint) error {
 	if ctx.Err() != nil {
 		return backoff.Permanent(ctx.Err())
 	}
@@ -157,7 +146,7 @@ func (g *Gemini) classify(ctx context.Context, err error, hint *retryHint) error
 		switch {
 		case apiErr.Code == http.StatusTooManyRequests || apiErr.Code >= 500:
 			wrapped := fmt.Errorf("%w: HTTP %d", ErrUpstream, apiErr.Code)
-			if d := hint.get(); d > 0 {
+			if d := min(hint.Get(), time.Minute); d > 0 { // a longer wait is the caller's to decide
 				return errors.Join(wrapped, backoff.RetryAfter(int((d+time.Second-1)/time.Second)))
 			}
 			return wrapped
@@ -178,24 +167,3 @@ func (g *Gemini) classify(ctx context.Context, err error, hint *retryHint) error
 	return fmt.Errorf("%w: %v", ErrUpstream, err) // network errors: retry
 }
 
-// retryAfterTransport records a Retry-After header in the request's context,
-// where the retry loop reads it: the SDK's error type does not carry headers.
-type retryAfterTransport struct{ base http.RoundTripper }
-
-type retryHintKey struct{}
-
-type retryHint struct{ d atomic.Int64 }
-
-func (h *retryHint) get() time.Duration { return time.Duration(h.d.Load()) }
-
-func (t retryAfterTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := t.base.RoundTrip(req)
-	if err == nil {
-		if hint, ok := req.Context().Value(retryHintKey{}).(*retryHint); ok {
-			if secs, perr := strconv.Atoi(resp.Header.Get("Retry-After")); perr == nil && secs > 0 {
-				hint.d.Store(int64(time.Duration(min(secs, 60)) * time.Second))
-			}
-		}
-	}
-	return resp, err
-}
