@@ -166,4 +166,3 @@ func (g *Gemini) classify(ctx context.Context, err error, hint *RetryHint) error
 	}
 	return fmt.Errorf("%w: %v", ErrUpstream, err) // network errors: retry
 }
-
