@@ -50,10 +50,34 @@ func postJSON(t testing.TB, client *http.Client, url, token, body string, header
 func TestServe_TwoInstancesShareOneSessionsQuotaExactly(t *testing.T) {
 	t.Parallel()
 	dsn := dbtest.Migrated(t)
-	code, _, stderr := runCmd(t, plannerEnv(dsn), "seed")
+	twoInstancesShareOneQuota(t, func() map[string]string { return plannerEnv(dsn) }, dsn)
+}
+
+// Through the Neon replica: both instances on PgBouncer 1.24 in transaction
+// mode, where only a row lock taken inside the transaction serialises the
+// quota (session-level locks would not survive the pooler).
+func TestNeon_TwoInstancesThroughThePoolerShareOneSessionsQuotaExactly(t *testing.T) {
+	t.Parallel()
+	neon := dbtest.Neon(t, true)
+	env := func() map[string]string {
+		e := plannerEnv("")
+		delete(e, "DATABASE_URL")
+		for k, v := range neonEnv(neon.PooledURL, neon.DirectURL) {
+			e[k] = v
+		}
+		return e
+	}
+	twoInstancesShareOneQuota(t, env, neon.DirectURL)
+}
+
+// twoInstancesShareOneQuota posts 150 messages at once for one session over
+// two serve processes and checks that exactly the hourly quota (100) is
+// admitted and stored. dsn reads the result back.
+func twoInstancesShareOneQuota(t *testing.T, env func() map[string]string, dsn string) {
+	code, _, stderr := runCmd(t, env(), "seed")
 	require.Zero(t, code, stderr)
-	a := start(t, plannerEnv(dsn), "serve")
-	b := start(t, plannerEnv(dsn), "serve")
+	a := start(t, env(), "serve")
+	b := start(t, env(), "serve")
 	a.waitStatus(t, "/readyz", http.StatusOK, 30*time.Second)
 	b.waitStatus(t, "/readyz", http.StatusOK, 30*time.Second)
 
