@@ -294,7 +294,7 @@ func (d *DB) ExplainSearch(ctx context.Context, embedding []float32, k, efSearch
 
 // EfSearchFor is the HNSW candidate list that keeps recall@10 at or above
 // 0.95 for a corpus of n chunks, at the lowest latency measured: 100 up to
-// 100,000 chunks (recall@10 0.998 there), growing fourfold per tenfold growth
+// 100,000 chunks (recall@10 0.989 there, 0.939 at 40), growing fourfold per tenfold growth
 // of the corpus, to 400 at 1,000,000 (recall@10 0.954 at 400, 0.916 at 200,
 // 0.876 at 100; make bench-search-1m), and no further: 400 is the highest
 // value whose plans are tested to keep using the index.
