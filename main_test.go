@@ -5,6 +5,7 @@ package main
 // migrations, exit codes and graceful shutdown are proven as operators see them.
 
 import (
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -552,4 +553,44 @@ func TestCLI_PurgeDeletesExpiredSessionsAndPrintsCounts(t *testing.T) {
 	code, _, stderr := runCmd(t, env, "purge", "--batch", "5000")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, "--batch is 5000")
+}
+
+func TestCLI_TwoPurgesAtOnceDeleteEveryExpiredSessionOnceAndNoLiveOne(t *testing.T) {
+	t.Parallel()
+	dsn := dbtest.Migrated(t)
+	// 400 expired sessions with a conversation each, and 50 live ones.
+	dbtest.Exec(t, dsn,
+		`INSERT INTO guest_sessions (id, created_at, last_seen_at, expires_at, absolute_expires_at)
+			SELECT gen_random_uuid(), now() - interval '2 days', now() - interval '2 days', now() - interval '1 day', now() + interval '5 days'
+			FROM generate_series(1, 400)`,
+		`INSERT INTO conversations (id, session_id) SELECT gen_random_uuid(), id FROM guest_sessions`,
+		`INSERT INTO guest_sessions (id, created_at, last_seen_at, expires_at, absolute_expires_at)
+			SELECT gen_random_uuid(), now(), now(), now() + interval '1 day', now() + interval '7 days'
+			FROM generate_series(1, 50)`)
+	env := map[string]string{"APP_ENV": "test", "DATABASE_URL": dsn}
+	a := start(t, env, "purge", "--batch", "25")
+	b := start(t, env, "purge", "--batch", "25")
+	require.Zero(t, a.wait(t, 60*time.Second), a.stderr.String())
+	require.Zero(t, b.wait(t, 60*time.Second), b.stderr.String())
+
+	// Children go before their session, so one purge may delete the
+	// conversations of a session the other then deletes: count the totals.
+	sessions, conversations := 0, 0
+	for _, out := range []string{a.stdout.String(), b.stdout.String()} {
+		var s, c int
+		_, err := fmt.Sscanf(out, "purged: %d session(s), %d conversation(s)", &s, &c)
+		require.NoError(t, err, out)
+		sessions, conversations = sessions+s, conversations+c
+	}
+	assert.Equal(t, 400, sessions, "every expired session deleted exactly once between the two")
+	assert.Equal(t, 400, conversations, "and every conversation they owned")
+
+	db, err := sql.Open("pgx", dsn)
+	require.NoError(t, err)
+	defer db.Close()
+	var live, expired int
+	require.NoError(t, db.QueryRow(`SELECT count(*) FILTER (WHERE expires_at > now()), count(*) FILTER (WHERE expires_at <= now())
+		FROM guest_sessions`).Scan(&live, &expired))
+	assert.Equal(t, 50, live, "nothing live deleted")
+	assert.Zero(t, expired)
 }
