@@ -46,13 +46,21 @@ var (
 	poolWaitsDesc    = prometheus.NewDesc("dovvydive_db_pool_wait_count_total", "Times a query waited for a free connection.", nil, nil)
 	poolWaitSecsDesc = prometheus.NewDesc("dovvydive_db_pool_wait_seconds_total", "Time spent waiting for a free connection.", nil, nil)
 	poolClosedDesc   = prometheus.NewDesc("dovvydive_db_pool_closed_total", "Connections closed, by reason.", []string{"reason"}, nil)
+
+	replicaReadsDesc     = prometheus.NewDesc("dovvydive_db_replica_reads_total", "Stale-tolerant reads the read replica answered.", nil, nil)
+	replicaFallbacksDesc = prometheus.NewDesc("dovvydive_db_replica_fallbacks_total", "Reads meant for the read replica that the primary answered because the replica was down, lagging or failed mid-read.", nil, nil)
+	replicaUpDesc        = prometheus.NewDesc("dovvydive_db_replica_up", "1 while the read replica is checked healthy, 0 while it is down or lagging (absent without a replica).", nil, nil)
+	replicaLagDesc       = prometheus.NewDesc("dovvydive_db_replica_lag_seconds", "Replay lag of the read replica at its last check.", nil, nil)
+	replicaOpenDesc      = prometheus.NewDesc("dovvydive_db_replica_pool_open_connections", "Open connections in the read replica's pool.", nil, nil)
+	replicaInUseDesc     = prometheus.NewDesc("dovvydive_db_replica_pool_in_use_connections", "Connections of the read replica's pool in use.", nil, nil)
 )
 
 // poolCollector reports sql.DBStats at scrape time.
 type poolCollector struct{ d *DB }
 
 func (poolCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{poolOpenDesc, poolInUseDesc, poolIdleDesc, poolMaxDesc, poolWaitsDesc, poolWaitSecsDesc, poolClosedDesc} {
+	for _, d := range []*prometheus.Desc{poolOpenDesc, poolInUseDesc, poolIdleDesc, poolMaxDesc, poolWaitsDesc, poolWaitSecsDesc, poolClosedDesc,
+		replicaReadsDesc, replicaFallbacksDesc, replicaUpDesc, replicaLagDesc, replicaOpenDesc, replicaInUseDesc} {
 		ch <- d
 	}
 }
@@ -68,4 +76,20 @@ func (c poolCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(poolClosedDesc, prometheus.CounterValue, float64(s.MaxIdleClosed), "max_idle")
 	ch <- prometheus.MustNewConstMetric(poolClosedDesc, prometheus.CounterValue, float64(s.MaxIdleTimeClosed), "idle_time")
 	ch <- prometheus.MustNewConstMetric(poolClosedDesc, prometheus.CounterValue, float64(s.MaxLifetimeClosed), "lifetime")
+
+	// The read replica, when one is configured (no I/O: its last check).
+	r := c.d.ReplicaStatus()
+	if !r.Configured {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(replicaReadsDesc, prometheus.CounterValue, float64(r.Reads))
+	ch <- prometheus.MustNewConstMetric(replicaFallbacksDesc, prometheus.CounterValue, float64(r.Fallbacks))
+	up := 0.0
+	if r.State == ReplicaHealthy {
+		up = 1
+	}
+	ch <- prometheus.MustNewConstMetric(replicaUpDesc, prometheus.GaugeValue, up)
+	ch <- prometheus.MustNewConstMetric(replicaLagDesc, prometheus.GaugeValue, r.Lag.Seconds())
+	ch <- prometheus.MustNewConstMetric(replicaOpenDesc, prometheus.GaugeValue, float64(r.Pool.OpenConnections))
+	ch <- prometheus.MustNewConstMetric(replicaInUseDesc, prometheus.GaugeValue, float64(r.Pool.InUse))
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -50,4 +51,27 @@ func TestHealth_ReportsTheReplicaOnlyWhenOneIsConfigured(t *testing.T) {
 	assert.EqualValues(t, 1, replica["reads"], "the list was read from the replica")
 	assert.EqualValues(t, 0, replica["fallbacks"])
 	assert.Contains(t, replica, "lagSeconds")
+
+	// The same figures for Prometheus.
+	reg := prometheus.NewRegistry()
+	for _, c := range db.Collectors() {
+		require.NoError(t, reg.Register(c))
+	}
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	got := map[string]float64{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			switch {
+			case m.GetCounter() != nil:
+				got[f.GetName()] = m.GetCounter().GetValue()
+			case m.GetGauge() != nil:
+				got[f.GetName()] = m.GetGauge().GetValue()
+			}
+		}
+	}
+	assert.Equal(t, 1.0, got["dovvydive_db_replica_reads_total"])
+	assert.Equal(t, 0.0, got["dovvydive_db_replica_fallbacks_total"])
+	assert.Equal(t, 1.0, got["dovvydive_db_replica_up"])
+	assert.Contains(t, got, "dovvydive_db_replica_pool_open_connections")
 }
