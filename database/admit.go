@@ -9,7 +9,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/dovvydive/backend/models"
 )
@@ -72,7 +71,8 @@ func (d *DB) AdmitUserMessage(ctx context.Context, sessionID, conversationID uui
 		Content: content, Citations: []models.Citation{}, Sites: []models.SiteSuggestion{}}
 	var a admission
 	var adm Admission
-	err := d.onPgxConn(ctx, func(conn *pgx.Conn) error {
+	// Not readPgx: the batch writes, so it is never retried.
+	err := withPgxOn(ctx, d.sql.Load(), func(ctx context.Context, conn *pgx.Conn) error {
 		b := &pgx.Batch{}
 		b.Queue("BEGIN")
 		b.Queue(`SELECT 1 FROM guest_sessions WHERE id = $1 FOR NO KEY UPDATE`, sessionID)
@@ -136,19 +136,4 @@ func (d *DB) AdmitUserMessage(ctx context.Context, sessionID, conversationID uui
 	slices.Reverse(adm.History)
 	adm.Message, adm.RateLimit = msg, a.rateLimit(q, 1)
 	return adm, nil
-}
-
-// onPgxConn runs f on one pooled connection as a native pgx connection
-// (for a pipelined batch), without retrying: the batch writes.
-func (d *DB) onPgxConn(ctx context.Context, f func(*pgx.Conn) error) error {
-	s := d.sql.Load()
-	if s == nil {
-		return ErrUnavailable
-	}
-	conn, err := s.Conn(ctx)
-	if err != nil {
-		return classify(err)
-	}
-	defer conn.Close()
-	return conn.Raw(func(driverConn any) error { return f(driverConn.(*stdlib.Conn).Conn()) })
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	"gorm.io/gorm"
 
 	"github.com/dovvydive/backend/migrations"
 )
@@ -48,24 +47,6 @@ func (d *DB) StatusCheck(ctx context.Context) (Status, error) {
 		return err
 	})
 	return s, err
-}
-
-// SchemaVersion is the highest applied migration, 0 when goose has never
-// run. It reads through the read path, like every idempotent query.
-func (d *DB) SchemaVersion(ctx context.Context) (int64, error) {
-	var v int64
-	err := d.read(ctx, func(g *gorm.DB) error {
-		var migrated bool
-		if err := g.Raw(`SELECT to_regclass('goose_db_version') IS NOT NULL`).Row().Scan(&migrated); err != nil || !migrated {
-			return err
-		}
-		return schemaVersion(g, &v)
-	})
-	return v, err
-}
-
-func schemaVersion(g *gorm.DB, v *int64) error {
-	return g.Raw(`SELECT COALESCE(MAX(version_id), 0) FROM goose_db_version WHERE is_applied`).Row().Scan(v)
 }
 
 // HealthReport is one measured round trip to the database.

@@ -84,13 +84,10 @@ func (d *DB) Connect(ctx context.Context) error {
 		return err
 	}
 
-	gdb, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{
-		DisableAutomaticPing: true,
-		Logger:               logger.Discard,
-	})
+	gdb, err := openGorm(sqlDB)
 	if err != nil {
 		sqlDB.Close()
-		return fmt.Errorf("open gorm: %w", err)
+		return err
 	}
 	if d.replica != nil && d.replica.gorm.Load() == nil {
 		if err := d.replica.open(); err != nil {
@@ -176,6 +173,19 @@ func openPool(dsn string, pc PoolConfig) (*sql.DB, error) {
 	db.SetConnMaxIdleTime(pc.ConnMaxIdleTime)
 	db.SetConnMaxLifetime(pc.ConnMaxLifetime)
 	return db, nil
+}
+
+// openGorm puts GORM over a pool opened by openPool, without the ping
+// gorm.Open would make (the caller has pinged, or deliberately not).
+func openGorm(sqlDB *sql.DB) (*gorm.DB, error) {
+	gdb, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{
+		DisableAutomaticPing: true,
+		Logger:               logger.Discard,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open gorm: %w", err)
+	}
+	return gdb, nil
 }
 
 // handle returns the connected gorm handle bound to ctx, or ErrUnavailable.

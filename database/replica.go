@@ -11,9 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 )
 
 // Replica states, as /health reports them.
@@ -78,13 +76,10 @@ func (r *replica) open() error {
 	if err != nil {
 		return fmt.Errorf("read replica: %w", err)
 	}
-	gdb, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{
-		DisableAutomaticPing: true,
-		Logger:               logger.Discard,
-	})
+	gdb, err := openGorm(sqlDB)
 	if err != nil {
 		sqlDB.Close()
-		return fmt.Errorf("read replica: open gorm: %w", err)
+		return fmt.Errorf("read replica: %w", err)
 	}
 	r.sql.Store(sqlDB)
 	r.gorm.Store(gdb)
