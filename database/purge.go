@@ -29,8 +29,8 @@ type PurgeResult struct {
 // PurgeExpired deletes expired guest sessions and everything they own, then
 // expired Idempotency-Keys and counters older than their retention. It works
 // in statements of at most batchSize rows (1 to MaxPurgeBatch; 0 means the
-// maximum), each its own short transaction, children before parents, so the
-// cascades of the final session delete have almost nothing left to do.
+// maximum), each its own short transaction, children before parents; a
+// parent goes only once its children have, so the counts are exact.
 //
 // Two purges may run at once (two hosts' cron): every statement that touches
 // a session's rows locks that session row with FOR UPDATE SKIP LOCKED, so the
@@ -50,12 +50,17 @@ func (d *DB) PurgeExpired(ctx context.Context, batchSize int) (PurgeResult, erro
 		return PurgeResult{}, err
 	}
 	var res PurgeResult
-	// ofExpired deletes a child table's rows of expired sessions.
-	ofExpired := func(table, key string) string {
+	// ofExpired deletes a child table's rows of expired sessions; where is
+	// an extra condition on the child row t.
+	ofExpired := func(table, key, where string) string {
 		return `DELETE FROM ` + table + ` WHERE ` + key + ` IN (
 			SELECT t.` + key + ` FROM guest_sessions s JOIN ` + table + ` t ON t.session_id = s.id
-			 WHERE s.expires_at <= now() LIMIT @n FOR UPDATE SKIP LOCKED)`
+			 WHERE s.expires_at <= now()` + where + ` LIMIT @n FOR UPDATE SKIP LOCKED)`
 	}
+	// A parent is deleted only once it has no children left, so no row goes
+	// by cascade, uncounted: with two purges skipping each other's locked
+	// rows, a child one of them skipped is deleted, and counted, by a step,
+	// on this pass or the next.
 	steps := []struct {
 		name  string
 		sql   string
@@ -64,11 +69,17 @@ func (d *DB) PurgeExpired(ctx context.Context, batchSize int) (PurgeResult, erro
 		{"idempotency keys of expired sessions", `DELETE FROM idempotency_keys WHERE (session_id, key) IN (
 			SELECT k.session_id, k.key FROM guest_sessions s JOIN idempotency_keys k ON k.session_id = s.id
 			 WHERE s.expires_at <= now() LIMIT @n FOR UPDATE SKIP LOCKED)`, &res.IdempotencyKeys},
-		{"messages", ofExpired("messages", "id"), &res.Messages},
-		{"conversations", ofExpired("conversations", "id"), &res.Conversations},
-		{"quota entries of expired sessions", ofExpired("message_quota", "id"), &res.QuotaEntries},
+		{"messages", ofExpired("messages", "id", ""), &res.Messages},
+		{"conversations", ofExpired("conversations", "id",
+			` AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = t.id)`), &res.Conversations},
+		{"quota entries of expired sessions", ofExpired("message_quota", "id", ""), &res.QuotaEntries},
 		{"sessions", `DELETE FROM guest_sessions WHERE id IN (
-			SELECT id FROM guest_sessions WHERE expires_at <= now() ORDER BY expires_at LIMIT @n FOR UPDATE SKIP LOCKED)`,
+			SELECT id FROM guest_sessions g WHERE expires_at <= now()
+			   AND NOT EXISTS (SELECT 1 FROM idempotency_keys k WHERE k.session_id = g.id)
+			   AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.session_id = g.id)
+			   AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.session_id = g.id)
+			   AND NOT EXISTS (SELECT 1 FROM message_quota q WHERE q.session_id = g.id)
+			 ORDER BY expires_at LIMIT @n FOR UPDATE SKIP LOCKED)`,
 			&res.Sessions},
 		{"expired idempotency keys", `DELETE FROM idempotency_keys WHERE (session_id, key) IN (
 			SELECT session_id, key FROM idempotency_keys WHERE expires_at <= now() LIMIT @n FOR UPDATE SKIP LOCKED)`,
@@ -81,15 +92,22 @@ func (d *DB) PurgeExpired(ctx context.Context, batchSize int) (PurgeResult, erro
 			 LIMIT @n FOR UPDATE SKIP LOCKED)`, &res.SessionCreations},
 	}
 	args := map[string]any{"n": batchSize, "retention": quotaRetention.Seconds(), "creations": creationRetention.Seconds()}
-	for _, step := range steps {
-		for {
-			r := g.Exec(step.sql, args)
-			if r.Error != nil {
-				return res, fmt.Errorf("purge %s: %w", step.name, classify(r.Error))
-			}
-			*step.count += r.RowsAffected
-			if r.RowsAffected < int64(batchSize) {
-				break
+	// Passes repeat until one deletes nothing: a row skipped because the
+	// other purge held its lock is either deleted by that purge or found
+	// again here once the lock is gone.
+	for progress := true; progress; {
+		progress = false
+		for _, step := range steps {
+			for {
+				r := g.Exec(step.sql, args)
+				if r.Error != nil {
+					return res, fmt.Errorf("purge %s: %w", step.name, classify(r.Error))
+				}
+				*step.count += r.RowsAffected
+				progress = progress || r.RowsAffected > 0
+				if r.RowsAffected < int64(batchSize) {
+					break
+				}
 			}
 		}
 	}
