@@ -24,12 +24,38 @@ import (
 
 // Serve runs the HTTP API until ctx is cancelled, then shuts down gracefully.
 // Its stages are visible: listen (the port is bound first, so probes get
-// answers while the rest starts), prepare the database (migrate, connect,
+// answers while the rest starts; see handlers.Starting), prepare the database (migrate, connect,
 // check, seed), ready, and shutdown. The running stages are joined with an
 // errgroup: a failed stage or a signal starts the shutdown, and Serve returns
 // only when every stage has ended, so the pool is never closed under a
 // prepare stage that is still using it.
 func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
+	// Stage 1, listen: bind the port before building anything, so a liveness
+	// probe gets its answer within milliseconds of exec. Until the router is
+	// built (the OpenAPI document alone takes a few milliseconds), the front
+	// door serves handlers.Starting: /livez 200, everything else 503.
+	ln, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(cfg.Server.Port)))
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	front := newFrontDoor(handlers.Starting(cfg.Database.Provider))
+	srv := newHTTPServer(cfg.Server, front, log)
+	log.Info("http: listening", "addr", ln.Addr().String())
+	stages, stagesCtx := errgroup.WithContext(ctx)
+	stages.Go(func() error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("http server: %w", err)
+		}
+		return nil
+	})
+	built := false
+	defer func() { // a failed build: stop serving the starting answers
+		if !built {
+			_ = srv.Close()
+			_ = stages.Wait()
+		}
+	}()
+
 	// Embedder: the one that made the stored vectors (checked once connected).
 	emb, err := cfg.NewEmbedder(ctx)
 	if err != nil {
@@ -76,7 +102,7 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 
-	// Stage 1, listen: bind the port now.
+	// The router takes over from the starting answers.
 	gin.SetMode(gin.ReleaseMode)
 	router, err := handlers.NewRouter(handlers.RouterConfig{
 		Log:            log,
@@ -104,20 +130,8 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(cfg.Server.Port)))
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	srv := newHTTPServer(cfg.Server, handler, log)
-	log.Info("http: listening", "addr", ln.Addr().String())
-
-	stages, stagesCtx := errgroup.WithContext(ctx)
-	stages.Go(func() error {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("http server: %w", err)
-		}
-		return nil
-	})
+	front.set(handler)
+	built = true
 
 	// Stage 2, prepare the database; then stage 3, ready.
 	stages.Go(func() error {
@@ -272,4 +286,23 @@ func newHTTPServer(sc ServerConfig, handler http.Handler, log *slog.Logger) *htt
 		MaxHeaderBytes:    MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+}
+
+// frontDoor is the server's handler: the starting answers until set gives it
+// the router, which then serves every request.
+type frontDoor struct {
+	starting http.Handler
+	router   atomic.Pointer[http.Handler]
+}
+
+func newFrontDoor(starting http.Handler) *frontDoor { return &frontDoor{starting: starting} }
+
+func (f *frontDoor) set(h http.Handler) { f.router.Store(&h) }
+
+func (f *frontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h := f.router.Load(); h != nil {
+		(*h).ServeHTTP(w, r)
+		return
+	}
+	f.starting.ServeHTTP(w, r)
 }

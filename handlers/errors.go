@@ -38,12 +38,13 @@ const (
 	CodeIdempotencyConflict  = "idempotency_conflict"  // 409: a request with this Idempotency-Key is still running
 	CodeIdempotencyMismatch  = "idempotency_mismatch"  // 422: the Idempotency-Key was used for a different request
 	CodeGeneratorUnavailable = "generator_unavailable" // 503: the answer's generator (e.g. gemini) failed
+	CodeStarting             = "starting"              // 503: the process has just started and is not serving yet
 )
 
 var errorCodes = []string{CodeInvalidInput, CodeUnauthorized, CodeOriginNotAllowed, CodeNotFound, CodeMethodNotAllowed,
 	CodeRequestTimeout, CodeBodyTooLarge, CodeUnsupportedMediaType, CodeInternal, CodeEmbeddingFailed,
 	CodeDatabaseUnavailable, CodeEmbeddingUnavailable, CodeSessionExpired, CodeQuotaExceeded, CodeTooManySessions,
-	CodeIdempotencyConflict, CodeIdempotencyMismatch, CodeGeneratorUnavailable}
+	CodeIdempotencyConflict, CodeIdempotencyMismatch, CodeGeneratorUnavailable, CodeStarting}
 
 // ErrorDetail is the inside of every error body.
 type ErrorDetail struct {

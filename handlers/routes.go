@@ -166,8 +166,8 @@ func newAPI(cfg RouterConfig) (*gin.Engine, huma.API, error) {
 		secure.New(secure.Config{
 			FrameDeny:             true,
 			ContentTypeNosniff:    true,
-			ContentSecurityPolicy: "default-src 'none'; frame-ancestors 'none'",
-			ReferrerPolicy:        "no-referrer",
+			ContentSecurityPolicy: contentSecurityPolicy,
+			ReferrerPolicy:        referrerPolicy,
 			// TLS ends at the load balancer: no redirects or HSTS from here.
 			SSLRedirect: false,
 		}),

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 )
 
@@ -119,24 +120,24 @@ var monthNames = map[string]int{
 }
 
 var (
-	enMonthRe = regexp.MustCompile(`(?i)\b(january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)\b\.?`)
+	enMonthRe = lazyRegexp(`(?i)\b(january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)\b\.?`)
 	// A range joins two month names: "June to August", "Nov-Feb".
-	enRangeRe = regexp.MustCompile(`(?i)^\s*(?:-|–|—|to|until|till|through|thru)\s*$`)
+	enRangeRe = lazyRegexp(`(?i)^\s*(?:-|–|—|to|until|till|through|thru)\s*$`)
 	// Words that make "may" and "march" months rather than verbs.
 	monthContext = map[string]bool{"in": true, "during": true, "next": true, "this": true, "early": true, "late": true,
 		"mid": true, "end": true, "from": true, "to": true, "until": true, "till": true, "through": true,
 		"or": true, "and": true, "of": true, "around": true, "by": true, "before": true, "after": true,
 		"between": true, "since": true, "coming": true, "last": true}
 	zhNum          = `[0-9]{1,2}|十[一二]|十|[一二三四五六七八九]`
-	zhMonthRangeRe = regexp.MustCompile(`(` + zhNum + `)\s*月?\s*(?:-|–|—|~|～|到|至)\s*(` + zhNum + `)\s*月`)
-	zhMonthRe      = regexp.MustCompile(`(` + zhNum + `)\s*月`)
-	zhMonthListRe  = regexp.MustCompile(`(` + zhNum + `)\s*[、,，和或]\s*(` + zhNum + `)\s*月`)
-	wordBeforeRe   = regexp.MustCompile(`(?i)([a-z]+)\W*$`)
-	numberAfterRe  = regexp.MustCompile(`^\s*(?:\d|'\d)`)
-	monthAfterRe   = regexp.MustCompile(`(?i)^\s*(?:,|or|and|to|-|–|until|through)\s*(?:january|february|april|june|july|august|september|october|november|december|jan|feb|apr|jun|jul|aug|sept|sep|oct|nov|dec)\b`)
+	zhMonthRangeRe = lazyRegexp(`(` + zhNum + `)\s*月?\s*(?:-|–|—|~|～|到|至)\s*(` + zhNum + `)\s*月`)
+	zhMonthRe      = lazyRegexp(`(` + zhNum + `)\s*月`)
+	zhMonthListRe  = lazyRegexp(`(` + zhNum + `)\s*[、,，和或]\s*(` + zhNum + `)\s*月`)
+	wordBeforeRe   = lazyRegexp(`(?i)([a-z]+)\W*$`)
+	numberAfterRe  = lazyRegexp(`^\s*(?:\d|'\d)`)
+	monthAfterRe   = lazyRegexp(`(?i)^\s*(?:,|or|and|to|-|–|until|through)\s*(?:january|february|april|june|july|august|september|october|november|december|jan|feb|apr|jun|jul|aug|sept|sep|oct|nov|dec)\b`)
 	// "七八月": two adjacent numerals, July and August.
-	zhMonthPairRe   = regexp.MustCompile(`([一二三四五六七八九])([二三四五六七八九十])月`)
-	sentenceStartRe = regexp.MustCompile(`(?:^|[.!?。！？]\s*)$`)
+	zhMonthPairRe   = lazyRegexp(`([一二三四五六七八九])([二三四五六七八九十])月`)
+	sentenceStartRe = lazyRegexp(`(?:^|[.!?。！？]\s*)$`)
 )
 
 // seasonRules map season words to months. Order matters: the first rule that
@@ -145,20 +146,20 @@ var (
 // count, not "summer-like water".
 var seasonRules = []struct {
 	season string
-	re     *regexp.Regexp
+	re     func() *regexp.Regexp
 	months []int
 }{
-	{"any", regexp.MustCompile(`(?i)\b(?:any ?time|any month|all year|year[- ]round|whenever)\b|全年|随时|什么时候都|哪个月都`), nil},
-	{"dry", regexp.MustCompile(`(?i)\b(?:avoid(?:ing)?|outside(?: of)?|not (?:in|during)|after|miss(?:ing)?)\s+(?:the\s+)?(?:monsoon|rainy season)|\bdry season\b|避开季风|避开雨季|避免季风|季风(?:之后|以后|过后)|非季风|旱季`), []int{3, 4, 5, 6, 7, 8, 9, 10}},
-	{"northeast_monsoon", regexp.MustCompile(`(?i)\bmonsoon|\brainy season\b|季风|雨季`), []int{11, 12, 1, 2}},
-	{"christmas", regexp.MustCompile(`(?i)\b(?:christmas|xmas)\b|圣诞`), []int{12}},
-	{"easter", regexp.MustCompile(`(?i)\beaster\b|复活节`), []int{3, 4}},
-	{"may_day", regexp.MustCompile(`五一|劳动节`), []int{5}},
-	{"national_day", regexp.MustCompile(`国庆|十一(?:假期|长假|黄金周|期间)`), []int{10}},
-	{"chinese_new_year", regexp.MustCompile(`(?i)\b(?:chinese new year|lunar new year|cny)\b|春节|过年|农历新年`), []int{1, 2}},
-	{"new_year", regexp.MustCompile(`(?i)\bnew year'?s?\b|元旦|跨年`), []int{1, 12}},
-	{"summer", regexp.MustCompile(`(?i)\b(?:(?:in|this|next|during|over|the|our|my)\s+(?:the\s+)?summer|summer\s+(?:holiday|holidays|vacation|break|trip))\b|暑假|夏天|夏季`), []int{6, 7, 8}},
-	{"winter", regexp.MustCompile(`(?i)\b(?:(?:in|this|next|during|over|the|our|my)\s+(?:the\s+)?winter|winter\s+(?:holiday|holidays|vacation|break|trip))\b|寒假|冬天|冬季`), []int{12, 1, 2}},
+	{"any", lazyRegexp(`(?i)\b(?:any ?time|any month|all year|year[- ]round|whenever)\b|全年|随时|什么时候都|哪个月都`), nil},
+	{"dry", lazyRegexp(`(?i)\b(?:avoid(?:ing)?|outside(?: of)?|not (?:in|during)|after|miss(?:ing)?)\s+(?:the\s+)?(?:monsoon|rainy season)|\bdry season\b|避开季风|避开雨季|避免季风|季风(?:之后|以后|过后)|非季风|旱季`), []int{3, 4, 5, 6, 7, 8, 9, 10}},
+	{"northeast_monsoon", lazyRegexp(`(?i)\bmonsoon|\brainy season\b|季风|雨季`), []int{11, 12, 1, 2}},
+	{"christmas", lazyRegexp(`(?i)\b(?:christmas|xmas)\b|圣诞`), []int{12}},
+	{"easter", lazyRegexp(`(?i)\beaster\b|复活节`), []int{3, 4}},
+	{"may_day", lazyRegexp(`五一|劳动节`), []int{5}},
+	{"national_day", lazyRegexp(`国庆|十一(?:假期|长假|黄金周|期间)`), []int{10}},
+	{"chinese_new_year", lazyRegexp(`(?i)\b(?:chinese new year|lunar new year|cny)\b|春节|过年|农历新年`), []int{1, 2}},
+	{"new_year", lazyRegexp(`(?i)\bnew year'?s?\b|元旦|跨年`), []int{1, 12}},
+	{"summer", lazyRegexp(`(?i)\b(?:(?:in|this|next|during|over|the|our|my)\s+(?:the\s+)?summer|summer\s+(?:holiday|holidays|vacation|break|trip))\b|暑假|夏天|夏季`), []int{6, 7, 8}},
+	{"winter", lazyRegexp(`(?i)\b(?:(?:in|this|next|during|over|the|our|my)\s+(?:the\s+)?winter|winter\s+(?:holiday|holidays|vacation|break|trip))\b|寒假|冬天|冬季`), []int{12, 1, 2}},
 }
 
 // extractMonths returns the months the text names, and a season name when
@@ -184,7 +185,7 @@ func extractMonths(text string) (months []int, season string, ok bool) {
 	}
 
 	// English month names, with ranges between consecutive names.
-	locs := enMonthRe.FindAllStringSubmatchIndex(text, -1)
+	locs := enMonthRe().FindAllStringSubmatchIndex(text, -1)
 	var prevMonth, prevEnd int
 	for _, loc := range locs {
 		word := text[loc[2]:loc[3]]
@@ -193,7 +194,7 @@ func extractMonths(text string) (months []int, season string, ok bool) {
 			prevMonth = 0
 			continue
 		}
-		if prevMonth != 0 && enRangeRe.MatchString(text[prevEnd:loc[0]]) {
+		if prevMonth != 0 && enRangeRe().MatchString(text[prevEnd:loc[0]]) {
 			addRange(prevMonth, m)
 		} else {
 			add(m)
@@ -202,19 +203,19 @@ func extractMonths(text string) (months []int, season string, ok bool) {
 	}
 
 	// Chinese months: ranges first, then lists, then single months.
-	for _, sm := range zhMonthRangeRe.FindAllStringSubmatch(text, -1) {
+	for _, sm := range zhMonthRangeRe().FindAllStringSubmatch(text, -1) {
 		addRange(zhNumber(sm[1]), zhNumber(sm[2]))
 	}
-	for _, sm := range zhMonthListRe.FindAllStringSubmatch(text, -1) {
+	for _, sm := range zhMonthListRe().FindAllStringSubmatch(text, -1) {
 		add(zhNumber(sm[1]))
 		add(zhNumber(sm[2]))
 	}
-	for _, sm := range zhMonthPairRe.FindAllStringSubmatch(text, -1) {
+	for _, sm := range zhMonthPairRe().FindAllStringSubmatch(text, -1) {
 		if a, b := zhNumber(sm[1]), zhNumber(sm[2]); b == a+1 {
 			add(a)
 		}
 	}
-	for _, sm := range zhMonthRe.FindAllStringSubmatch(text, -1) {
+	for _, sm := range zhMonthRe().FindAllStringSubmatch(text, -1) {
 		add(zhNumber(sm[1]))
 	}
 
@@ -226,7 +227,7 @@ func extractMonths(text string) (months []int, season string, ok bool) {
 		return months, "", true
 	}
 	for _, rule := range seasonRules {
-		if rule.re.MatchString(text) {
+		if rule.re().MatchString(text) {
 			return sortedCopy(rule.months), rule.season, true
 		}
 	}
@@ -242,16 +243,16 @@ func isMonthWord(text, word string, start, end int) bool {
 		return true
 	}
 	before := text[:start]
-	if m := wordBeforeRe.FindStringSubmatch(before); m != nil && monthContext[strings.ToLower(m[1])] {
+	if m := wordBeforeRe().FindStringSubmatch(before); m != nil && monthContext[strings.ToLower(m[1])] {
 		return true
 	}
-	if numberAfterRe.MatchString(text[end:]) || monthAfterRe.MatchString(text[end:]) {
+	if numberAfterRe().MatchString(text[end:]) || monthAfterRe().MatchString(text[end:]) {
 		return true
 	}
 	if strings.HasSuffix(strings.TrimSpace(before), "-") || strings.HasSuffix(strings.TrimSpace(before), "–") {
 		return true
 	}
-	return lw != "jan" && word[0] >= 'A' && word[0] <= 'Z' && !sentenceStartRe.MatchString(before)
+	return lw != "jan" && word[0] >= 'A' && word[0] <= 'Z' && !sentenceStartRe().MatchString(before)
 }
 
 var zhDigits = map[rune]int{'一': 1, '二': 2, '三': 3, '四': 4, '五': 5, '六': 6, '七': 7, '八': 8, '九': 9, '十': 10}
@@ -275,24 +276,24 @@ func zhNumber(s string) int {
 
 var certRules = []struct {
 	level string
-	re    *regexp.Regexp
+	re    func() *regexp.Regexp
 }{
 	// Highest first: a phrase of a higher level is removed before lower
 	// levels are looked for, so "advanced open water" is not also "open water".
 	// A higher level read by mistake could send a diver somewhere unsafe, so
 	// the two highest levels need words that say the diver holds them: "turtle
 	// rescue" and "ask the divemaster" are not certifications.
-	{"divemaster", regexp.MustCompile(`(?i)(?:\bi'?m|\bi am|\bas|\bam|\bhave|\bgot|\bhold|\bwith)\s+(?:a\s+|an\s+|my\s+)?(?:padi\s+|ssi\s+|naui\s+)?dive ?master\b|\bdive ?master\s+(?:here|cert\w*|level|rating)\b|(?-i:\bDM\b)|潜水长`)},
-	{"rescue_diver", regexp.MustCompile(`(?i)\brescue diver\b|\brescue[- ]certified\b|(?:\bi'?m|\bi am|\bhave|\bgot|\bhold)\s+(?:a\s+|my\s+)?rescue\b|救援潜水员|救援证|救援级`)},
-	{"advanced_open_water", regexp.MustCompile(`(?i)\badvanced open water\b|\bAOW\b|\badv(?:anced)?\.?[ -]?(?:diver|cert\w*|licen[cs]e|ticket|card|level|course)\b|(?:\bi'?m|\bi am|\bhave|\bgot|\bwith|\bhold)\s+(?:my\s+|an?\s+|the\s+)?advanced\b|\b(?:padi|ssi|naui)\s+advanced\b|进阶开放水域|进阶潜水员|进阶`)},
-	{"open_water", regexp.MustCompile(`(?i)\bopen[- ]water\b|(?-i:\bOW\b)|\bow (?:cert\w*|diver|licen[cs]e|card)\b|开放水域|初级潜水员|OW潜水员`)},
+	{"divemaster", lazyRegexp(`(?i)(?:\bi'?m|\bi am|\bas|\bam|\bhave|\bgot|\bhold|\bwith)\s+(?:a\s+|an\s+|my\s+)?(?:padi\s+|ssi\s+|naui\s+)?dive ?master\b|\bdive ?master\s+(?:here|cert\w*|level|rating)\b|(?-i:\bDM\b)|潜水长`)},
+	{"rescue_diver", lazyRegexp(`(?i)\brescue diver\b|\brescue[- ]certified\b|(?:\bi'?m|\bi am|\bhave|\bgot|\bhold)\s+(?:a\s+|my\s+)?rescue\b|救援潜水员|救援证|救援级`)},
+	{"advanced_open_water", lazyRegexp(`(?i)\badvanced open water\b|\bAOW\b|\badv(?:anced)?\.?[ -]?(?:diver|cert\w*|licen[cs]e|ticket|card|level|course)\b|(?:\bi'?m|\bi am|\bhave|\bgot|\bwith|\bhold)\s+(?:my\s+|an?\s+|the\s+)?advanced\b|\b(?:padi|ssi|naui)\s+advanced\b|进阶开放水域|进阶潜水员|进阶`)},
+	{"open_water", lazyRegexp(`(?i)\bopen[- ]water\b|(?-i:\bOW\b)|\bow (?:cert\w*|diver|licen[cs]e|card)\b|开放水域|初级潜水员|OW潜水员`)},
 }
 
 // intentBefore marks a certification the diver does not hold yet or denies:
 // "want to do my AOW", "not AOW", "还没有进阶", "想考AOW".
 var (
-	intentBeforeRe = regexp.MustCompile(`(?i)(?:\bnot(?: yet)?|\bno|n't(?: have| got)?(?: an?| my)?|\bwithout|\bwant to (?:do|get|take)(?: my| an?| the)?|\bplan(?:ning)? to (?:do|get|take)(?: my| an?| the)?|\bhope to (?:do|get)(?: my| an?)?|\bget my|\bdo my|\bwork(?:ing)? (?:on|towards?)(?: my| an?)?|\btake (?:my|an?|the)|\bdoing (?:my|an?|the)|没有|还没|没|不是|想考|要考|准备考|打算考|考|想学)\s*$`)
-	intentAfterRe  = regexp.MustCompile(`(?i)^\s*(?:course|class|training|cert(?:ification)? course|课程|课|培训)`)
+	intentBeforeRe = lazyRegexp(`(?i)(?:\bnot(?: yet)?|\bno|n't(?: have| got)?(?: an?| my)?|\bwithout|\bwant to (?:do|get|take)(?: my| an?| the)?|\bplan(?:ning)? to (?:do|get|take)(?: my| an?| the)?|\bhope to (?:do|get)(?: my| an?)?|\bget my|\bdo my|\bwork(?:ing)? (?:on|towards?)(?: my| an?)?|\btake (?:my|an?|the)|\bdoing (?:my|an?|the)|没有|还没|没|不是|想考|要考|准备考|打算考|考|想学)\s*$`)
+	intentAfterRe  = lazyRegexp(`(?i)^\s*(?:course|class|training|cert(?:ification)? course|课程|课|培训)`)
 )
 
 // extractCertification returns the highest level the diver says they hold,
@@ -301,9 +302,9 @@ func extractCertification(text string) string {
 	rest := text
 	for _, rule := range certRules {
 		found := false
-		for _, loc := range rule.re.FindAllStringIndex(rest, -1) {
+		for _, loc := range rule.re().FindAllStringIndex(rest, -1) {
 			before := rest[max(0, loc[0]-40):loc[0]]
-			if intentBeforeRe.MatchString(before) || intentAfterRe.MatchString(rest[loc[1]:]) {
+			if intentBeforeRe().MatchString(before) || intentAfterRe().MatchString(rest[loc[1]:]) {
 				continue
 			}
 			found = true
@@ -312,20 +313,20 @@ func extractCertification(text string) string {
 		if found {
 			return rule.level
 		}
-		rest = rule.re.ReplaceAllStringFunc(rest, func(s string) string { return strings.Repeat(" ", len(s)) })
+		rest = rule.re().ReplaceAllStringFunc(rest, func(s string) string { return strings.Repeat(" ", len(s)) })
 	}
 	return ""
 }
 
 var (
-	beginnerRe    = regexp.MustCompile(`(?i)\b(?:beginners?|newbies?|novices?|first[- ]time diver|first (?:few )?dives?|new diver|new to diving|just (?:got )?certified|newly certified|just qualified|not (?:very )?experienced|inexperienced|few dives)\b|新手|初学|小白|菜鸟|刚考|刚拿|第一次潜水|经验不多|没什么经验`)
-	experiencedRe = regexp.MustCompile(`(?i)\b(?:experienced|seasoned|veteran|hundreds of dives)\b|老手|经验丰富|资深`)
-	diveCountRe   = regexp.MustCompile(`(?i)\b(\d{1,4})\+?\s*(?:logged\s+)?dives\b|(\d{1,4})\s*(?:支|次)\s*(?:潜水|气瓶|潜)|潜(?:水)?(?:了|过)?\s*(\d{1,4})\s*(?:次|支|瓶)`)
+	beginnerRe    = lazyRegexp(`(?i)\b(?:beginners?|newbies?|novices?|first[- ]time diver|first (?:few )?dives?|new diver|new to diving|just (?:got )?certified|newly certified|just qualified|not (?:very )?experienced|inexperienced|few dives)\b|新手|初学|小白|菜鸟|刚考|刚拿|第一次潜水|经验不多|没什么经验`)
+	experiencedRe = lazyRegexp(`(?i)\b(?:experienced|seasoned|veteran|hundreds of dives)\b|老手|经验丰富|资深`)
+	diveCountRe   = lazyRegexp(`(?i)\b(\d{1,4})\+?\s*(?:logged\s+)?dives\b|(\d{1,4})\s*(?:支|次)\s*(?:潜水|气瓶|潜)|潜(?:水)?(?:了|过)?\s*(\d{1,4})\s*(?:次|支|瓶)`)
 )
 
 // extractExperience reads a stated experience level or number of dives.
 func extractExperience(text string) string {
-	if m := diveCountRe.FindStringSubmatch(text); m != nil {
+	if m := diveCountRe().FindStringSubmatch(text); m != nil {
 		n, _ := strconv.Atoi(m[1] + m[2] + m[3])
 		switch {
 		case n < 20:
@@ -336,10 +337,10 @@ func extractExperience(text string) string {
 			return ExperienceExperienced
 		}
 	}
-	if beginnerRe.MatchString(text) {
+	if beginnerRe().MatchString(text) {
 		return ExperienceBeginner
 	}
-	if experiencedRe.MatchString(text) {
+	if experiencedRe().MatchString(text) {
 		return ExperienceExperienced
 	}
 	return ""
@@ -347,23 +348,23 @@ func extractExperience(text string) string {
 
 // ---- depth ----
 
-var depthRules = []*regexp.Regexp{
-	regexp.MustCompile(`(?i)\b(?:no|not)\s+(?:deeper|further|lower|below|more)\s+(?:than\s+)?(\d{1,3})\s*(m|metres?|meters?|ft|feet)\b`),
-	regexp.MustCompile(`(?i)\b(?:can'?t|cannot|can not|won'?t|don'?t|shouldn'?t|not allowed to)\s+(?:go|dive|descend)\s+(?:any\s+)?(?:below|deeper than|deeper|past|beyond|more than)\s*(\d{1,3})\s*(m|metres?|meters?|ft|feet)\b`),
-	regexp.MustCompile(`(?i)\b(?:less than|shallower than|under|above)\s*(\d{1,3})\s*(m|metres?|meters?|ft|feet)\b`),
-	regexp.MustCompile(`(?i)\bmax(?:imum|\.)?\s*(?:depth\s*)?(?:of\s*|is\s*|:\s*)?(\d{1,3})\s*(m|metres?|meters?|ft|feet)\b`),
-	regexp.MustCompile(`(?i)\b(\d{1,3})\s*(m|metres?|meters?|ft|feet)\s*(?:max(?:imum)?|limit|or less|or shallower|at most|tops)\b`),
-	regexp.MustCompile(`(?i)\b(?:limit(?:ed)?|depth limit|shallower|stay (?:above|within|shallower than)|certified (?:to|for)|only (?:go |dive )?(?:down )?to|can (?:only )?(?:go|dive) (?:down )?to|at most)\s*(?:to|than|of|is)?\s*(\d{1,3})\s*(m|metres?|meters?|ft|feet)\b`),
-	regexp.MustCompile(`(?:不超过|不要超过|不能超过|不深于|最深|最多|限深|只能潜到|只能下到|只能到|只能潜|深度限制)\s*(?:是|为)?\s*(\d{1,3})\s*(米|m|公尺)`),
-	regexp.MustCompile(`(\d{1,3})\s*(米|m|公尺)\s*(?:以内|以浅|之内|以下|内)`),
+var depthRules = []func() *regexp.Regexp{
+	lazyRegexp(`(?i)\b(?:no|not)\s+(?:deeper|further|lower|below|more)\s+(?:than\s+)?(\d{1,3})\s*(m|metres?|meters?|ft|feet)\b`),
+	lazyRegexp(`(?i)\b(?:can'?t|cannot|can not|won'?t|don'?t|shouldn'?t|not allowed to)\s+(?:go|dive|descend)\s+(?:any\s+)?(?:below|deeper than|deeper|past|beyond|more than)\s*(\d{1,3})\s*(m|metres?|meters?|ft|feet)\b`),
+	lazyRegexp(`(?i)\b(?:less than|shallower than|under|above)\s*(\d{1,3})\s*(m|metres?|meters?|ft|feet)\b`),
+	lazyRegexp(`(?i)\bmax(?:imum|\.)?\s*(?:depth\s*)?(?:of\s*|is\s*|:\s*)?(\d{1,3})\s*(m|metres?|meters?|ft|feet)\b`),
+	lazyRegexp(`(?i)\b(\d{1,3})\s*(m|metres?|meters?|ft|feet)\s*(?:max(?:imum)?|limit|or less|or shallower|at most|tops)\b`),
+	lazyRegexp(`(?i)\b(?:limit(?:ed)?|depth limit|shallower|stay (?:above|within|shallower than)|certified (?:to|for)|only (?:go |dive )?(?:down )?to|can (?:only )?(?:go|dive) (?:down )?to|at most)\s*(?:to|than|of|is)?\s*(\d{1,3})\s*(m|metres?|meters?|ft|feet)\b`),
+	lazyRegexp(`(?:不超过|不要超过|不能超过|不深于|最深|最多|限深|只能潜到|只能下到|只能到|只能潜|深度限制)\s*(?:是|为)?\s*(\d{1,3})\s*(米|m|公尺)`),
+	lazyRegexp(`(\d{1,3})\s*(米|m|公尺)\s*(?:以内|以浅|之内|以下|内)`),
 }
 
-var noDepthLimitRe = regexp.MustCompile(`(?i)\bno depth limit\b|\bany depth\b|不限深度|深度不限`)
+var noDepthLimitRe = lazyRegexp(`(?i)\bno depth limit\b|\bany depth\b|不限深度|深度不限`)
 
 // extractDepth reads a stated depth limit in metres (feet are converted).
 func extractDepth(text string) (int, bool) {
 	for _, re := range depthRules {
-		if m := re.FindStringSubmatch(text); m != nil {
+		if m := re().FindStringSubmatch(text); m != nil {
 			n, _ := strconv.Atoi(m[1])
 			if u := strings.ToLower(m[2]); u == "ft" || u == "feet" {
 				n = int(float64(n) * 0.3048)
@@ -373,7 +374,7 @@ func extractDepth(text string) (int, bool) {
 			}
 		}
 	}
-	if noDepthLimitRe.MatchString(text) {
+	if noDepthLimitRe().MatchString(text) {
 		return 0, true
 	}
 	return 0, false
@@ -386,7 +387,7 @@ func extractDepth(text string) (int, bool) {
 type term struct {
 	key     string
 	aliases []string
-	re      *regexp.Regexp
+	re      func() *regexp.Regexp
 	probes  []string // lower-case first words of the aliases: a cheap test before the regexp
 }
 
@@ -400,7 +401,7 @@ func compileTerms(list []term) []term {
 			}
 			parts = append(parts, q)
 		}
-		list[i].re = regexp.MustCompile(`(?i)` + strings.Join(parts, "|"))
+		list[i].re = lazyRegexp(`(?i)` + strings.Join(parts, "|"))
 		for _, a := range list[i].aliases {
 			list[i].probes = append(list[i].probes, strings.ToLower(strings.Fields(a)[0]))
 		}
@@ -432,7 +433,7 @@ func matchTerms(text string, terms []term) []string {
 		if !slices.ContainsFunc(t.probes, func(p string) bool { return strings.Contains(lower, p) }) {
 			continue // no alias can match: skip the regexp, which is far slower
 		}
-		locs := t.re.FindAllStringIndex(masked, -1)
+		locs := t.re().FindAllStringIndex(masked, -1)
 		if len(locs) == 0 {
 			continue
 		}
@@ -464,7 +465,7 @@ func matchTerms(text string, terms []term) []string {
 	return keys
 }
 
-var negationRe = regexp.MustCompile(`(?i)(?:\bnot|\bno|\bwithout|\bexcept|\bbesides|\bavoid(?:ing)?|\bskip(?:ping)?|不要|不想|不去|除了|避开)\s*(?:the\s+|any\s+)?$`)
+var negationRe = lazyRegexp(`(?i)(?:\bnot|\bno|\bwithout|\bexcept|\bbesides|\bavoid(?:ing)?|\bskip(?:ping)?|不要|不想|不去|除了|避开)\s*(?:the\s+|any\s+)?$`)
 
 // negatedBefore reports a name just after "not", "no", "without", "不要"…:
 // "sharks but not hammerheads" wishes for sharks only.
@@ -472,7 +473,7 @@ func negatedBefore(before string) bool {
 	if len(before) > 40 {
 		before = before[len(before)-40:]
 	}
-	return negationRe.MatchString(before)
+	return negationRe().MatchString(before)
 }
 
 // mentions reports whether lower (lower-cased text) names key of terms: a
@@ -591,4 +592,12 @@ func keys(list []term) []string {
 		out[i] = t.key
 	}
 	return out
+}
+
+// lazyRegexp compiles its pattern on first use. The planner's forty patterns
+// took a millisecond of every process start (GODEBUG=inittrace=1), for
+// commands that never plan as much as for the server before its first message.
+// Every pattern is compiled by the tests, so a bad one still fails in CI.
+func lazyRegexp(pattern string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(pattern) })
 }
