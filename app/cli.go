@@ -59,7 +59,8 @@ func serveCommand(stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			log := NewLogger(cfg.App, stderr)
+			log, flush := newServeLogger(cfg.App, stderr)
+			defer func() { _ = flush() }()
 			log.Info("config", configLogAttrs(cfg)...)
 			for _, w := range cfg.Database.Warnings() {
 				log.Warn("config: " + w)

@@ -232,17 +232,18 @@ func fieldOf(d *huma.ErrorDetail) (field, why string) {
 
 type ctxKey int
 
-const loggerCtxKey ctxKey = iota
+const requestInfoKey ctxKey = iota
 
-// requestLogger is what requestLog puts in a request's context.
-type requestLogger struct {
-	base *slog.Logger
-	id   string
+// requestInfo is what edge puts in a request's context.
+type requestInfo struct {
+	base     *slog.Logger
+	id       string
+	clientIP string
 }
 
 // loggerFrom returns the request's logger, carrying its request id.
 func loggerFrom(ctx context.Context) *slog.Logger {
-	if l, ok := ctx.Value(loggerCtxKey).(*requestLogger); ok {
+	if l, ok := ctx.Value(requestInfoKey).(*requestInfo); ok {
 		return l.base.With("request_id", l.id)
 	}
 	return slog.Default()

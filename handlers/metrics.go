@@ -45,23 +45,18 @@ func NewHTTPMetrics(reg prometheus.Registerer) (*HTTPMetrics, error) {
 var knownMethods = map[string]bool{"GET": true, "HEAD": true, "POST": true, "PUT": true, "PATCH": true,
 	"DELETE": true, "OPTIONS": true}
 
-func (m *HTTPMetrics) middleware() gin.HandlerFunc {
-	return func(c *gin.Context) {
-		start := time.Now()
-		m.inFlight.Inc()
-		defer m.inFlight.Dec()
-		c.Next()
-		route := c.FullPath()
-		if route == "" {
-			route = "unmatched" // 404s: their paths are whatever clients send
-		}
-		method := c.Request.Method
-		if !knownMethods[method] {
-			method = "other"
-		}
-		m.requests.WithLabelValues(route, method, strconv.Itoa(c.Writer.Status())).Inc()
-		m.seconds.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
+// observe counts a finished request under its route template.
+func (m *HTTPMetrics) observe(c *gin.Context, status int, start time.Time) {
+	route := c.FullPath()
+	if route == "" {
+		route = "unmatched" // 404s: their paths are whatever clients send
 	}
+	method := c.Request.Method
+	if !knownMethods[method] {
+		method = "other"
+	}
+	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	m.seconds.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
 }
 
 // documentMetrics adds GET /metrics, served by the Prometheus handler on the

@@ -157,12 +157,8 @@ func newAPI(cfg RouterConfig) (*gin.Engine, huma.API, error) {
 		return nil, nil, fmt.Errorf("trusted proxies: %w", err)
 	}
 
-	if cfg.Metrics != nil {
-		r.Use(cfg.Metrics.middleware())
-	}
 	r.Use(
-		requestLog(cfg.Log),
-		recovery(),
+		edge(cfg.Log, cfg.RequestTimeout, cfg.Metrics),
 		secure.New(secure.Config{
 			FrameDeny:             true,
 			ContentTypeNosniff:    true,
@@ -188,7 +184,7 @@ func newAPI(cfg RouterConfig) (*gin.Engine, huma.API, error) {
 			MaxAge: 12 * time.Hour,
 		}))
 	}
-	r.Use(clientIP(), limitBody(cfg.MaxBodyBytes), deadline(cfg.RequestTimeout), mediaTypeCase(),
+	r.Use(limitBody(cfg.MaxBodyBytes), mediaTypeCase(),
 		cacheable(cacheControl, "/api/v1/dive-sites", "/api/v1/dive-sites/:id", "/api/v1/dive-operators"))
 	r.NoRoute(func(c *gin.Context) {
 		writeError(c, newAPIError(http.StatusNotFound, CodeNotFound, "", "no route "+c.Request.Method+" "+c.Request.URL.Path))
