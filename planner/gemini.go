@@ -10,9 +10,7 @@ import (
 	"time"
 	"unicode"
 
-	"google.golang.org/genai"
-
-	"github.com/dovvydive/backend/knowledge/embedding"
+	"github.com/dovvydive/backend/knowledge/gemini"
 )
 
 // GeminiModel is the default answer model (the 2.5 models are being shut down).
@@ -26,24 +24,24 @@ type GeminiConfig struct {
 	Timeout         time.Duration // the whole answer, streamed or not; default 60s
 	HistoryTokens   int           // estimated tokens of earlier turns sent; the oldest are dropped first; default 2000
 	MaxOutputTokens int32         // default 1024
-	HTTPClient      *http.Client  // its Transport is used; default http.DefaultTransport
+	HTTPClient      *http.Client  // default a plain http.Client
 }
 
-// Gemini answers with a Gemini model through google.golang.org/genai,
-// streaming when given an emit function. Its system instruction carries the
-// chosen sites' facts and passages and tells the model to answer only from
-// them, in the diver's language. Only the Request is sent: this
+// Gemini answers with a Gemini model through knowledge/gemini's REST
+// client, streaming when given an emit function. Its system instruction
+// carries the chosen sites' facts and passages and tells the model to answer
+// only from them, in the diver's language. Only the Request is sent: this
 // conversation's recent turns within HistoryTokens, never a session token or
 // another conversation. Failures are *ErrUpstream named "gemini" (429 with
 // its Retry-After, 5xx, other HTTP errors, timeouts, empty answers); a safety
 // block is not an error but a polite refusal (Answer.Refused).
 type Gemini struct {
 	cfg    GeminiConfig
-	client *genai.Client
+	client *gemini.Client
 }
 
 // NewGemini returns a Gemini generator. It does no I/O.
-func NewGemini(ctx context.Context, cfg GeminiConfig) (*Gemini, error) {
+func NewGemini(_ context.Context, cfg GeminiConfig) (*Gemini, error) {
 	if cfg.APIKey == "" {
 		return nil, errors.New("gemini: GEMINI_API_KEY is required")
 	}
@@ -59,7 +57,7 @@ func NewGemini(ctx context.Context, cfg GeminiConfig) (*Gemini, error) {
 	if cfg.MaxOutputTokens <= 0 {
 		cfg.MaxOutputTokens = 1024
 	}
-	client, err := embedding.NewGenAIClient(ctx, cfg.APIKey, cfg.BaseURL, cfg.HTTPClient)
+	client, err := gemini.NewClient(cfg.APIKey, cfg.BaseURL, cfg.HTTPClient)
 	if err != nil {
 		return nil, err
 	}
@@ -71,22 +69,19 @@ func (g *Gemini) Model() string { return g.cfg.Model }
 
 // Generate asks the model, streaming through emit when it is not nil.
 func (g *Gemini) Generate(ctx context.Context, req Request, emit func(string) error) (Answer, error) {
-	hintCtx, hint := embedding.WithRetryHint(ctx)
-	callCtx, cancel := context.WithTimeout(hintCtx, g.cfg.Timeout)
+	callCtx, cancel := context.WithTimeout(ctx, g.cfg.Timeout)
 	defer cancel()
 
-	contents := g.contents(req)
-	noContinuation := false
 	temperature := float32(0.3)
-	config := &genai.GenerateContentConfig{
-		SystemInstruction:     &genai.Content{Parts: []*genai.Part{{Text: systemInstruction(req)}}},
-		Temperature:           &temperature,
-		MaxOutputTokens:       g.cfg.MaxOutputTokens,
-		AutomaticContinuation: &noContinuation, // a hidden reconnect would outlive the caller's view of the stream
+	body := &gemini.GenerateContentRequest{
+		Contents: g.contents(req),
+		// The user role is what the SDK gave a system instruction without one.
+		SystemInstruction: &gemini.Content{Parts: []gemini.Part{{Text: systemInstruction(req)}}, Role: gemini.RoleUser},
+		GenerationConfig:  &gemini.GenerationConfig{Temperature: &temperature, MaxOutputTokens: g.cfg.MaxOutputTokens},
 	}
 
 	var text strings.Builder
-	handle := func(resp *genai.GenerateContentResponse) (refused bool, err error) {
+	handle := func(resp *gemini.GenerateContentResponse) (refused bool, err error) {
 		if blocked(resp) {
 			return true, nil
 		}
@@ -104,17 +99,17 @@ func (g *Gemini) Generate(ctx context.Context, req Request, emit func(string) er
 	}
 
 	if emit == nil {
-		resp, err := g.client.Models.GenerateContent(callCtx, g.cfg.Model, contents, config)
+		resp, err := g.client.GenerateContent(callCtx, g.cfg.Model, body)
 		if err != nil {
-			return Answer{}, g.classify(ctx, callCtx, err, hint)
+			return Answer{}, g.classify(ctx, callCtx, err)
 		}
 		if refused, _ := handle(resp); refused {
 			return g.refusal(req, nil, false)
 		}
 	} else {
-		for resp, err := range g.client.Models.GenerateContentStream(callCtx, g.cfg.Model, contents, config) {
+		for resp, err := range g.client.StreamGenerateContent(callCtx, g.cfg.Model, body) {
 			if err != nil {
-				return Answer{}, g.classify(ctx, callCtx, err, hint)
+				return Answer{}, g.classify(ctx, callCtx, err)
 			}
 			refused, err := handle(resp)
 			if err != nil {
@@ -136,30 +131,30 @@ func (g *Gemini) Generate(ctx context.Context, req Request, emit func(string) er
 
 // blocked reports a safety stop: the prompt was blocked, or the first
 // candidate finished for a safety-like reason.
-func blocked(resp *genai.GenerateContentResponse) bool {
+func blocked(resp *gemini.GenerateContentResponse) bool {
 	if resp.PromptFeedback != nil && resp.PromptFeedback.BlockReason != "" &&
-		resp.PromptFeedback.BlockReason != genai.BlockedReasonUnspecified {
+		resp.PromptFeedback.BlockReason != gemini.BlockReasonUnspecified {
 		return true
 	}
 	if len(resp.Candidates) == 0 || resp.Candidates[0] == nil {
 		return false
 	}
 	switch resp.Candidates[0].FinishReason {
-	case genai.FinishReasonSafety, genai.FinishReasonProhibitedContent, genai.FinishReasonBlocklist,
-		genai.FinishReasonSPII, genai.FinishReasonRecitation:
+	case gemini.FinishReasonSafety, gemini.FinishReasonProhibitedContent, gemini.FinishReasonBlocklist,
+		gemini.FinishReasonSPII, gemini.FinishReasonRecitation:
 		return true
 	}
 	return false
 }
 
 // responseText joins the first candidate's text parts, skipping thoughts.
-func responseText(resp *genai.GenerateContentResponse) string {
+func responseText(resp *gemini.GenerateContentResponse) string {
 	if len(resp.Candidates) == 0 || resp.Candidates[0] == nil || resp.Candidates[0].Content == nil {
 		return ""
 	}
 	var b strings.Builder
 	for _, p := range resp.Candidates[0].Content.Parts {
-		if p != nil && !p.Thought {
+		if !p.Thought {
 			b.WriteString(p.Text)
 		}
 	}
@@ -184,14 +179,14 @@ func (g *Gemini) refusal(req Request, emit func(string) error, partial bool) (An
 }
 
 // classify turns a failure into *ErrUpstream, unless the caller gave up.
-func (g *Gemini) classify(ctx, callCtx context.Context, err error, hint *embedding.RetryHint) error {
+func (g *Gemini) classify(ctx, callCtx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	var apiErr genai.APIError
+	var apiErr *gemini.APIError
 	switch {
 	case errors.As(err, &apiErr):
-		return &ErrUpstream{Name: "gemini", RetryAfter: hint.Get(), Err: fmt.Errorf("HTTP %d %s", apiErr.Code, apiErr.Status)}
+		return &ErrUpstream{Name: "gemini", RetryAfter: apiErr.RetryAfter, Err: fmt.Errorf("HTTP %d %s", apiErr.Code, apiErr.Status)}
 	case callCtx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
 		return &ErrUpstream{Name: "gemini", Err: fmt.Errorf("no answer within %s: %w", g.cfg.Timeout, context.DeadlineExceeded)}
 	}
@@ -200,8 +195,8 @@ func (g *Gemini) classify(ctx, callCtx context.Context, err error, hint *embeddi
 
 // contents are the recent turns that fit the history budget, newest kept,
 // then the message.
-func (g *Gemini) contents(req Request) []*genai.Content {
-	var kept []*genai.Content
+func (g *Gemini) contents(req Request) []gemini.Content {
+	var kept []gemini.Content
 	budget := g.cfg.HistoryTokens
 	for i := len(req.History) - 1; i >= 0; i-- {
 		m := req.History[i]
@@ -211,14 +206,14 @@ func (g *Gemini) contents(req Request) []*genai.Content {
 		if budget -= estimateTokens(m.Content); budget < 0 {
 			break
 		}
-		role := genai.Role(genai.RoleUser)
+		role := gemini.RoleUser
 		if m.Role == RoleAssistant {
-			role = genai.RoleModel
+			role = gemini.RoleModel
 		}
-		kept = append(kept, genai.NewContentFromText(m.Content, role))
+		kept = append(kept, gemini.NewTextContent(role, m.Content))
 	}
 	slices.Reverse(kept)
-	return append(kept, genai.NewContentFromText(req.Message, genai.RoleUser))
+	return append(kept, gemini.NewTextContent(gemini.RoleUser, req.Message))
 }
 
 // estimateTokens approximates Gemini's tokenizer: about four characters of

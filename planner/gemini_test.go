@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,7 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"github.com/dovvydive/backend/knowledge/embedding"
+	"github.com/dovvydive/backend/knowledge/gemini"
 )
 
 const fakeKey = "test-gemini-key"
@@ -175,6 +177,21 @@ func TestGemini_WithoutEmitUsesGenerateContent(t *testing.T) {
 	assert.Contains(t, f.paths[0], ":generateContent")
 	sys, _ := json.Marshal(f.lastBody(t)["systemInstruction"])
 	assert.Contains(t, string(sys), "Simplified Chinese")
+}
+
+// The generation settings and the system instruction's role are what the
+// SDK sent, streamed or not.
+func TestGemini_SendsTheGenerationConfigTheSDKSent(t *testing.T) {
+	f := newFakeGemini(t, answer("ok"))
+	g := newGeminiGen(t, f.URL)
+	for _, emit := range []func(string) error{nil, func(string) error { return nil }} {
+		_, err := g.Generate(context.Background(), geminiRequest(t, "en"), emit)
+		require.NoError(t, err)
+		body := f.lastBody(t)
+		assert.Equal(t, map[string]any{"maxOutputTokens": 1024.0, "temperature": 0.3}, body["generationConfig"])
+		assert.Equal(t, "user", body["systemInstruction"].(map[string]any)["role"])
+		assert.ElementsMatch(t, []string{"contents", "generationConfig", "systemInstruction"}, slices.Collect(maps.Keys(body)), "nothing else")
+	}
 }
 
 func TestGemini_RateLimitIsUpstreamWithRetryAfter(t *testing.T) {
@@ -353,11 +370,11 @@ func TestEstimateTokens_CountsHanCharactersSeparately(t *testing.T) {
 
 func TestParseRetryAfter_ReadsSecondsAndDates(t *testing.T) {
 	now := time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)
-	assert.Equal(t, 7*time.Second, embedding.ParseRetryAfter("7", now))
-	assert.Equal(t, 30*time.Second, embedding.ParseRetryAfter(now.Add(30*time.Second).Format(http.TimeFormat), now))
-	assert.Equal(t, time.Hour, embedding.ParseRetryAfter("999999", now), "capped")
-	assert.Zero(t, embedding.ParseRetryAfter("soon", now))
-	assert.Zero(t, embedding.ParseRetryAfter("", now))
+	assert.Equal(t, 7*time.Second, gemini.ParseRetryAfter("7", now))
+	assert.Equal(t, 30*time.Second, gemini.ParseRetryAfter(now.Add(30*time.Second).Format(http.TimeFormat), now))
+	assert.Equal(t, time.Hour, gemini.ParseRetryAfter("999999", now), "capped")
+	assert.Zero(t, gemini.ParseRetryAfter("soon", now))
+	assert.Zero(t, gemini.ParseRetryAfter("", now))
 }
 
 func TestNewGemini_RequiresAKey(t *testing.T) {

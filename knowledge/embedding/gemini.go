@@ -10,7 +10,8 @@ import (
 
 	"github.com/cenkalti/backoff/v5"
 	"golang.org/x/time/rate"
-	"google.golang.org/genai"
+
+	"github.com/dovvydive/backend/knowledge/gemini"
 )
 
 // GeminiModel is Google's current embedding model (text-embedding-004 was
@@ -26,7 +27,7 @@ type GeminiConfig struct {
 	Timeout           time.Duration // per request
 	MaxRetries        int           // on 429, 5xx and timeouts
 	RequestsPerMinute int           // client-side rate limit
-	HTTPClient        *http.Client
+	HTTPClient        *http.Client  // default a plain http.Client
 }
 
 // Gemini embeds with gemini-embedding-001 at 768 dimensions: task type
@@ -37,12 +38,12 @@ type GeminiConfig struct {
 // reduced dimensions.
 type Gemini struct {
 	cfg     GeminiConfig
-	client  *genai.Client
+	client  *gemini.Client
 	limiter *rate.Limiter
 }
 
 // NewGemini returns a Gemini embedder. It does no I/O.
-func NewGemini(ctx context.Context, cfg GeminiConfig) (*Gemini, error) {
+func NewGemini(_ context.Context, cfg GeminiConfig) (*Gemini, error) {
 	if cfg.APIKey == "" {
 		return nil, errors.New("gemini: GEMINI_API_KEY is required")
 	}
@@ -56,7 +57,7 @@ func NewGemini(ctx context.Context, cfg GeminiConfig) (*Gemini, error) {
 	if cfg.RequestsPerMinute <= 0 {
 		cfg.RequestsPerMinute = 100
 	}
-	client, err := NewGenAIClient(ctx, cfg.APIKey, cfg.BaseURL, cfg.HTTPClient)
+	client, err := gemini.NewClient(cfg.APIKey, cfg.BaseURL, cfg.HTTPClient)
 	if err != nil {
 		return nil, err
 	}
@@ -91,22 +92,20 @@ func (g *Gemini) EmbedQuery(ctx context.Context, text string) ([]float32, error)
 var ErrUpstream = errors.New("embedding service unavailable")
 
 func (g *Gemini) embed(ctx context.Context, texts []string, task string) ([][]float32, error) {
-	contents := make([]*genai.Content, len(texts))
+	reqs := make([]gemini.EmbedContentRequest, len(texts))
 	for i, t := range texts {
-		contents[i] = genai.NewContentFromText(t, genai.RoleUser)
+		reqs[i] = gemini.EmbedContentRequest{Content: gemini.NewTextContent(gemini.RoleUser, t),
+			TaskType: task, OutputDimensionality: Dimensions}
 	}
-	dims := int32(Dimensions)
 	call := func() ([][]float32, error) {
 		if err := g.limiter.Wait(ctx); err != nil {
 			return nil, backoff.Permanent(err)
 		}
-		hintCtx, hint := WithRetryHint(ctx)
-		callCtx, cancel := context.WithTimeout(hintCtx, g.cfg.Timeout)
+		callCtx, cancel := context.WithTimeout(ctx, g.cfg.Timeout)
 		defer cancel()
-		resp, err := g.client.Models.EmbedContent(callCtx, g.cfg.Model, contents,
-			&genai.EmbedContentConfig{TaskType: task, OutputDimensionality: &dims})
+		resp, err := g.client.BatchEmbedContents(callCtx, g.cfg.Model, reqs)
 		if err != nil {
-			return nil, g.classify(ctx, err, hint)
+			return nil, g.classify(ctx, err)
 		}
 		if len(resp.Embeddings) != len(texts) {
 			return nil, backoff.Permanent(fmt.Errorf("%w: %d vectors for %d texts", ErrInvalidVector, len(resp.Embeddings), len(texts)))
@@ -137,16 +136,16 @@ func (g *Gemini) embed(ctx context.Context, texts []string, task string) ([][]fl
 
 // classify marks what is worth retrying: rate limits, server errors and
 // timeouts of a single request; everything else is permanent.
-func (g *Gemini) classify(ctx context.Context, err error, hint *RetryHint) error {
+func (g *Gemini) classify(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return backoff.Permanent(ctx.Err())
 	}
-	var apiErr genai.APIError
+	var apiErr *gemini.APIError
 	if errors.As(err, &apiErr) {
 		switch {
 		case apiErr.Code == http.StatusTooManyRequests || apiErr.Code >= 500:
 			wrapped := fmt.Errorf("%w: HTTP %d", ErrUpstream, apiErr.Code)
-			if d := min(hint.Get(), time.Minute); d > 0 { // a longer wait is the caller's to decide
+			if d := min(apiErr.RetryAfter, time.Minute); d > 0 { // a longer wait is the caller's to decide
 				return errors.Join(wrapped, backoff.RetryAfter(int((d+time.Second-1)/time.Second)))
 			}
 			return wrapped
