@@ -10,6 +10,8 @@ import (
 	"net/http/httptest"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -145,7 +147,13 @@ func BenchmarkSearchCorpus(b *testing.B) {
 		for i, q := range queries {
 			exact[i] = exactTop(b, db, q, 10)
 		}
-		for _, ef := range []int{40, 100, 200, 400, 600, 800, 1000} {
+		var efs []int // BENCH_EF="40,60,80": the ef_search values to measure
+		for _, f := range strings.Split(benchEnvString("BENCH_EF", "40,100,200,400,600,800,1000"), ",") {
+			ef, err := strconv.Atoi(strings.TrimSpace(f))
+			require.NoError(b, err, "BENCH_EF")
+			efs = append(efs, ef)
+		}
+		for _, ef := range efs {
 			var r5, r10 float64
 			var took []time.Duration
 			for i, q := range queries {
