@@ -221,9 +221,22 @@ var strictJSON = huma.Format{
 	Unmarshal: decodeJSON,
 }
 
-// decodeJSON's errors name the field as "body.<path>: why", which fieldOf
-// turns into the error's field.
+// rawBody is a request body its handler decodes and validates itself (its
+// operation sets SkipValidateBody): huma hands over a copy of the bytes.
+type rawBody interface{ setRaw(data []byte) }
+
+// decodeJSON is the API's JSON decoding: strictJSON.Unmarshal.
 func decodeJSON(data []byte, v any) error {
+	if rb, ok := v.(rawBody); ok {
+		rb.setRaw(bytes.Clone(data)) // huma reuses its buffer once the body is parsed
+		return nil
+	}
+	return decodeStrict(data, v)
+}
+
+// decodeStrict's errors name the field as "body.<path>: why", which fieldOf
+// turns into the error's field.
+func decodeStrict(data []byte, v any) error {
 	if !utf8.Valid(data) {
 		return errors.New("must be UTF-8 encoded")
 	}

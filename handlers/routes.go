@@ -131,8 +131,10 @@ func NewRouter(cfg RouterConfig, store Store) (*gin.Engine, error) {
 		"Ask the planner: store the message, answer it (JSON, or Server-Sent Events)", 404, 409, 413, 415, 422, 429, 503)), registry),
 		convs.PostMessage)
 
-	search := NewSearchHandler(searcher)
-	huma.Register(api, op(http.MethodPost, "/api/v1/search", "search", "Knowledge search over dive-site text", 413, 415, 502, 503), search.Search)
+	if _, err := registerSearch(api, op(http.MethodPost, "/api/v1/search", "search", "Knowledge search over dive-site text",
+		413, 415, 502, 503), searcher); err != nil {
+		return nil, fmt.Errorf("router: %w", err)
+	}
 
 	return r, nil
 }

@@ -6,6 +6,8 @@ import (
 	"math"
 	"net/http"
 
+	"github.com/danielgtaylor/huma/v2"
+
 	"github.com/dovvydive/backend/database"
 	"github.com/dovvydive/backend/knowledge"
 	"github.com/dovvydive/backend/models"
@@ -15,11 +17,23 @@ import (
 // knowledge.Searcher and encodes.
 type SearchHandler struct {
 	searcher *knowledge.Searcher
+	body     *searchBody // set once the operation is registered
 }
 
 // NewSearchHandler returns a SearchHandler.
 func NewSearchHandler(s *knowledge.Searcher) *SearchHandler {
 	return &SearchHandler{searcher: s}
+}
+
+// registerSearch registers the search operation; the handler validates the
+// body itself, against the schema huma generated for it (see searchBody).
+func registerSearch(api huma.API, op huma.Operation, s *knowledge.Searcher) (*SearchHandler, error) {
+	h := NewSearchHandler(s)
+	op.SkipValidateBody = true
+	huma.Register(api, op, h.Search)
+	var err error
+	h.body, err = newSearchBody(api, op.Path)
+	return h, err
 }
 
 // Limits of a search request, for clients of this package.
@@ -39,6 +53,8 @@ type SearchRequest struct {
 	Embedding []float64      `json:"embedding,omitempty" minItems:"768" maxItems:"768" doc:"A 768-dimensional query vector instead of query; its length must be finite and non-zero in float32."`
 	K         int            `json:"k,omitempty" default:"5" minimum:"1" maximum:"50" doc:"How many chunks to return at most."`
 	Filters   *SearchFilters `json:"filters,omitempty"`
+
+	raw []byte // the body as sent, for searchBody
 }
 
 // SearchFilters narrow a search to some dive sites.
@@ -85,8 +101,12 @@ type searchOutput struct {
 
 // Search answers {"data": [{score, chunk, site}], "model", "k"}, best first.
 func (h *SearchHandler) Search(ctx context.Context, in *searchInput) (*searchOutput, error) {
-	req := knowledge.SearchRequest{Query: in.Body.Query, Embedding: in.Body.Embedding, K: in.Body.K}
-	if f := in.Body.Filters; f != nil {
+	body, err := h.body.decode(in.Body.raw)
+	if err != nil {
+		return nil, err
+	}
+	req := knowledge.SearchRequest{Query: body.Query, Embedding: body.Embedding, K: body.K}
+	if f := body.Filters; f != nil {
 		req.Filter = database.SearchFilter{Region: f.Region, Difficulty: string(f.Difficulty), MaxDepthM: f.MaxDepth}
 		if f.Certification != "" {
 			req.Filter.Certifications, _ = models.CertificationsUpTo(string(f.Certification))

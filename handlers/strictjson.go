@@ -28,6 +28,11 @@ type strictScanner struct {
 	data []byte
 	i    int
 	path []pathSeg
+	// onKey, when set, is called with the path of every object key, and
+	// nulls counts the null literals: what a caller that skips schema
+	// validation needs to know beyond types (see searchBody).
+	onKey func(path []pathSeg)
+	nulls int
 }
 
 // pathString renders the path only when an error needs it.
@@ -76,6 +81,9 @@ func (s *strictScanner) value() error {
 	case c == '-' || (c >= '0' && c <= '9'):
 		return s.number()
 	default: // true, false, null
+		if c == 'n' {
+			s.nulls++
+		}
 		for s.i < len(s.data) && s.data[s.i] >= 'a' && s.data[s.i] <= 'z' {
 			s.i++
 		}
@@ -111,6 +119,9 @@ func (s *strictScanner) object() error {
 			return fieldError(s.pathString(), "given more than once")
 		}
 		seen[key] = true
+		if s.onKey != nil {
+			s.onKey(s.path)
+		}
 		s.skipSpace()
 		s.i++ // :
 		if err := s.value(); err != nil {

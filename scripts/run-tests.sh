@@ -37,7 +37,7 @@ TEST_DATABASE_URL=$NEON_SIM_ADMIN_URL DBTEST_POOLED_ADDR=$NEON_SIM_POOLED_ADDR \
 echo "== pass 3: fuzzing the decoders and the search handler"
 # -fuzzminimizetime: minimizing each new interesting input may otherwise take a
 # minute of the budget, during which nothing else runs.
-for target in FuzzJSONBody FuzzQuery FuzzSearch FuzzCheckStrict_AgreesWithTheTokenWalk; do
+for target in FuzzJSONBody FuzzQuery FuzzSearch FuzzSearchBody FuzzCheckStrict_AgreesWithTheTokenWalk; do
   $GO test -run '^$' -fuzz "^${target}\$" -fuzztime "${FUZZTIME:-10s}" -fuzzminimizetime 1s ./handlers/
 done
 
