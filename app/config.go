@@ -87,7 +87,7 @@ type EmbeddingConfig struct {
 type SearchConfig struct {
 	// EfSearch is HNSW's candidate list size: recall rises with it, and so
 	// does latency. 0 (the default) sizes it to the corpus
-	// (database.EfSearchFor: 100 up to 100,000 chunks, 400 at 1,000,000).
+	// (database.EfSearchFor: 60 up to 100,000 chunks, 400 at 1,000,000).
 	// 400 is the highest value whose plans are tested to still use the index.
 	EfSearch int `mapstructure:"ef_search" validate:"omitempty,min=10,max=400"`
 	// MaxConcurrent bounds the searches running in the database at once; the

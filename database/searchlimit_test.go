@@ -70,7 +70,7 @@ func TestEfSearchFor_GrowsWithTheCorpusUpToTheTestedMaximum(t *testing.T) {
 		chunks int64
 		want   int
 	}{
-		{0, 100}, {3_400, 100}, {100_000, 100}, {316_227, 200}, {1_000_000, 400}, {50_000_000, 400},
+		{0, 60}, {3_400, 60}, {100_000, 60}, {316_227, 155}, {1_000_000, 400}, {50_000_000, 400},
 	} {
 		assert.Equal(t, c.want, EfSearchFor(c.chunks), "%d chunks", c.chunks)
 	}
