@@ -268,6 +268,59 @@ func TestHealth_ReportsLatencyAndPgvectorVersion(t *testing.T) {
 	assert.Regexp(t, `^\d+\.\d+\.\d+$`, r.VectorVersion)
 }
 
+func TestHealth_ConcurrentCallersShareOneRoundTripAndLaterCallersGetANewOne(t *testing.T) {
+	t.Parallel()
+	db, err := database.New(dbtest.Config("postgres://u:p@127.0.0.1:1/d"), slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	var checks atomic.Int32
+	running, release := make(chan struct{}), make(chan struct{})
+	check := func(context.Context) database.HealthReport {
+		if checks.Add(1) == 1 {
+			close(running)
+			<-release
+		}
+		return database.HealthReport{Connected: true, VectorVersion: "0.8.0"}
+	}
+	ctx := context.Background()
+	reports := make(chan database.HealthReport, 20)
+	go func() { reports <- db.ShareHealth(ctx, check) }()
+	<-running
+	var entered sync.WaitGroup
+	for range 19 {
+		entered.Add(1)
+		go func() {
+			entered.Done()
+			reports <- db.ShareHealth(ctx, check)
+		}()
+	}
+	entered.Wait()
+	time.Sleep(100 * time.Millisecond) // for the 19 to reach the shared call
+	close(release)
+	for range 20 {
+		assert.Equal(t, "0.8.0", (<-reports).VectorVersion)
+	}
+	assert.Equal(t, int32(1), checks.Load(), "twenty callers, one round trip")
+
+	assert.True(t, db.ShareHealth(ctx, check).Connected)
+	assert.Equal(t, int32(2), checks.Load(), "a caller after the shared check gets a check of its own")
+}
+
+func TestHealth_ACallerThatGivesUpStopsWaitingForTheSharedCheck(t *testing.T) {
+	t.Parallel()
+	db, err := database.New(dbtest.Config("postgres://u:p@127.0.0.1:1/d"), slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	release := make(chan struct{})
+	defer close(release)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	r := db.ShareHealth(ctx, func(context.Context) database.HealthReport {
+		<-release
+		return database.HealthReport{Connected: true}
+	})
+	assert.False(t, r.Connected)
+	assert.ErrorIs(t, r.Err, context.DeadlineExceeded)
+}
+
 func TestHealth_BeforeConnectIsUnavailable(t *testing.T) {
 	t.Parallel()
 	db, err := database.New(dbtest.Config("postgres://u:p@127.0.0.1:1/d"), slog.New(slog.DiscardHandler))

@@ -59,9 +59,30 @@ type HealthReport struct {
 
 // Health is the frontend's report: one round trip that reads the pgvector
 // version, and nothing else. It is probed often (balancers, uptime checks,
-// the frontend) and is a benchmark route, so it leaves the schema version,
-// which only readiness needs, to StatusCheck.
+// every open frontend) and is a benchmark route, so it leaves the schema
+// version, which only readiness needs, to StatusCheck.
+//
+// Concurrent calls share one round trip: a burst of probes costs the
+// database one query, not one each, and every caller gets the answer of a
+// check that was running when it asked. A caller that gives up stops waiting;
+// the shared check runs on, bounded by the health timeout.
 func (d *DB) Health(ctx context.Context) HealthReport {
+	return d.shareHealth(ctx, d.checkHealth)
+}
+
+func (d *DB) shareHealth(ctx context.Context, check func(context.Context) HealthReport) HealthReport {
+	ch := d.healthFlight.DoChan("health", func() (any, error) {
+		return check(context.WithoutCancel(ctx)), nil
+	})
+	select {
+	case r := <-ch:
+		return r.Val.(HealthReport)
+	case <-ctx.Done():
+		return HealthReport{Err: ctx.Err()}
+	}
+}
+
+func (d *DB) checkHealth(ctx context.Context) HealthReport {
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.HealthTimeout)
 	defer cancel()
 	var version sql.NullString

@@ -9,12 +9,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+	"golang.org/x/sync/singleflight"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -32,8 +34,9 @@ type DB struct {
 	// replica is nil unless DATABASE_READ_URL / NEON_READ_URL is set.
 	replica *replica
 
-	searches searchLimiter
-	corpus   atomic.Pointer[corpusEstimate]
+	searches     searchLimiter
+	corpus       atomic.Pointer[corpusEstimate]
+	healthFlight singleflight.Group // see Health
 }
 
 // New validates the endpoint and returns an unconnected DB. It does no I/O.
@@ -166,6 +169,16 @@ func openPool(dsn string, pc PoolConfig) (*sql.DB, error) {
 	}
 	if connCfg.ConnectTimeout == 0 {
 		connCfg.ConnectTimeout = pc.ConnectTimeout
+	}
+	// pgx sizes each connection's statement and description caches for 512
+	// statements, allocated up front: about 50 KB a connection, a megabyte of
+	// live heap for the pool. The service runs a few dozen distinct
+	// statements, so 128 each, unless the URL says otherwise.
+	if !strings.Contains(dsn, "statement_cache_capacity") {
+		connCfg.StatementCacheCapacity = 128
+	}
+	if !strings.Contains(dsn, "description_cache_capacity") {
+		connCfg.DescriptionCacheCapacity = 128
 	}
 	db := stdlib.OpenDB(*connCfg)
 	db.SetMaxOpenConns(pc.MaxOpenConns)
