@@ -59,7 +59,7 @@ func serveCommand(stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			log, flush := newServeLogger(cfg.App, stderr)
+			log, access, flush := newServeLoggers(cfg.App, stderr)
 			defer func() { _ = flush() }()
 			log.Info("config", configLogAttrs(cfg)...)
 			for _, w := range cfg.Database.Warnings() {
@@ -68,7 +68,7 @@ func serveCommand(stderr io.Writer) *cobra.Command {
 			if cfg.Session.Ephemeral {
 				log.Warn("SESSION_SECRET is not set: using a random one for this process; sessions will not survive a restart")
 			}
-			return Serve(cmd.Context(), cfg, log)
+			return Serve(cmd.Context(), cfg, log, access)
 		},
 	}
 	cmd.Flags().Int("port", 0, "HTTP port (overrides BACKEND_PORT)")

@@ -19,11 +19,12 @@ func NewLogger(cfg AppConfig, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// newServeLogger is NewLogger for the server: info lines (one per request)
-// are written in batches at most 100 ms apart, warnings and errors at once.
-// Call the returned flush before the process exits.
-func newServeLogger(cfg AppConfig, w io.Writer) (*slog.Logger, func() error) {
+// newServeLoggers are NewLogger for the server: the process log, written at
+// once, and the access log (a line per request), written in batches at most
+// 100 ms apart unless a line is a warning or an error. Both go through one
+// batch, so lines keep their order. Call flush before the process exits.
+func newServeLoggers(cfg AppConfig, w io.Writer) (log, access *slog.Logger, flush func() error) {
 	bw := newBatchWriter(w, 100*time.Millisecond, 32<<10)
-	log := NewLogger(cfg, bw)
-	return slog.New(flushOnWarn{log.Handler(), bw}), bw.Close
+	h := NewLogger(cfg, bw).Handler()
+	return slog.New(flushFrom{h, bw, slog.LevelDebug - 8}), slog.New(flushFrom{h, bw, slog.LevelWarn}), bw.Close
 }

@@ -72,17 +72,18 @@ func (b *batchWriter) Close() error {
 	return b.flushLocked()
 }
 
-// flushOnWarn writes warnings and errors out at once, with everything logged
-// before them: the lines an operator needs are never the ones left in a
-// batch when a process dies.
-type flushOnWarn struct {
+// flushFrom writes a record at once, with everything batched before it,
+// when its level is min or above: the lines an operator needs are never the
+// ones left in a batch when a process dies.
+type flushFrom struct {
 	slog.Handler
-	w *batchWriter
+	w   *batchWriter
+	min slog.Level
 }
 
-func (h flushOnWarn) Handle(ctx context.Context, r slog.Record) error {
+func (h flushFrom) Handle(ctx context.Context, r slog.Record) error {
 	err := h.Handler.Handle(ctx, r)
-	if r.Level >= slog.LevelWarn {
+	if r.Level >= h.min {
 		if ferr := h.w.Flush(); err == nil {
 			err = ferr
 		}
@@ -90,10 +91,10 @@ func (h flushOnWarn) Handle(ctx context.Context, r slog.Record) error {
 	return err
 }
 
-func (h flushOnWarn) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return flushOnWarn{h.Handler.WithAttrs(attrs), h.w}
+func (h flushFrom) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return flushFrom{h.Handler.WithAttrs(attrs), h.w, h.min}
 }
 
-func (h flushOnWarn) WithGroup(name string) slog.Handler {
-	return flushOnWarn{h.Handler.WithGroup(name), h.w}
+func (h flushFrom) WithGroup(name string) slog.Handler {
+	return flushFrom{h.Handler.WithGroup(name), h.w, h.min}
 }

@@ -35,7 +35,7 @@ func (w *countingWriter) state() (int, string) {
 func TestServeLogger_BatchesInfoLinesIntoOneWrite(t *testing.T) {
 	out := &countingWriter{}
 	bw := newBatchWriter(out, time.Hour, 1<<20) // only Close flushes
-	log := slog.New(flushOnWarn{slog.NewJSONHandler(bw, nil), bw})
+	log := slog.New(flushFrom{slog.NewJSONHandler(bw, nil), bw, slog.LevelWarn})
 	for i := range 100 {
 		log.Info("request", "n", i)
 	}
@@ -50,7 +50,7 @@ func TestServeLogger_BatchesInfoLinesIntoOneWrite(t *testing.T) {
 func TestServeLogger_WritesWarningsAtOnceWithTheLinesBeforeThem(t *testing.T) {
 	out := &countingWriter{}
 	bw := newBatchWriter(out, time.Hour, 1<<20)
-	log := slog.New(flushOnWarn{slog.NewJSONHandler(bw, nil), bw}).With("component", "test")
+	log := slog.New(flushFrom{slog.NewJSONHandler(bw, nil), bw, slog.LevelWarn}).With("component", "test")
 	log.Info("first")
 	log.Warn("database unavailable")
 	writes, text := out.state()
@@ -78,4 +78,17 @@ func TestServeLogger_FlushesWithinTheIntervalAndWhenTheBatchIsFull(t *testing.T)
 	_, text = full.state()
 	assert.Contains(t, text, "after close", "a closed batch writes straight through")
 	require.NoError(t, bw.Close())
+}
+
+func TestServeLoggers_ProcessLinesAreWrittenAtOnceAfterTheRequestLinesBeforeThem(t *testing.T) {
+	out := &countingWriter{}
+	log, access, flush := newServeLoggers(AppConfig{LogFormat: "json"}, out)
+	access.Info("request", "path", "/health")
+	writes, _ := out.state()
+	assert.Zero(t, writes, "a request line waits for its batch")
+	log.Info("database: ready")
+	writes, text := out.state()
+	assert.Equal(t, 1, writes)
+	assert.Less(t, strings.Index(text, "/health"), strings.Index(text, "database: ready"), "in order")
+	require.NoError(t, flush())
 }

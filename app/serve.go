@@ -29,7 +29,7 @@ import (
 // errgroup: a failed stage or a signal starts the shutdown, and Serve returns
 // only when every stage has ended, so the pool is never closed under a
 // prepare stage that is still using it.
-func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
+func Serve(ctx context.Context, cfg Config, log, access *slog.Logger) error {
 	// Stage 1, listen: bind the port before building anything, so a liveness
 	// probe gets its answer within milliseconds of exec. Until the router is
 	// built (the OpenAPI document alone takes a few milliseconds), the front
@@ -106,6 +106,7 @@ func Serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	gin.SetMode(gin.ReleaseMode)
 	router, err := handlers.NewRouter(handlers.RouterConfig{
 		Log:            log,
+		AccessLog:      access,
 		RequestTimeout: cfg.Server.RequestTimeout,
 		MaxBodyBytes:   cfg.Server.MaxBodyBytes,
 		TrustedProxies: cfg.Server.TrustedProxies,

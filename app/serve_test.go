@@ -101,7 +101,7 @@ func TestServe_ShutdownWaitsForThePrepareStage(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- Serve(ctx, cfg, log) }()
+	go func() { done <- Serve(ctx, cfg, log, log) }()
 	time.Sleep(500 * time.Millisecond)
 	cancel()
 	select {

@@ -31,12 +31,12 @@ var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
 //     pooled connection included, so a slow or absent database yields a 503
 //     in time instead of requests piling up;
 //   - turns a panic into a JSON 500, the stack going to the log only;
-//   - counts the request in metrics (when m is set) and writes its one log
-//     line at the end.
+//   - counts the request in metrics (when m is set) and writes its one line
+//     to access at the end.
 //
 // The context carries a requestInfo; loggerFrom builds a logger with the id
 // only when a handler logs, which most requests never do.
-func edge(log *slog.Logger, timeout time.Duration, m *HTTPMetrics) gin.HandlerFunc {
+func edge(log, access *slog.Logger, timeout time.Duration, m *HTTPMetrics) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		if m != nil {
@@ -80,7 +80,7 @@ func edge(log *slog.Logger, timeout time.Duration, m *HTTPMetrics) gin.HandlerFu
 		case status >= 400:
 			level = slog.LevelWarn
 		}
-		log.LogAttrs(ctx, level, "request",
+		access.LogAttrs(ctx, level, "request",
 			slog.String("request_id", id),
 			slog.String("method", c.Request.Method),
 			slog.String("path", c.Request.URL.Path),

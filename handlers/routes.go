@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -31,7 +32,10 @@ type Store interface {
 
 // RouterConfig configures NewRouter.
 type RouterConfig struct {
-	Log            *slog.Logger
+	Log *slog.Logger
+	// AccessLog takes the one line per request; nil means Log. serve gives
+	// it a logger that writes in batches (app/logwriter.go).
+	AccessLog      *slog.Logger
 	RequestTimeout time.Duration
 	MaxBodyBytes   int64
 	TrustedProxies []string // empty: trust none, ClientIP is the peer address
@@ -160,7 +164,7 @@ func newAPI(cfg RouterConfig) (*gin.Engine, huma.API, error) {
 	}
 
 	r.Use(
-		edge(cfg.Log, cfg.RequestTimeout, cfg.Metrics),
+		edge(cfg.Log, cmp.Or(cfg.AccessLog, cfg.Log), cfg.RequestTimeout, cfg.Metrics),
 		secure.New(secure.Config{
 			FrameDeny:             true,
 			ContentTypeNosniff:    true,
