@@ -2,13 +2,14 @@ package database
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -63,36 +64,44 @@ func (d *DB) ListDiveSites(ctx context.Context, f SiteFilter) (SitePage, error) 
 // NULL operator columns for a site no operator serves).
 func (d *DB) GetDiveSite(ctx context.Context, id uuid.UUID) (models.DiveSite, error) {
 	var site models.DiveSite
-	// Dive sites change only when re-seeded: a replica may serve them.
-	err := d.readStaleSQL(ctx, func(ctx context.Context, db *sql.DB) error {
+	// Dive sites change only when re-seeded: a replica may serve them. Native
+	// pgx rather than database/sql: its driver.Value conversions and column
+	// bookkeeping were most of this read's allocations.
+	err := d.readStalePgx(ctx, func(ctx context.Context, conn *pgx.Conn) error {
 		site = models.DiveSite{}
-		rows, err := db.QueryContext(ctx, siteByIDSQL, id)
+		rows, err := conn.Query(ctx, siteByIDSQL, id)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		var months, life []byte
-		for rows.Next() {
+		siteCols := []any{&site.ID, &site.Slug, &site.NameEn, &site.NameZh,
+			&site.DescriptionEn, &site.DescriptionZh, &site.Region, &site.State, &site.Latitude, &site.Longitude,
+			&site.MinDepthM, &site.MaxDepthM, &site.Difficulty, &site.MinCertification, &site.BestSeason,
+			&months, &life, &site.CreatedAt, &site.UpdatedAt}
+		for first := true; rows.Next(); first = false {
 			var (
-				op                 models.DiveOperator
-				opID               uuid.NullUUID
-				opSlug, opName     sql.NullString
-				agencies, langs    []byte
-				opCreated, opUpdtd sql.NullTime
+				op                   models.DiveOperator
+				opID                 *uuid.UUID
+				opSlug, opName       *string
+				agencies, langs      []byte
+				opCreated, opUpdated *time.Time
+				dest                 = make([]any, 0, 32)
 			)
-			err := rows.Scan(&site.ID, &site.Slug, &site.NameEn, &site.NameZh,
-				&site.DescriptionEn, &site.DescriptionZh, &site.Region, &site.State, &site.Latitude, &site.Longitude,
-				&site.MinDepthM, &site.MaxDepthM, &site.Difficulty, &site.MinCertification, &site.BestSeason,
-				&months, &life, &site.CreatedAt, &site.UpdatedAt,
-				&opID, &opSlug, &opName, &op.NameZh, &op.Region, &op.State, &op.BaseLocation, &op.Description,
-				&op.Website, &agencies, &langs, &opCreated, &opUpdtd)
-			if err != nil {
+			if first {
+				dest = append(dest, siteCols...)
+			} else { // the site's columns repeat on every row: skip them (a nil target)
+				dest = append(dest, make([]any, len(siteCols))...)
+			}
+			dest = append(dest, &opID, &opSlug, &opName, &op.NameZh, &op.Region, &op.State, &op.BaseLocation,
+				&op.Description, &op.Website, &agencies, &langs, &opCreated, &opUpdated)
+			if err := rows.Scan(dest...); err != nil {
 				return err
 			}
-			if !opID.Valid {
+			if opID == nil {
 				continue
 			}
-			op.ID, op.Slug, op.Name, op.CreatedAt, op.UpdatedAt = opID.UUID, opSlug.String, opName.String, opCreated.Time, opUpdtd.Time
+			op.ID, op.Slug, op.Name, op.CreatedAt, op.UpdatedAt = *opID, deref(opSlug), deref(opName), deref(opCreated), deref(opUpdated)
 			if err := errors.Join(json.Unmarshal(agencies, &op.Agencies), json.Unmarshal(langs, &op.Languages)); err != nil {
 				return fmt.Errorf("decode operator %s: %w", op.Slug, err)
 			}
@@ -113,6 +122,15 @@ func (d *DB) GetDiveSite(ctx context.Context, id uuid.UUID) (models.DiveSite, er
 		return models.DiveSite{}, err
 	}
 	return site, nil
+}
+
+// deref is *p, or the zero value for nil (a NULL column).
+func deref[T any](p *T) T {
+	if p == nil {
+		var zero T
+		return zero
+	}
+	return *p
 }
 
 // siteByIDSQL reads a site joined with the operators that serve it, in the

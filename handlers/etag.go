@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/danielgtaylor/huma/v2"
@@ -35,7 +36,9 @@ func cacheable(cacheControl string, routes ...string) gin.HandlerFunc {
 			c.Next()
 			return
 		}
-		w := &bufferedWriter{ResponseWriter: c.Writer, status: http.StatusOK}
+		w := bufferedWriters.Get().(*bufferedWriter)
+		w.ResponseWriter, w.status = c.Writer, http.StatusOK
+		defer w.release()
 		c.Writer = w
 		func() {
 			// Restored even when a handler panics, so recovery's 500 reaches
@@ -95,6 +98,20 @@ func (w *bufferedWriter) WriteString(s string) (int, error) { return w.body.Writ
 func (w *bufferedWriter) Status() int                       { return w.status }
 func (w *bufferedWriter) Size() int                         { return w.body.Len() }
 func (w *bufferedWriter) Written() bool                     { return w.body.Len() > 0 }
+
+// bufferedWriters keeps the buffers of finished responses: a new buffer
+// growing to each body was the largest allocation of a by-id read.
+var bufferedWriters = sync.Pool{New: func() any { return &bufferedWriter{} }}
+
+// release returns w to the pool, unless its buffer grew unusually large.
+func (w *bufferedWriter) release() {
+	w.ResponseWriter = nil
+	if w.body.Cap() > 64<<10 {
+		return
+	}
+	w.body.Reset()
+	bufferedWriters.Put(w)
+}
 
 // flush sends the held response.
 func (w *bufferedWriter) flush() {
