@@ -305,6 +305,15 @@ func TestHealth_ConcurrentCallersShareOneRoundTripAndLaterCallersGetANewOne(t *t
 	assert.Equal(t, int32(2), checks.Load(), "a caller after the shared check gets a check of its own")
 }
 
+func TestHealth_APanickingCheckIsAnErrorNotACrash(t *testing.T) {
+	t.Parallel()
+	db, err := database.New(dbtest.Config("postgres://u:p@127.0.0.1:1/d"), slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	r := db.ShareHealth(context.Background(), func(context.Context) database.HealthReport { panic("driver bug") })
+	assert.False(t, r.Connected)
+	assert.ErrorContains(t, r.Err, "driver bug")
+}
+
 func TestHealth_ACallerThatGivesUpStopsWaitingForTheSharedCheck(t *testing.T) {
 	t.Parallel()
 	db, err := database.New(dbtest.Config("postgres://u:p@127.0.0.1:1/d"), slog.New(slog.DiscardHandler))

@@ -71,7 +71,14 @@ func (d *DB) Health(ctx context.Context) HealthReport {
 }
 
 func (d *DB) shareHealth(ctx context.Context, check func(context.Context) HealthReport) HealthReport {
-	ch := d.healthFlight.DoChan("health", func() (any, error) {
+	ch := d.healthFlight.DoChan("health", func() (r any, err error) {
+		// singleflight re-raises a panic of the shared call where nothing can
+		// recover it; as an error it reaches the callers like any other.
+		defer func() {
+			if p := recover(); p != nil {
+				r = HealthReport{Err: fmt.Errorf("health check panicked: %v", p)}
+			}
+		}()
 		return check(context.WithoutCancel(ctx)), nil
 	})
 	select {

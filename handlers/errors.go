@@ -172,6 +172,12 @@ func humaError(status int, msg string, errs ...error) huma.StatusError {
 			}
 		}
 	}
+	// An operation that validates its own body (search, see searchBody)
+	// learns of an unknown content type only when huma parses the body,
+	// which reports it as a body error: it is still a 415.
+	if detail != nil && strings.HasPrefix(detail.Message, huma.ErrUnknownContentType.Error()) {
+		status = http.StatusUnsupportedMediaType
+	}
 	switch status {
 	case http.StatusUnprocessableEntity, http.StatusBadRequest:
 		if detail == nil {

@@ -20,15 +20,10 @@ type SearchHandler struct {
 	body     *searchBody // set once the operation is registered
 }
 
-// NewSearchHandler returns a SearchHandler.
-func NewSearchHandler(s *knowledge.Searcher) *SearchHandler {
-	return &SearchHandler{searcher: s}
-}
-
 // registerSearch registers the search operation; the handler validates the
 // body itself, against the schema huma generated for it (see searchBody).
 func registerSearch(api huma.API, op huma.Operation, s *knowledge.Searcher) (*SearchHandler, error) {
-	h := NewSearchHandler(s)
+	h := &SearchHandler{searcher: s}
 	op.SkipValidateBody = true
 	huma.Register(api, op, h.Search)
 	var err error

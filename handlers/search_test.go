@@ -144,10 +144,15 @@ func TestSearch_BadInputNamesTheField(t *testing.T) {
 		{"nested a million deep", strings.Repeat("[", 1<<20-100), 400, "body"},
 		{"nested too deep", `{"query": "x", "filters": ` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}`, 400, "body"},
 		{"embedding element of the wrong type", `{"embedding": [true` + strings.Repeat(",0", 767) + `]}`, 400, "embedding[0]"},
+		{"wrong content type", `{"query": "x"}`, 415, "Content-Type"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := searchBody(t, srv, tc.body)
+			contentType := "application/json"
+			if tc.status == http.StatusUnsupportedMediaType {
+				contentType = "text/plain"
+			}
+			r := post(t, srv.URL+"/api/v1/search", contentType, tc.body)
 			assert.Equal(t, tc.status, r.status, r.raw)
 			assert.Equal(t, tc.field, errorOf(t, r)["field"], r.raw)
 			assert.NotRegexp(t, `handlers\.|knowledge\.|float64|\bint\b|\[\]`, errorOf(t, r)["message"], "no Go types")

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -41,41 +42,97 @@ type searchBody struct {
 // setRaw receives the body from decodeJSON (see rawBody).
 func (r *SearchRequest) setRaw(data []byte) { r.raw = data }
 
-// newSearchBody reads the registered operation's body schema.
+// newSearchBody reads the registered operation's body schema. It refuses a
+// schema with a constraint vouch does not check, so that a tag added to
+// SearchRequest cannot slip past the fast path unnoticed.
 func newSearchBody(api huma.API, path string) (*searchBody, error) {
 	item := api.OpenAPI().Paths[path]
-	if item == nil || item.Post == nil || item.Post.RequestBody == nil {
-		return nil, fmt.Errorf("search body: no POST %s", path)
+	if item == nil || item.Post == nil || item.Post.RequestBody == nil || item.Post.RequestBody.Content["application/json"] == nil {
+		return nil, fmt.Errorf("search body: no POST %s with a JSON body", path)
 	}
 	reg := api.OpenAPI().Components.Schemas
-	b := &searchBody{registry: reg}
-	b.schema = item.Post.RequestBody.Content["application/json"].Schema
-	top := reg.SchemaFromRef(b.schema.Ref)
-	if b.schema.Ref == "" {
-		top = b.schema
+	b := &searchBody{registry: reg, schema: item.Post.RequestBody.Content["application/json"].Schema}
+	top := b.schema
+	if top != nil && top.Ref != "" {
+		top = reg.SchemaFromRef(top.Ref)
+	}
+	if top == nil || top.Properties["filters"] == nil {
+		return nil, errors.New("search body: schema not found")
 	}
 	filters := reg.SchemaFromRef(top.Properties["filters"].Ref)
-	if top == nil || filters == nil {
-		return nil, fmt.Errorf("search body: schema not found")
+	if filters == nil {
+		return nil, errors.New("search body: filters schema not found")
+	}
+	p, f := top.Properties, filters.Properties
+	for _, c := range []struct {
+		name    string
+		s       *huma.Schema
+		allowed []string
+	}{
+		{"body", top, nil}, {"filters", filters, nil},
+		{"query", p["query"], []string{"maxLength"}},
+		{"embedding", p["embedding"], []string{"minItems", "maxItems"}},
+		{"k", p["k"], []string{"minimum", "maximum"}},
+		{"filters.region", f["region"], []string{"maxLength"}},
+		{"filters.difficulty", f["difficulty"], []string{"enum"}},
+		{"filters.certification", f["certification"], []string{"enum"}},
+		{"filters.maxDepth", f["maxDepth"], []string{"minimum", "maximum"}},
+	} {
+		if err := onlyChecks(c.name, c.s, c.allowed...); err != nil {
+			return nil, err
+		}
+	}
+	if len(p) != 4 || len(f) != 4 || top.AdditionalProperties != false || filters.AdditionalProperties != false {
+		return nil, errors.New("search body: the schema's properties are not the ones vouch knows")
+	}
+	if err := onlyChecks("embedding items", p["embedding"].Items); err != nil {
+		return nil, err
+	}
+	if *p["embedding"].MinItems != *p["embedding"].MaxItems {
+		return nil, errors.New("search body: the vector's length is not fixed")
 	}
 	b.keys, b.filterKeys = map[string]bool{}, map[string]bool{}
-	for k := range top.Properties {
+	for k := range p {
 		b.keys[k] = true
 	}
-	for k := range filters.Properties {
+	for k := range f {
 		b.filterKeys[k] = true
 	}
-	b.queryMax = *top.Properties["query"].MaxLength
-	b.vectorItems = *top.Properties["embedding"].MinItems
-	if *top.Properties["embedding"].MaxItems != b.vectorItems {
-		return nil, fmt.Errorf("search body: the vector's length is not fixed")
-	}
-	b.kMin, b.kMax = int(*top.Properties["k"].Minimum), int(*top.Properties["k"].Maximum)
-	b.regionMax = *filters.Properties["region"].MaxLength
-	b.difficulty = filters.Properties["difficulty"].Enum
-	b.certs = filters.Properties["certification"].Enum
-	b.depthMin, b.depthMax = int(*filters.Properties["maxDepth"].Minimum), int(*filters.Properties["maxDepth"].Maximum)
+	b.queryMax = *p["query"].MaxLength
+	b.vectorItems = *p["embedding"].MinItems
+	b.kMin, b.kMax = int(*p["k"].Minimum), int(*p["k"].Maximum)
+	b.regionMax = *f["region"].MaxLength
+	b.difficulty, b.certs = f["difficulty"].Enum, f["certification"].Enum
+	b.depthMin, b.depthMax = int(*f["maxDepth"].Minimum), int(*f["maxDepth"].Maximum)
 	return b, nil
+}
+
+// numericFormat are the formats huma gives Go's int64 and float64: they
+// describe the JSON number and constrain nothing json.Unmarshal does not.
+var numericFormat = map[string]bool{"int64": true, "double": true}
+
+// onlyChecks returns an error unless s exists and every validation keyword
+// it carries is one of allowed (each of which must then be set).
+func onlyChecks(name string, s *huma.Schema, allowed ...string) error {
+	if s == nil {
+		return fmt.Errorf("search body: no schema for %s", name)
+	}
+	set := map[string]bool{
+		"pattern": s.Pattern != "", "minLength": s.MinLength != nil, "maxLength": s.MaxLength != nil,
+		"minimum": s.Minimum != nil, "maximum": s.Maximum != nil, "exclusiveMinimum": s.ExclusiveMinimum != nil,
+		"exclusiveMaximum": s.ExclusiveMaximum != nil, "multipleOf": s.MultipleOf != nil,
+		"minItems": s.MinItems != nil, "maxItems": s.MaxItems != nil, "uniqueItems": s.UniqueItems,
+		"enum": len(s.Enum) > 0, "format": s.Format != "" && !numericFormat[s.Format], "required": len(s.Required) > 0,
+		"minProperties": s.MinProperties != nil, "maxProperties": s.MaxProperties != nil,
+		"dependentRequired": len(s.DependentRequired) > 0, "readOnly": s.ReadOnly, "writeOnly": s.WriteOnly,
+		"oneOf": len(s.OneOf) > 0, "anyOf": len(s.AnyOf) > 0, "allOf": len(s.AllOf) > 0, "not": s.Not != nil,
+	}
+	for keyword, on := range set {
+		if on != slices.Contains(allowed, keyword) {
+			return fmt.Errorf("search body: %s: %s is not what the fast path checks", name, keyword)
+		}
+	}
+	return nil
 }
 
 // decode returns the request in raw, or the error huma would have answered.

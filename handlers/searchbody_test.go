@@ -97,3 +97,15 @@ func TestSearchBody_VouchesForValidBodiesAndLeavesTheRestToHumasValidation(t *te
 		assert.Equal(t, field, apiErr.Detail.Field, "%.80s", body)
 	}
 }
+
+// A constraint added to SearchRequest's tags that vouch does not check makes
+// the router refuse to start, instead of letting bodies past it.
+func TestSearchBody_RefusesASchemaWithAConstraintTheFastPathDoesNotCheck(t *testing.T) {
+	t.Parallel()
+	n := 5
+	assert.NoError(t, onlyChecks("query", &huma.Schema{Type: "string", MaxLength: &n}, "maxLength"))
+	assert.Error(t, onlyChecks("query", &huma.Schema{Type: "string", MaxLength: &n, Pattern: "^a"}, "maxLength"), "pattern")
+	assert.Error(t, onlyChecks("query", &huma.Schema{Type: "string", MaxLength: &n, MinLength: &n}, "maxLength"), "minLength")
+	assert.Error(t, onlyChecks("query", &huma.Schema{Type: "string"}, "maxLength"), "an expected limit that is gone")
+	assert.Error(t, onlyChecks("query", nil, "maxLength"))
+}

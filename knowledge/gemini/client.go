@@ -66,10 +66,16 @@ func NewClient(apiKey, baseURL string, hc *http.Client) (*Client, error) {
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
 		return nil, fmt.Errorf("gemini: base URL %q is not an http(s) URL", baseURL)
 	}
-	if hc == nil {
-		hc = &http.Client{}
+	// Never follow a redirect: net/http would replay the POST with its
+	// x-goog-api-key header to wherever it points (it strips only
+	// Authorization and cookies). Google's API does not redirect; a redirect
+	// surfaces as an error instead. The caller's client is copied, not changed.
+	c := http.Client{}
+	if hc != nil {
+		c = *hc
 	}
-	return &Client{apiKey: apiKey, base: base, hc: hc}, nil
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &Client{apiKey: apiKey, base: base, hc: &c}, nil
 }
 
 // BatchEmbedContents embeds every request's content with model in one call,

@@ -461,3 +461,32 @@ func TestStreamGenerateContent_RefusesALineBeyondTheBound(t *testing.T) {
 	require.Error(t, last)
 	assert.Contains(t, last.Error(), "longer than")
 }
+
+// A redirect is not followed: following it would replay the request, key
+// header and all, to wherever it points.
+func TestClient_DoesNotFollowARedirectWithTheKey(t *testing.T) {
+	elsewhere, seenElsewhere := fake(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"candidates":[]}`)
+	})
+	srv, _ := fake(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	})
+	_, err := client(t, srv.URL).GenerateContent(context.Background(), "m", generateRequest())
+	require.Error(t, err)
+	var apiErr *gemini.APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, http.StatusTemporaryRedirect, apiErr.Code)
+	assert.Empty(t, seenElsewhere, "nothing reached the redirect's target")
+}
+
+// The key is removed before a long plain-text error is cut, so no part of
+// it survives at the cut.
+func TestErrors_AKeyAtTheCutOfALongMessageIsRemovedWhole(t *testing.T) {
+	srv, _ := fake(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadGateway)
+		io.WriteString(w, strings.Repeat("x", 1024-10)+key+strings.Repeat("y", 100))
+	})
+	_, err := client(t, srv.URL).GenerateContent(context.Background(), "m", generateRequest())
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), key[:10], "not even the start of the key")
+}

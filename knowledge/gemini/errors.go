@@ -54,7 +54,8 @@ func (c *Client) apiError(resp *http.Response) *APIError {
 		e.Status, e.Message = body.Error.Status, body.Error.Message
 	} else {
 		// A proxy's page or plain text: keep its start, for the logs.
-		e.Message = truncate(strings.TrimSpace(string(data)), maxMessageBytes)
+		// Redacted before the cut, so no part of a key survives it.
+		e.Message = truncate(c.redact(strings.TrimSpace(string(data))), maxMessageBytes)
 	}
 	if e.Status == "" {
 		e.Status = http.StatusText(resp.StatusCode)
