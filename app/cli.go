@@ -231,6 +231,18 @@ func withKnowledge(cmd *cobra.Command, stderr io.Writer, run func(*database.DB, 
 	if err != nil {
 		return err
 	}
+	return withReadyDB(cmd, stderr, cfg, func(db *database.DB) error {
+		if reembed, _ := cmd.Flags().GetBool("reembed"); !reembed {
+			if err := db.CheckEmbeddingModel(cmd.Context(), emb.Model()); err != nil {
+				return err
+			}
+		}
+		return run(db, emb)
+	})
+}
+
+// withReadyDB opens the database for a command that needs it migrated.
+func withReadyDB(cmd *cobra.Command, stderr io.Writer, cfg Config, run func(*database.DB) error) error {
 	db, err := database.Open(cmd.Context(), cfg.Database, NewLogger(cfg.App, stderr))
 	if err != nil {
 		return err
@@ -239,12 +251,7 @@ func withKnowledge(cmd *cobra.Command, stderr io.Writer, run func(*database.DB, 
 	if err := db.Ready(cmd.Context()); err != nil {
 		return fmt.Errorf("%s: %w (run `migrate up` first)", cmd.Name(), err)
 	}
-	if reembed, _ := cmd.Flags().GetBool("reembed"); !reembed {
-		if err := db.CheckEmbeddingModel(cmd.Context(), emb.Model()); err != nil {
-			return err
-		}
-	}
-	return run(db, emb)
+	return run(db)
 }
 
 func purgeCommand(stdout, stderr io.Writer) *cobra.Command {
@@ -261,18 +268,12 @@ func purgeCommand(stdout, stderr io.Writer) *cobra.Command {
 			if batch < 1 || batch > database.MaxPurgeBatch {
 				return fmt.Errorf("--batch is %d, want 1 to %d", batch, database.MaxPurgeBatch)
 			}
-			db, err := database.Open(cmd.Context(), cfg.Database, NewLogger(cfg.App, stderr))
-			if err != nil {
+			return withReadyDB(cmd, stderr, cfg, func(db *database.DB) error {
+				res, err := db.PurgeExpired(cmd.Context(), batch)
+				fmt.Fprintf(stdout, "purged: %d session(s), %d conversation(s), %d message(s), %d idempotency key(s), %d quota entries, %d session-creation record(s)\n",
+					res.Sessions, res.Conversations, res.Messages, res.IdempotencyKeys, res.QuotaEntries, res.SessionCreations)
 				return err
-			}
-			defer db.Close()
-			if err := db.Ready(cmd.Context()); err != nil {
-				return fmt.Errorf("purge: %w (run `migrate up` first)", err)
-			}
-			res, err := db.PurgeExpired(cmd.Context(), batch)
-			fmt.Fprintf(stdout, "purged: %d session(s), %d conversation(s), %d message(s), %d idempotency key(s), %d quota entries, %d session-creation record(s)\n",
-				res.Sessions, res.Conversations, res.Messages, res.IdempotencyKeys, res.QuotaEntries, res.SessionCreations)
-			return err
+			})
 		},
 	}
 	cmd.Flags().Int("batch", database.MaxPurgeBatch, "rows deleted per statement (1 to 1000)")

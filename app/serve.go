@@ -17,7 +17,6 @@ import (
 	"github.com/dovvydive/backend/database"
 	"github.com/dovvydive/backend/handlers"
 	"github.com/dovvydive/backend/knowledge/embedding"
-	"github.com/dovvydive/backend/migrations"
 	"github.com/dovvydive/backend/planner"
 	"github.com/dovvydive/backend/seeds"
 )
@@ -232,9 +231,9 @@ func prepareDatabase(ctx context.Context, cfg Config, db *database.DB, emb embed
 	}
 	log.Info("database: status", "schema_version", status.SchemaVersion, "pgvector", status.VectorVersion,
 		"latency_ms", float64(status.Latency.Microseconds())/1000)
-	if want := migrations.Latest(); status.SchemaVersion < want {
+	if err := status.Pending(); err != nil {
 		log.Warn("database: schema is not current and auto_migrate is off; /readyz answers 503 until `migrate up` runs",
-			"version", status.SchemaVersion, "needed", want)
+			"error", err.Error())
 	}
 	if err := db.CheckEmbeddingModel(ctx, emb.Model()); err != nil {
 		return err

@@ -3,14 +3,11 @@ package database
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-
-	"github.com/dovvydive/backend/models"
 )
 
 // admitGuardedSQL is admitSQL that also requires the session to be live and
@@ -49,39 +46,20 @@ func (d *DB) AdmitUserMessage(ctx context.Context, sessionID, conversationID uui
 	idem *IdempotencyRequest, history int) (Admission, error) {
 	// The same checks as AddUserMessage, which answers every case but the
 	// plain admission.
-	if err := checkText("content", content, 1, MaxMessageLength); err != nil {
+	key, err := checkUserMessage(content, q, idem)
+	if err != nil {
 		return Admission{}, err
 	}
-	if q.Limit < 1 || q.Window <= 0 || q.Window > quotaRetention {
-		return Admission{}, fmt.Errorf("%w: quota limit and window must be positive and within %s", ErrInvalid, quotaRetention)
-	}
-	key := IdempotencyRequest{}
-	if idem != nil {
-		key = *idem
-		if err := checkText("Idempotency-Key", key.Key, 1, MaxIdempotencyKeyLength); err != nil {
-			return Admission{}, err
-		}
-		if key.Fingerprint == "" {
-			return Admission{}, fmt.Errorf("%w: an idempotency key needs the request's fingerprint", ErrInvalid)
-		}
-		key.TTL = orDefault(key.TTL, DefaultIdempotencyTTL)
-		key.Lease = orDefault(key.Lease, DefaultIdempotencyLease)
-	}
-	msg := models.Message{ID: newID(), ConversationID: conversationID, SessionID: sessionID, Role: models.RoleUser,
-		Content: content, Citations: []models.Citation{}, Sites: []models.SiteSuggestion{}}
+	msg := newUserMessage(sessionID, conversationID, content)
 	var a admission
 	var adm Admission
 	// Not readPgx: the batch writes, so it is never retried.
-	err := withPgxOn(ctx, d.sql.Load(), func(ctx context.Context, conn *pgx.Conn) error {
+	err = withPgxOn(ctx, d.sql.Load(), func(ctx context.Context, conn *pgx.Conn) error {
 		b := &pgx.Batch{}
 		b.Queue("BEGIN")
 		b.Queue(`SELECT 1 FROM guest_sessions WHERE id = $1 FOR NO KEY UPDATE`, sessionID)
-		b.Queue(admitGuardedSQL, pgx.NamedArgs{
-			"session": sessionID, "conversation": conversationID, "id": msg.ID, "content": content,
-			"limit": q.Limit, "window": q.Window.Seconds(),
-			"key": key.Key, "fingerprint": key.Fingerprint, "ttl": key.TTL.Seconds(), "lease": key.Lease.Seconds(),
-		})
-		b.Queue(turnsSQL, pgx.NamedArgs{"exclude": msg.ID, "n": min(max(history, 0), 200),
+		b.Queue(admitGuardedSQL, pgx.NamedArgs(admitArgs(msg, q, key)))
+		b.Queue(turnsSQL, pgx.NamedArgs{"exclude": msg.ID, "n": historyLimit(history),
 			"conversation": conversationID, "session": sessionID})
 		b.Queue("COMMIT")
 		br := conn.SendBatch(ctx, b)
@@ -92,29 +70,16 @@ func (d *DB) AdmitUserMessage(ctx context.Context, sessionID, conversationID uui
 		if _, err := br.Exec(); err != nil { // the lock; no row means no session, which the admission checks too
 			return err
 		}
-		if err := br.QueryRow().Scan(&a.now, &a.used, &a.oldest, &a.inserted,
-			&a.prior.fingerprint, &a.prior.conversation, &a.prior.state, &a.prior.leaseUntil,
-			&a.prior.userMessage, &a.prior.reply); err != nil {
+		if err := br.QueryRow().Scan(a.dest()...); err != nil {
 			return err
 		}
 		rows, err := br.Query()
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			var c []byte
-			var role, text *string
-			if err := rows.Scan(&c, &role, &text); err != nil {
-				rows.Close()
-				return err
-			}
-			adm.Constraints, adm.HasHistory = c, true
-			if role != nil {
-				adm.History = append(adm.History, Turn{Role: *role, Content: *text})
-			}
-		}
+		adm.Constraints, adm.History, adm.HasHistory, err = scanTurns(rows)
 		rows.Close()
-		if err := rows.Err(); err != nil {
+		if err != nil {
 			return err
 		}
 		_, err = br.Exec()
@@ -125,7 +90,7 @@ func (d *DB) AdmitUserMessage(ctx context.Context, sessionID, conversationID uui
 	}
 	if !a.inserted {
 		res, err := d.AddUserMessage(ctx, sessionID, conversationID, content, q, idem)
-		if err != nil && res.RateLimit.Limit == 0 {
+		if err != nil {
 			// AddUserMessage reports no quota state with a refusal; the
 			// batch's count is a moment old but good for the headers.
 			res.RateLimit = a.rateLimit(q, 0)

@@ -159,15 +159,15 @@ func (d *DB) Search(ctx context.Context, embedding []float32, k, efSearch int, f
 	if k < 1 || k > 1000 {
 		return nil, fmt.Errorf("search: k is %d, want 1 to 1000", k) // written into the SQL, so checked here
 	}
+	if efSearch <= 0 { // automatic: sized to the corpus (before taking a slot: it may read pg_class)
+		efSearch = EfSearchFor(d.corpusSize(ctx))
+	}
 	release, err := d.searches.acquire(ctx)
 	if err != nil {
 		countError(err)
 		return nil, err
 	}
 	defer release()
-	if efSearch <= 0 { // automatic: sized to the corpus
-		efSearch = EfSearchFor(d.corpusSize(ctx))
-	}
 	start := time.Now()
 	query, args := searchSQL(pgvector.NewVector(embedding), k, f)
 	hits := make([]SearchHit, 0, k)

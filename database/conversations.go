@@ -200,26 +200,9 @@ const MaxMessageLength = 100_000
 // regeneration (see UserMessageResult); with another request's fingerprint
 // is ErrIdempotencyMismatch. Replays and regenerations are not charged.
 func (d *DB) AddUserMessage(ctx context.Context, sessionID, conversationID uuid.UUID, content string, q Quota, idem *IdempotencyRequest) (UserMessageResult, error) {
-	if err := checkText("content", content, 1, MaxMessageLength); err != nil {
+	key, err := checkUserMessage(content, q, idem)
+	if err != nil {
 		return UserMessageResult{}, err
-	}
-	if q.Limit < 1 || q.Window <= 0 {
-		return UserMessageResult{}, fmt.Errorf("%w: quota limit and window must be positive", ErrInvalid)
-	}
-	if q.Window > quotaRetention {
-		return UserMessageResult{}, fmt.Errorf("%w: quota window is over %s, the purge's retention of quota entries", ErrInvalid, quotaRetention)
-	}
-	key := IdempotencyRequest{}
-	if idem != nil {
-		key = *idem
-		if err := checkText("Idempotency-Key", key.Key, 1, MaxIdempotencyKeyLength); err != nil {
-			return UserMessageResult{}, err
-		}
-		if key.Fingerprint == "" {
-			return UserMessageResult{}, fmt.Errorf("%w: an idempotency key needs the request's fingerprint", ErrInvalid)
-		}
-		key.TTL = orDefault(key.TTL, DefaultIdempotencyTTL)
-		key.Lease = orDefault(key.Lease, DefaultIdempotencyLease)
 	}
 	g, err := d.handle(ctx)
 	if err != nil {
@@ -244,16 +227,9 @@ func (d *DB) AddUserMessage(ctx context.Context, sessionID, conversationID uuid.
 			return ErrNotFound
 		}
 
-		msg := models.Message{ID: newID(), ConversationID: conversationID, SessionID: sessionID, Role: models.RoleUser,
-			Content: content, Citations: []models.Citation{}, Sites: []models.SiteSuggestion{}}
+		msg := newUserMessage(sessionID, conversationID, content)
 		var a admission
-		err = tx.Raw(admitSQL, map[string]any{
-			"session": sessionID, "conversation": conversationID, "id": msg.ID, "content": content,
-			"limit": q.Limit, "window": q.Window.Seconds(),
-			"key": key.Key, "fingerprint": key.Fingerprint, "ttl": key.TTL.Seconds(), "lease": key.Lease.Seconds(),
-		}).Row().Scan(&a.now, &a.used, &a.oldest, &a.inserted,
-			&a.prior.fingerprint, &a.prior.conversation, &a.prior.state, &a.prior.leaseUntil,
-			&a.prior.userMessage, &a.prior.reply)
+		err = tx.Raw(admitSQL, admitArgs(msg, q, key)).Row().Scan(a.dest()...)
 		if err != nil {
 			return err
 		}
@@ -538,4 +514,53 @@ func decodeCursor(s, kind string) (*cursorPosition, error) {
 		return nil, fmt.Errorf("%w: cursor is not one this list returned", ErrInvalid)
 	}
 	return &cursorPosition{At: time.UnixMicro(c.At).UTC(), ID: c.ID}, nil
+}
+
+// checkUserMessage checks a user message, its quota and its idempotency key,
+// and returns the key with its defaults (the zero request when idem is nil).
+func checkUserMessage(content string, q Quota, idem *IdempotencyRequest) (IdempotencyRequest, error) {
+	if err := checkText("content", content, 1, MaxMessageLength); err != nil {
+		return IdempotencyRequest{}, err
+	}
+	if q.Limit < 1 || q.Window <= 0 {
+		return IdempotencyRequest{}, fmt.Errorf("%w: quota limit and window must be positive", ErrInvalid)
+	}
+	if q.Window > quotaRetention {
+		return IdempotencyRequest{}, fmt.Errorf("%w: quota window is over %s, the purge's retention of quota entries", ErrInvalid, quotaRetention)
+	}
+	key := IdempotencyRequest{}
+	if idem != nil {
+		key = *idem
+		if err := checkText("Idempotency-Key", key.Key, 1, MaxIdempotencyKeyLength); err != nil {
+			return IdempotencyRequest{}, err
+		}
+		if key.Fingerprint == "" {
+			return IdempotencyRequest{}, fmt.Errorf("%w: an idempotency key needs the request's fingerprint", ErrInvalid)
+		}
+		key.TTL = orDefault(key.TTL, DefaultIdempotencyTTL)
+		key.Lease = orDefault(key.Lease, DefaultIdempotencyLease)
+	}
+	return key, nil
+}
+
+// newUserMessage is the row a user message is stored as.
+func newUserMessage(sessionID, conversationID uuid.UUID, content string) models.Message {
+	return models.Message{ID: newID(), ConversationID: conversationID, SessionID: sessionID, Role: models.RoleUser,
+		Content: content, Citations: []models.Citation{}, Sites: []models.SiteSuggestion{}}
+}
+
+// admitArgs are admitSQL's named arguments.
+func admitArgs(msg models.Message, q Quota, key IdempotencyRequest) map[string]any {
+	return map[string]any{
+		"session": msg.SessionID, "conversation": msg.ConversationID, "id": msg.ID, "content": msg.Content,
+		"limit": q.Limit, "window": q.Window.Seconds(),
+		"key": key.Key, "fingerprint": key.Fingerprint, "ttl": key.TTL.Seconds(), "lease": key.Lease.Seconds(),
+	}
+}
+
+// dest are the scan targets of admitSQL's one row.
+func (a *admission) dest() []any {
+	return []any{&a.now, &a.used, &a.oldest, &a.inserted,
+		&a.prior.fingerprint, &a.prior.conversation, &a.prior.state, &a.prior.leaseUntil,
+		&a.prior.userMessage, &a.prior.reply}
 }

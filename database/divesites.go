@@ -79,22 +79,20 @@ func (d *DB) GetDiveSite(ctx context.Context, id uuid.UUID) (models.DiveSite, er
 			&site.DescriptionEn, &site.DescriptionZh, &site.Region, &site.State, &site.Latitude, &site.Longitude,
 			&site.MinDepthM, &site.MaxDepthM, &site.Difficulty, &site.MinCertification, &site.BestSeason,
 			&months, &life, &site.CreatedAt, &site.UpdatedAt}
-		for first := true; rows.Next(); first = false {
-			var (
-				op                   models.DiveOperator
-				opID                 *uuid.UUID
-				opSlug, opName       *string
-				agencies, langs      []byte
-				opCreated, opUpdated *time.Time
-				dest                 = make([]any, 0, 32)
-			)
-			if first {
-				dest = append(dest, siteCols...)
-			} else { // the site's columns repeat on every row: skip them (a nil target)
-				dest = append(dest, make([]any, len(siteCols))...)
-			}
-			dest = append(dest, &opID, &opSlug, &opName, &op.NameZh, &op.Region, &op.State, &op.BaseLocation,
-				&op.Description, &op.Website, &agencies, &langs, &opCreated, &opUpdated)
+		var (
+			op                   models.DiveOperator
+			opID                 *uuid.UUID
+			opSlug, opName       *string
+			agencies, langs      []byte
+			opCreated, opUpdated *time.Time
+		)
+		opCols := []any{&opID, &opSlug, &opName, &op.NameZh, &op.Region, &op.State, &op.BaseLocation,
+			&op.Description, &op.Website, &agencies, &langs, &opCreated, &opUpdated}
+		first := append(siteCols, opCols...)
+		// The site's columns repeat on every row: later rows skip them (nil targets).
+		later := append(make([]any, len(siteCols)), opCols...)
+		for dest := first; rows.Next(); dest = later {
+			op, opID, opSlug, opName, agencies, langs, opCreated, opUpdated = models.DiveOperator{}, nil, nil, nil, nil, nil, nil, nil
 			if err := rows.Scan(dest...); err != nil {
 				return err
 			}

@@ -116,6 +116,12 @@ func (d *DB) Ready(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	return s.Pending()
+}
+
+// Pending reports whether the schema is behind the version this binary was
+// built with.
+func (s Status) Pending() error {
 	if want := migrations.Latest(); s.SchemaVersion < want {
 		return fmt.Errorf("migrations pending: database at version %d, binary needs %d", s.SchemaVersion, want)
 	}

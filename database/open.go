@@ -251,11 +251,14 @@ func (d *DB) retryRead(ctx context.Context, query func() error) error {
 	return err
 }
 
-// dropIdle closes every idle pooled connection.
-func (d *DB) dropIdle() {
-	if s := d.sql.Load(); s != nil {
+// dropIdle closes every idle connection of the primary's pool.
+func (d *DB) dropIdle() { dropIdleConns(d.sql.Load(), d.cfg.Pool) }
+
+// dropIdleConns closes every idle connection of pool s, opened with pc.
+func dropIdleConns(s *sql.DB, pc PoolConfig) {
+	if s != nil {
 		s.SetMaxIdleConns(0)
-		s.SetMaxIdleConns(min(d.cfg.Pool.MaxIdleConns, d.cfg.Pool.MaxOpenConns))
+		s.SetMaxIdleConns(min(pc.MaxIdleConns, pc.MaxOpenConns))
 	}
 }
 

@@ -130,10 +130,10 @@ const lagSQL = `SELECT CASE
 const checkTimeout = 2 * time.Second
 
 // check measures the replica's replay lag and records the new state.
-func (r *replica) check(ctx context.Context, log *slog.Logger) string {
+func (r *replica) check(ctx context.Context, log *slog.Logger) {
 	g := r.gorm.Load()
 	if g == nil {
-		return ReplicaDown
+		return
 	}
 	var seconds float64
 	err := g.WithContext(ctx).Raw(lagSQL).Row().Scan(&seconds)
@@ -146,7 +146,6 @@ func (r *replica) check(ctx context.Context, log *slog.Logger) string {
 		next = ReplicaLagging
 	}
 	r.set(next, lag, err, log)
-	return next
 }
 
 // set records a state and logs transitions only, so a replica that stays
@@ -178,10 +177,7 @@ func (r *replica) set(next string, lag time.Duration, cause error, log *slog.Log
 // which are likely dead too.
 func (r *replica) markDown(err error, log *slog.Logger) {
 	r.set(ReplicaDown, 0, err, log)
-	if s := r.sql.Load(); s != nil {
-		s.SetMaxIdleConns(0)
-		s.SetMaxIdleConns(min(r.pool.MaxIdleConns, r.pool.MaxOpenConns))
-	}
+	dropIdleConns(r.sql.Load(), r.pool)
 }
 
 // readStale runs an idempotent query that may see data a little behind the
@@ -197,13 +193,6 @@ func (d *DB) readStale(ctx context.Context, query func(g *gorm.DB) error) error 
 	return d.stale(ctx, func(rctx context.Context, r *replica) error {
 		return query(r.gorm.Load().WithContext(rctx))
 	}, func() error { return d.read(ctx, query) })
-}
-
-// readStaleSQL is readStale for queries on database/sql directly.
-func (d *DB) readStaleSQL(ctx context.Context, query func(ctx context.Context, db *sql.DB) error) error {
-	return d.stale(ctx, func(rctx context.Context, r *replica) error {
-		return query(rctx, r.sql.Load())
-	}, func() error { return d.readSQL(ctx, query) })
 }
 
 // readStalePgx is readStale for queries on a native pgx connection.
@@ -274,7 +263,3 @@ func (d *DB) ReplicaStatus() ReplicaStatus {
 	}
 	return d.replica.Status()
 }
-
-// ReplicaFallbacks counts reads meant for the replica that the primary
-// answered, for a Prometheus counter.
-func (d *DB) ReplicaFallbacks() uint64 { return d.ReplicaStatus().Fallbacks }

@@ -2,7 +2,6 @@ package database
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"slices"
 
@@ -32,7 +31,7 @@ const turnsSQL = `SELECT c.constraints, m.role, m.content
 // messages other than exclude (the message being answered), oldest first.
 // Another session's conversation is ErrNotFound.
 func (d *DB) ConversationTurns(ctx context.Context, sessionID, conversationID, exclude uuid.UUID, n int) (json.RawMessage, []Turn, error) {
-	n = min(max(n, 0), 200)
+	n = historyLimit(n)
 	var constraints json.RawMessage
 	var turns []Turn
 	err := d.read(ctx, func(g *gorm.DB) error {
@@ -43,19 +42,9 @@ func (d *DB) ConversationTurns(ctx context.Context, sessionID, conversationID, e
 			return err
 		}
 		defer rows.Close()
-		found := false
-		for rows.Next() {
-			var c []byte
-			var role, content sql.NullString
-			if err := rows.Scan(&c, &role, &content); err != nil {
-				return err
-			}
-			found, constraints = true, c
-			if role.Valid {
-				turns = append(turns, Turn{Role: role.String, Content: content.String})
-			}
-		}
-		if err := rows.Err(); err != nil {
+		var found bool
+		constraints, turns, found, err = scanTurns(rows)
+		if err != nil {
 			return err
 		}
 		if !found {
@@ -68,4 +57,29 @@ func (d *DB) ConversationTurns(ctx context.Context, sessionID, conversationID, e
 	}
 	slices.Reverse(turns)
 	return constraints, turns, nil
+}
+
+// historyLimit bounds the turns read for one answer.
+func historyLimit(n int) int { return min(max(n, 0), 200) }
+
+// scanTurns reads turnsSQL's rows: the conversation's constraints, its turns
+// newest first, and whether the conversation was found at all (it yields a
+// row without a turn when it has no other messages).
+func scanTurns(rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}) (constraints []byte, turns []Turn, found bool, err error) {
+	for rows.Next() {
+		var c []byte
+		var role, content *string
+		if err := rows.Scan(&c, &role, &content); err != nil {
+			return nil, nil, false, err
+		}
+		found, constraints = true, c
+		if role != nil {
+			turns = append(turns, Turn{Role: *role, Content: *content})
+		}
+	}
+	return constraints, turns, found, rows.Err()
 }

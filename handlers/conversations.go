@@ -368,12 +368,10 @@ func (h *ConversationHandler) admitError(ctx context.Context, err error, rl data
 	var quota *database.QuotaError
 	switch {
 	case errors.As(err, &quota):
-		return newAPIError(http.StatusTooManyRequests, CodeQuotaExceeded, "",
+		return withHeaders(newAPIError(http.StatusTooManyRequests, CodeQuotaExceeded, "",
 			"this session has sent its "+strconv.Itoa(quota.Limit)+" messages for the hour; retry after Retry-After seconds").
-			withHeader("Retry-After", strconv.Itoa(database.Seconds(quota.RetryAfter))).
-			withHeader("RateLimit-Limit", strconv.Itoa(quota.Limit)).
-			withHeader("RateLimit-Remaining", "0").
-			withHeader("RateLimit-Reset", strconv.Itoa(database.Seconds(quota.RetryAfter)))
+			withHeader("Retry-After", strconv.Itoa(database.Seconds(quota.RetryAfter))),
+			rateLimitHeaders(database.RateLimit{Limit: quota.Limit, Reset: quota.RetryAfter}))
 	case errors.Is(err, database.ErrIdempotencyInFlight):
 		return withHeaders(newAPIError(http.StatusConflict, CodeIdempotencyConflict, "Idempotency-Key",
 			"a request with this key is still being answered; retry shortly").withHeader("Retry-After", "1"), rateLimitHeaders(rl))
@@ -453,7 +451,7 @@ func (h *ConversationHandler) answer(ctx context.Context, sessionID, conversatio
 		return fail(internalError())
 	}
 	stored, err := h.store.AddAssistantMessage(ctx, sessionID, conversationID, database.AssistantReply{
-		Content: reply.Content, Citations: citations(reply.Citations), Sites: suggestions(reply.Sites),
+		Content: reply.Content, Citations: reply.Citations, Sites: suggestions(reply.Sites),
 		Constraints: cons, Model: reply.Model, IdempotencyKey: key})
 	if err != nil {
 		return fail(conversationError(ctx, err, ""))
@@ -487,14 +485,6 @@ func planError(ctx context.Context, err error) error {
 			"the answer took longer than the request timeout; your message is saved, retry shortly")
 	}
 	return storeError(ctx, err)
-}
-
-func citations(cs []planner.Citation) []models.Citation {
-	out := make([]models.Citation, len(cs))
-	for i, c := range cs {
-		out[i] = models.Citation{SiteID: c.SiteID, Slug: c.Slug, NameEn: c.NameEn, NameZh: c.NameZh, ChunkIndex: c.ChunkIndex, Score: c.Score}
-	}
-	return out
 }
 
 func suggestions(ss []planner.SiteRef) []models.SiteSuggestion {

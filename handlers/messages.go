@@ -71,19 +71,17 @@ func (h *ConversationHandler) PostMessage(ctx context.Context, in *postMessageIn
 		switch {
 		case err != nil && errors.Is(ctx.Err(), context.Canceled):
 			return // the client went away: nobody is listening
-		case err != nil && !st.started:
-			var apiErr *APIError
-			if !errors.As(err, &apiErr) {
-				apiErr = internalError()
-			}
-			withHeaders(apiErr, limits)
-			writeJSON(gc.Writer, apiErr.status, apiErr.GetHeaders(), apiErr)
 		case err != nil:
 			var apiErr *APIError
 			if !errors.As(err, &apiErr) {
 				apiErr = internalError()
 			}
-			_ = st.event("error", apiErr)
+			if st.started { // the stream is open: the error is its last event
+				_ = st.event("error", apiErr)
+				return
+			}
+			withHeaders(apiErr, limits)
+			writeJSON(gc.Writer, apiErr.status, apiErr.GetHeaders(), apiErr)
 		default:
 			_ = st.event("done", body)
 		}
@@ -105,9 +103,7 @@ func acceptsEventStream(accept string) bool {
 // writeJSON writes a JSON answer the way huma would (no HTML escaping).
 func writeJSON(w gin.ResponseWriter, status int, header http.Header, v any) {
 	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	if err := strictJSON.Marshal(&buf, v); err != nil {
 		status, buf = http.StatusInternalServerError, *bytes.NewBufferString(`{"error":{"code":"internal","message":"internal error"}}`)
 	}
 	for k, vs := range header {

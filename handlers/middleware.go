@@ -59,7 +59,7 @@ func edge(log, access *slog.Logger, timeout time.Duration, m *HTTPMetrics) gin.H
 					if r == http.ErrAbortHandler {
 						panic(r)
 					}
-					logger(c).Error("panic", "value", fmt.Sprint(r), "stack", string(debug.Stack()))
+					loggerFrom(ctx).Error("panic", "value", fmt.Sprint(r), "stack", string(debug.Stack()))
 					writeError(c, internalError())
 				}
 			}()
@@ -119,9 +119,6 @@ func mediaTypeCase() gin.HandlerFunc {
 		c.Next()
 	}
 }
-
-// logger returns the request's logger (see requestLog).
-func logger(c *gin.Context) *slog.Logger { return loggerFrom(c.Request.Context()) }
 
 // clientIPFrom returns the client address edge recorded.
 func clientIPFrom(ctx context.Context) string {

@@ -36,7 +36,7 @@ type SessionHandler struct {
 // NewSessionHandler returns a SessionHandler signing tokens with secret.
 func NewSessionHandler(store sessionStore, secret []byte, limits SessionLimits) *SessionHandler {
 	if limits.CreatePerIPHour <= 0 {
-		limits.CreatePerIPHour = 30
+		limits.CreatePerIPHour = database.DefaultSessionCreationLimit
 	}
 	if limits.MaxAge <= 0 {
 		limits.MaxAge = database.DefaultSessionMaxAge

@@ -1,181 +1,20 @@
 package planner
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"slices"
-	"strconv"
-	"strings"
 
-	"github.com/dovvydive/backend/models"
+	"github.com/dovvydive/backend/data"
 )
 
-// EvalQuestion is one line of data/eval/questions.jsonl: a diver's question,
-// the sites a local guide would recommend, and the constraints it states.
-type EvalQuestion struct {
-	ID          string          `json:"id"`
-	Lang        string          `json:"lang"`
-	Question    string          `json:"question"`
-	Expected    []string        `json:"expected"` // site slugs
-	Constraints EvalConstraints `json:"constraints"`
-}
-
-// EvalConstraints are the constraints a question states, used to count
-// violations independently of what the extractor understood.
-type EvalConstraints struct {
-	Months        []int  `json:"months,omitempty"`
-	Certification string `json:"certification,omitempty"`
-	MaxDepthM     int    `json:"maxDepthM,omitempty"`
-}
-
-// evalLine accepts the shapes people write by hand: a numeric id, a single
-// slug or month instead of a list, "text" for "question", certification
-// aliases such as "AOW".
-type evalLine struct {
-	ID          json.RawMessage `json:"id"`
-	Lang        string          `json:"lang"`
-	Language    string          `json:"language"`
-	Question    string          `json:"question"`
-	Text        string          `json:"text"`
-	Expected    json.RawMessage `json:"expected"`
-	Constraints struct {
-		Months        json.RawMessage `json:"months"`
-		Month         json.RawMessage `json:"month"`
-		Certification string          `json:"certification"`
-		MaxDepthM     json.RawMessage `json:"maxDepthM"`
-		MaxDepth      json.RawMessage `json:"maxDepth"`
-	} `json:"constraints"`
-}
-
-// LoadEvalQuestions reads JSON Lines. Blank lines and lines starting with #
-// or // are skipped; unknown fields are ignored; a malformed line is an error
-// naming its line number.
-func LoadEvalQuestions(r io.Reader) ([]EvalQuestion, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64*1024), 4<<20)
-	var out []EvalQuestion
-	n := 0
-	for sc.Scan() {
-		n++
-		line := bytes.TrimSpace(sc.Bytes())
-		if len(line) == 0 || line[0] == '#' || bytes.HasPrefix(line, []byte("//")) {
-			continue
-		}
-		var l evalLine
-		if err := json.Unmarshal(line, &l); err != nil {
-			return nil, fmt.Errorf("eval questions line %d: %w", n, err)
-		}
-		q := EvalQuestion{ID: strings.Trim(string(l.ID), `"`), Lang: cmpOr(l.Lang, l.Language), Question: cmpOr(l.Question, l.Text)}
-		if q.ID == "" || q.ID == "null" {
-			q.ID = strconv.Itoa(n)
-		}
-		if strings.TrimSpace(q.Question) == "" {
-			return nil, fmt.Errorf("eval questions line %d: no question", n)
-		}
-		if q.Lang == "" {
-			q.Lang = textLanguage(q.Question)
-		}
-		var err error
-		if q.Expected, err = stringOrList(l.Expected); err != nil {
-			return nil, fmt.Errorf("eval questions line %d: expected: %w", n, err)
-		}
-		months := l.Constraints.Months
-		if len(months) == 0 {
-			months = l.Constraints.Month
-		}
-		if q.Constraints.Months, err = intOrList(months); err != nil {
-			return nil, fmt.Errorf("eval questions line %d: months: %w", n, err)
-		}
-		depth := l.Constraints.MaxDepthM
-		if len(depth) == 0 {
-			depth = l.Constraints.MaxDepth
-		}
-		if ds, err := intOrList(depth); err != nil || len(ds) > 1 {
-			return nil, fmt.Errorf("eval questions line %d: maxDepthM is not a number", n)
-		} else if len(ds) == 1 {
-			q.Constraints.MaxDepthM = ds[0]
-		}
-		if cert := strings.TrimSpace(l.Constraints.Certification); cert != "" {
-			q.Constraints.Certification = normalizeCertification(cert)
-			if q.Constraints.Certification == "" {
-				return nil, fmt.Errorf("eval questions line %d: unknown certification %q", n, cert)
-			}
-		}
-		out = append(out, q)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read eval questions: %w", err)
-	}
-	return out, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
-func stringOrList(raw json.RawMessage) ([]string, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
-	}
-	var list []string
-	if err := json.Unmarshal(raw, &list); err == nil {
-		return list, nil
-	}
-	var one string
-	if err := json.Unmarshal(raw, &one); err != nil {
-		return nil, err
-	}
-	return []string{one}, nil
-}
-
-func intOrList(raw json.RawMessage) ([]int, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
-	}
-	var list []int
-	if err := json.Unmarshal(raw, &list); err == nil {
-		return list, nil
-	}
-	var one int
-	if err := json.Unmarshal(raw, &one); err == nil {
-		return []int{one}, nil
-	}
-	var s string // "7" or "July"
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return nil, err
-	}
-	if n, err := strconv.Atoi(s); err == nil {
-		return []int{n}, nil
-	}
-	if months, _, ok := extractMonths(s); ok && len(months) > 0 {
-		return months, nil
-	}
-	return nil, fmt.Errorf("%q is not a number", s)
-}
-
-// normalizeCertification maps "AOW", "Advanced Open Water", "advanced_open_water"… to a level.
-func normalizeCertification(s string) string {
-	if slices.Contains(models.CertificationLevels, s) {
-		return s
-	}
-	if level := extractCertification(s); level != "" {
-		return level
-	}
-	switch strings.ToLower(strings.ReplaceAll(s, " ", "_")) {
-	case "advanced", "adv":
-		return "advanced_open_water"
-	case "ow":
-		return "open_water"
-	}
-	return ""
-}
+// EvalQuestion is one question of the planner evaluation (data/eval), with
+// the sites a local guide would recommend and the constraints it states; the
+// constraints count violations independently of what the extractor understood.
+type (
+	EvalQuestion    = data.EvalQuestion
+	EvalConstraints = data.EvalConstraints
+)
 
 // EvalResult is one question's outcome.
 type EvalResult struct {

@@ -39,13 +39,7 @@ func TestEval_RealPlannerOnTheSeededDatabaseMeetsTheTargets(t *testing.T) {
 	questions, err := data.EvalQuestions()
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, len(questions), 40)
-	qs := make([]planner.EvalQuestion, len(questions))
-	for i, q := range questions {
-		qs[i] = planner.EvalQuestion{ID: q.ID, Lang: q.Lang, Question: q.Question, Expected: q.Expected,
-			Constraints: planner.EvalConstraints{Months: q.Constraints.Months, Certification: q.Constraints.Certification,
-				MaxDepthM: q.Constraints.MaxDepthM}}
-	}
-	rep := planner.Evaluate(ctx, p, qs)
+	rep := planner.Evaluate(ctx, p, questions)
 
 	// The data package's own reading of the stated constraints counts too,
 	// on the top three sites (the ones an answer presents).

@@ -9,48 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestLoadEvalQuestions_ToleratesHandWrittenShapes(t *testing.T) {
-	in := `# questions for make eval
-
-{"id": "q1", "lang": "en", "question": "Hammerheads in April?", "expected": ["layang-layang-hammerhead-point"], "constraints": {"months": [4], "certification": "advanced_open_water"}}
-{"id": 2, "question": "七月去哪里看海龟？", "expected": "sipadan-drop-off", "constraints": {"month": 7, "certification": "AOW", "maxDepthM": "18"}, "notes": "unknown fields are ignored"}
-// a comment
-{"text": "Wrecks?", "language": "en", "expected": null, "constraints": {"months": "July", "maxDepth": 30}}
-{"id": "q4", "question": "Beginner in Redang", "constraints": {"certification": "Open Water"}}
-`
-	qs, err := LoadEvalQuestions(strings.NewReader(in))
-	require.NoError(t, err)
-	require.Len(t, qs, 4)
-
-	assert.Equal(t, EvalQuestion{ID: "q1", Lang: "en", Question: "Hammerheads in April?", Expected: []string{"layang-layang-hammerhead-point"},
-		Constraints: EvalConstraints{Months: []int{4}, Certification: "advanced_open_water"}}, qs[0])
-	assert.Equal(t, "2", qs[1].ID, "a numeric id")
-	assert.Equal(t, "zh", qs[1].Lang, "the language is detected when missing")
-	assert.Equal(t, []string{"sipadan-drop-off"}, qs[1].Expected, "a single slug")
-	assert.Equal(t, []int{7}, qs[1].Constraints.Months, "a single month under month")
-	assert.Equal(t, "advanced_open_water", qs[1].Constraints.Certification, "a certification alias")
-	assert.Equal(t, 18, qs[1].Constraints.MaxDepthM, "a depth written as a string")
-	assert.Equal(t, "6", qs[2].ID, "no id: the line number")
-	assert.Equal(t, "Wrecks?", qs[2].Question)
-	assert.Equal(t, []int{7}, qs[2].Constraints.Months, "a month name")
-	assert.Equal(t, 30, qs[2].Constraints.MaxDepthM)
-	assert.Empty(t, qs[2].Expected)
-	assert.Equal(t, "open_water", qs[3].Constraints.Certification)
-}
-
-func TestLoadEvalQuestions_NamesTheBadLine(t *testing.T) {
-	for _, in := range []string{
-		"{\"id\":\"a\",\"question\":\"ok\"}\n{not json}\n",
-		"{\"id\":\"a\",\"question\":\"ok\"}\n{\"id\":\"b\"}\n",
-		"{\"id\":\"a\",\"question\":\"ok\"}\n{\"question\":\"x\",\"constraints\":{\"certification\":\"wizard\"}}\n",
-		"{\"id\":\"a\",\"question\":\"ok\"}\n{\"question\":\"x\",\"constraints\":{\"maxDepthM\":\"deep\"}}\n",
-	} {
-		_, err := LoadEvalQuestions(strings.NewReader(in))
-		require.Error(t, err, in)
-		assert.Contains(t, err.Error(), "line 2", in)
-	}
-}
-
 func TestEvaluate_ScoresHitsAndCountsViolationsOfStatedConstraints(t *testing.T) {
 	tp := newTestPlanner(t)
 	qs := []EvalQuestion{

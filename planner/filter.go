@@ -337,9 +337,8 @@ func alternativeReason(cand Candidate, c Constraints) string {
 	return head + tr(lang, "; ", "；") + rest
 }
 
-// eastCoastStates are closed by the north-east monsoon in northern winter.
-var eastCoastStates = []string{"terengganu", "pahang", "johor"}
-
+// monsoonMonths close the east coast (placeGroups["east-coast"]): the
+// north-east monsoon of northern winter.
 var monsoonMonths = []int{11, 12, 1, 2}
 
 // why explains, in the diver's language, what excluded every site.
@@ -378,7 +377,7 @@ func why(cands []Candidate, c Constraints, safeCount int) string {
 				placeSafe++
 				placeMonths = append(placeMonths, cand.Site.BestMonths...)
 			}
-			if slices.Contains(eastCoastStates, slugify(cand.Site.State)) {
+			if slices.Contains(placeGroups["east-coast"], slugify(cand.Site.State)) {
 				monsoon = true
 			}
 		}

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
+	"github.com/dovvydive/backend/models"
 )
 
 // Message is one earlier turn of the conversation.
@@ -16,8 +16,8 @@ type Message struct {
 
 // Roles of a Message.
 const (
-	RoleUser      = "user"
-	RoleAssistant = "assistant"
+	RoleUser      = models.RoleUser
+	RoleAssistant = models.RoleAssistant
 )
 
 // ChosenSite is a site the answer should present.
@@ -40,15 +40,9 @@ type Request struct {
 	Passages    []Passage    // retrieved passages of the chosen sites, best first
 }
 
-// Citation names a passage an answer drew on.
-type Citation struct {
-	SiteID     uuid.UUID `json:"siteId"`
-	Slug       string    `json:"slug"`
-	NameEn     string    `json:"nameEn"`
-	NameZh     string    `json:"nameZh"`
-	ChunkIndex int       `json:"chunkIndex"`
-	Score      float64   `json:"score"` // the passage's fused retrieval score
-}
+// Citation names a passage an answer drew on; its Score is the passage's
+// fused retrieval score. It is the stored message's citation as it stands.
+type Citation = models.Citation
 
 // Answer is a generated reply.
 type Answer struct {
