@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"net/http"
@@ -46,9 +45,10 @@ func startHAProxy(t *testing.T, addrs ...string) string {
 	bin := haproxyPath(t)
 	lb := dbtest.ReserveAddr(t)
 	_, port, _ := strings.Cut(lb, ":")
-	cfg, err := exec.Command("scripts/cluster.sh", append([]string{"haproxy-config", port}, addrs...)...).Output()
+	gen := exec.Command("scripts/cluster.sh", append([]string{"haproxy-config", port}, addrs...)...)
+	gen.Env = append(os.Environ(), "HAPROXY_RETRIES=0")
+	cfg, err := gen.Output()
 	require.NoError(t, err)
-	cfg = bytes.Replace(cfg, []byte("retries 3"), []byte("retries 0"), 1)
 	require.Contains(t, string(cfg), "retries 0")
 	path := filepath.Join(t.TempDir(), "haproxy.cfg")
 	require.NoError(t, os.WriteFile(path, cfg, 0o600))

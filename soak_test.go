@@ -4,8 +4,8 @@ package main
 
 // The soak (make soak, never part of make test): two instances on loopback
 // under a fixed, moderate rate of mixed requests for SOAK_DURATION (10 min by
-// default). Every SOAK_INTERVAL (10 s) it records each instance's RSS (from
-// /proc), goroutines and pool connections (from /debug/vars), and the
+// default). Every SOAK_INTERVAL (10 s) it records each instance's RSS,
+// goroutines and pool connections (from its /metrics), and the
 // window's p50/p99 latency and errors, then writes soak.csv and soak.png to
 // SOAK_OUT (.data/soak) and checks the pass criteria.
 
@@ -242,20 +242,13 @@ func TestSoak(t *testing.T) {
 
 func sampleInstance(t *testing.T, p *process) instanceSample {
 	var s instanceSample
-	if f, err := os.Open(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid)); err == nil {
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-				kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 64)
-				s.RSSMB = kb / 1024
-			}
-		}
-		f.Close()
-	}
 	res, err := (&http.Client{Timeout: 5 * time.Second}).Get(p.url("/metrics"))
 	if err != nil {
 		t.Errorf("metrics: %v", err)
 		return s
+	}
+	if res.StatusCode != http.StatusOK {
+		t.Errorf("metrics: %s", res.Status)
 	}
 	defer res.Body.Close()
 	// The few gauges the soak plots, from Prometheus's text format.
@@ -271,6 +264,7 @@ func sampleInstance(t *testing.T, p *process) instanceSample {
 			values[name] = f
 		}
 	}
+	s.RSSMB = values["process_resident_memory_bytes"] / (1 << 20)
 	s.Goroutines = int(values["go_goroutines"])
 	s.Open = int(values["dovvydive_db_pool_open_connections"])
 	s.InUse = int(values["dovvydive_db_pool_in_use_connections"])

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dovvydive/backend/database"
+	"github.com/dovvydive/backend/database/dbtest"
 	"github.com/dovvydive/backend/handlers"
 	"github.com/dovvydive/backend/knowledge/embedding"
 )
@@ -97,8 +97,8 @@ func TestServe_ShutdownWaitsForThePrepareStage(t *testing.T) {
 	cfg.Database.URL = "postgres://u:p@127.0.0.1:1/d?sslmode=disable" // never answers: prepare keeps retrying
 	cfg.Database.AutoMigrate = false
 	cfg.Database.Retry.Attempts = 10
-	var logs syncBuffer
-	log := slog.New(slog.NewTextHandler(&logs, nil))
+	logs := &dbtest.LogBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- Serve(ctx, cfg, log, log) }()
@@ -128,22 +128,4 @@ func TestReadiness_FollowsTheStages(t *testing.T) {
 	assert.ErrorIs(t, r.Ready(context.Background()), database.ErrUnavailable, "ready stage: the database decides")
 	r.set(stageStopping)
 	assert.ErrorIs(t, r.Ready(context.Background()), handlers.ErrStopping)
-}
-
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -30,7 +30,7 @@ func TestAdmitUserMessage_ConcurrentPostsStopExactlyAtTheQuotaWithOnePipelinedBa
 			switch {
 			case err == nil:
 				admitted.Add(1)
-			case errorsIsQuota(err):
+			case errors.As(err, new(*database.QuotaError)):
 				refused.Add(1)
 			default:
 				t.Errorf("message %d: %v", i, err)
@@ -42,11 +42,6 @@ func TestAdmitUserMessage_ConcurrentPostsStopExactlyAtTheQuotaWithOnePipelinedBa
 	assert.Equal(t, int32(18), refused.Load())
 	assert.Equal(t, 12, count(t, p.dsn, `SELECT count(*) FROM messages WHERE conversation_id = $1`, p.conv))
 	assert.Equal(t, 12, count(t, p.dsn, `SELECT count(*) FROM message_quota WHERE session_id = $1`, p.session))
-}
-
-func errorsIsQuota(err error) bool {
-	var q *database.QuotaError
-	return errors.As(err, &q)
 }
 
 func TestAdmitUserMessage_ReadsTheTurnsBeforeTheNewMessage(t *testing.T) {

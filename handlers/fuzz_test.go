@@ -151,20 +151,16 @@ func newBodyRequest(method, path, contentType, body string) *http.Request {
 	return req
 }
 
-func vectorOf(x string) string {
-	return "[" + strings.TrimSuffix(strings.Repeat(x+",", 768), ",") + "]"
-}
-
 // FuzzSearch: any body for POST /api/v1/search.
 func FuzzSearch(f *testing.F) {
 	for _, seed := range []string{
 		`{"query":"hammerhead sharks","k":5,"filters":{"region":"Sabah","certification":"advanced_open_water","maxDepth":30}}`,
-		`{"embedding":` + vectorOf("3.4e38") + `}`,
-		`{"embedding":` + vectorOf("1e-45") + `}`,
+		`{"embedding":` + repeatVector("3.4e38", 768) + `}`,
+		`{"embedding":` + repeatVector("1e-45", 768) + `}`,
 		`{"embedding":[1e-30` + strings.Repeat(",0", 767) + `]}`,
-		`{"embedding":` + vectorOf("1e-30") + `}`,
-		`{"embedding":` + vectorOf("1e38") + `}`,
-		`{"embedding":` + vectorOf("0.1") + `}`,
+		`{"embedding":` + repeatVector("1e-30", 768) + `}`,
+		`{"embedding":` + repeatVector("1e38", 768) + `}`,
+		`{"embedding":` + repeatVector("0.1", 768) + `}`,
 		`{"query":"x","filters":{"region":"a\u0000"}}`,
 		`{"QUERY":"x"}`, `{"query":"x","query":"y"}`, `{"query":"x","k":2.5}`, `{"query":5}`,
 		`{"filters":{"maxDepth":1e999}}`, `{"query":"x"}{"query":"y"}`, `[]`, `null`, `"x"`, ``,

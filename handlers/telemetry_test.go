@@ -17,14 +17,14 @@ import (
 	"github.com/dovvydive/backend/models"
 )
 
-func withMetrics(t *testing.T) (func(*handlers.RouterConfig), *prometheus.Registry) {
+func withMetrics(t *testing.T) func(*handlers.RouterConfig) {
 	reg := prometheus.NewRegistry()
 	m, err := handlers.NewHTTPMetrics(reg)
 	require.NoError(t, err)
 	return func(c *handlers.RouterConfig) {
 		c.Metrics = m
 		c.MetricsHandler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
-	}, reg
+	}
 }
 
 func scrape(t *testing.T, url string) string {
@@ -40,7 +40,7 @@ func scrape(t *testing.T, url string) string {
 
 func TestMetrics_CountRequestsByRouteTemplateNeverByRawPath(t *testing.T) {
 	t.Parallel()
-	adjust, _ := withMetrics(t)
+	adjust := withMetrics(t)
 	srv := newServer(t, seededDB(t), adjust)
 	id := models.SiteID("sipadan-barracuda-point").String()
 	require.Equal(t, http.StatusOK, get(t, srv.URL+"/api/v1/dive-sites/"+id).status)
@@ -56,7 +56,7 @@ func TestMetrics_CountRequestsByRouteTemplateNeverByRawPath(t *testing.T) {
 
 func TestMetricsAndLivez_AreNotLoggedButOtherRequestsAre(t *testing.T) {
 	t.Parallel()
-	adjust, _ := withMetrics(t)
+	adjust := withMetrics(t)
 	srv := newServer(t, unconnectedDB(t), adjust)
 	scrape(t, srv.URL)
 	get(t, srv.URL+"/livez")

@@ -2,7 +2,6 @@ package planner
 
 import (
 	"context"
-	"io/fs"
 	"math"
 	"slices"
 	"strings"
@@ -13,7 +12,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
-	"github.com/dovvydive/backend/data"
 	"github.com/dovvydive/backend/knowledge"
 	"github.com/dovvydive/backend/knowledge/embedding"
 	"github.com/dovvydive/backend/models"
@@ -39,7 +37,7 @@ var (
 	corpusErr  error
 )
 
-func loadCorpus(t *testing.T) *corpus {
+func loadCorpus(t testing.TB) *corpus {
 	t.Helper()
 	corpusOnce.Do(func() { corpusVal, corpusErr = buildCorpus() })
 	require.NoError(t, corpusErr)
@@ -55,22 +53,13 @@ func buildCorpus() (*corpus, error) {
 	for _, o := range ops {
 		opBySlug[o.Slug] = o
 	}
-	fsys := data.Sites()
-	names, err := fs.Glob(fsys, "*.md")
+	docs, err := seeds.Sites()
 	if err != nil {
 		return nil, err
 	}
 	c := &corpus{}
 	h := embedding.Hash{}
-	for _, name := range names {
-		raw, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			return nil, err
-		}
-		doc, err := knowledge.ParseDocument(name, raw)
-		if err != nil {
-			return nil, err
-		}
+	for _, doc := range docs {
 		m := doc.Site
 		for _, slug := range doc.OperatorSlugs {
 			if o, ok := opBySlug[slug]; ok {

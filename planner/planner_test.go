@@ -47,7 +47,7 @@ type testPlanner struct {
 	gen *recordingGenerator
 }
 
-func newTestPlanner(t *testing.T, tune ...func(*Config)) testPlanner {
+func newTestPlanner(t testing.TB, tune ...func(*Config)) testPlanner {
 	t.Helper()
 	c := loadCorpus(t)
 	tp := testPlanner{ret: &memRetriever{c: c}, cat: &memCatalog{sites: c.sites}, gen: &recordingGenerator{Generator: Extractive{}}}
@@ -314,8 +314,7 @@ func TestPlan_WithGeminiStreamsAndCitesTheChosenSites(t *testing.T) {
 // extractive generator (the in-memory retriever's brute-force search is
 // included; the database replaces it in production).
 func BenchmarkPlan(b *testing.B) {
-	t := &testing.T{}
-	tp := newTestPlanner(t)
+	tp := newTestPlanner(b)
 	msgs := []string{"AOW, hammerheads in April", "七月去诗巴丹看海龟", "Tioman in December?", "beginner, macro, any time"}
 	b.ReportAllocs()
 	i := 0

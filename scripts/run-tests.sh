@@ -20,8 +20,15 @@ flags=(-race -count=1)
 # The cluster test runs two instances behind HAProxy.
 scripts/need.sh haproxy
 
+# Pass 5 runs the cluster test again with the image as one instance, which
+# covers the plain run: when it runs, pass 1 leaves the cluster test to it.
+with_image=false
+if [ "${CI:-}" = true ] || [ "${TEST_WITH_IMAGE:-}" = 1 ]; then with_image=true; fi
+skip='^TestReplicaFault_'
+if $with_image; then skip='^TestReplicaFault_|^TestCluster_'; fi
+
 echo "== pass 1: plain PostgreSQL"
-$GO test "${flags[@]}" -skip '^TestReplicaFault_' ./...
+$GO test "${flags[@]}" -skip "$skip" ./...
 
 echo "== pass 1b: read-replica faults (they stop the shared standby, so alone)"
 $GO test "${flags[@]}" -p 1 -run '^TestReplicaFault_' ./database/
@@ -44,7 +51,7 @@ done
 echo "== pass 4: fault tests on the Neon replica"
 $GO test "${flags[@]}" -tags faults -p 1 -run '^TestFault' -v .
 
-if [ "${CI:-}" = true ] || [ "${TEST_WITH_IMAGE:-}" = 1 ]; then
+if $with_image; then
   echo "== pass 5: the OCI image as one of the two instances behind HAProxy"
   GO=$GO scripts/image.sh build
   TEST_IMAGE=dovvydive:latest $GO test -count=1 -run '^TestCluster_' -v .
