@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
@@ -46,22 +47,24 @@ var (
 	loaded *Contract // every server in one test binary serves the same document
 )
 
-// Load fetches and parses the document served at base (once per process).
+// loadWait bounds how long Load waits for an instance to serve the document.
+// An instance binds its port before its router is built and answers 503
+// "starting" until then (handlers.Starting); on a busy machine that lasts
+// seconds, and a rolling restart sends requests to such instances on purpose.
+const loadWait = time.Minute
+
+// Load fetches and parses the document served at base (once per process),
+// waiting up to loadWait for an instance that serves it: until then every
+// answer is a 503 or a refused connection, not a document to check against.
 func Load(base string) (*Contract, error) {
 	mu.Lock()
 	defer mu.Unlock()
 	if loaded != nil {
 		return loaded, nil
 	}
-	client := &http.Client{Timeout: 10 * time.Second}
-	res, err := client.Get(strings.TrimSuffix(base, "/") + SpecPath)
+	raw, err := fetch(strings.TrimSuffix(base, "/")+SpecPath, loadWait)
 	if err != nil {
-		return nil, fmt.Errorf("fetch contract: %w", err)
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil || res.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("fetch contract: status %d, %v", res.StatusCode, err)
+		return nil, err
 	}
 	c, err := Parse(raw)
 	if err != nil {
@@ -69,6 +72,33 @@ func Load(base string) (*Contract, error) {
 	}
 	loaded = c
 	return c, nil
+}
+
+// fetch GETs docURL until it answers 200, for at most wait.
+func fetch(docURL string, wait time.Duration) ([]byte, error) {
+	client := &http.Client{Timeout: 10 * time.Second}
+	raw, err := backoff.Retry(context.Background(), func() ([]byte, error) {
+		res, err := client.Get(docURL)
+		if err != nil {
+			return nil, err
+		}
+		defer res.Body.Close()
+		raw, err := io.ReadAll(res.Body)
+		if err != nil {
+			return nil, err
+		}
+		if res.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("status %d", res.StatusCode)
+		}
+		return raw, nil
+	}, backoff.WithBackOff(&backoff.ExponentialBackOff{
+		InitialInterval: 20 * time.Millisecond, RandomizationFactor: 0.2, Multiplier: 1.5, MaxInterval: time.Second,
+	}), backoff.WithMaxElapsedTime(wait))
+	if err != nil {
+		return nil, fmt.Errorf("fetch contract: waited %s for %s to serve the document (200) from a started instance; last answer: %w",
+			wait, docURL, err)
+	}
+	return raw, nil
 }
 
 // Parse reads an OpenAPI 3.0 document.
