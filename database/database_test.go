@@ -482,6 +482,34 @@ func TestGetDiveSite_IncludesItsOperators(t *testing.T) {
 	assert.ErrorIs(t, err, database.ErrNotFound)
 }
 
+func TestUpsertDiveData_AReseedWithChangedFactsReplacesThemAndTheSameFactsChangeNothing(t *testing.T) {
+	t.Parallel()
+	db := seeded(t)
+	ctx := context.Background()
+	id := models.SiteID("sipadan-barracuda-point")
+	site, err := db.GetDiveSite(ctx, id)
+	require.NoError(t, err)
+	links := site.Operators
+
+	site.Facts.Closures = append(site.Facts.Closures, models.Closure{From: "2030-11-01", To: "2030-11-30",
+		En: "Closed for a reef survey.", Zh: "因珊瑚礁调查关闭。", Source: "https://example.org/notice"})
+	site.Facts.Sightings = []models.Sighting{{Animal: "chevron barracuda", AnimalZh: "人字斑梭鱼",
+		Months: []int{1, 2, 3}, Likelihood: models.LikelihoodCommon}}
+	site.Facts.Requirements.Specialties = []models.Specialty{models.SpecialtyDeep}
+	res, err := db.UpsertDiveData(ctx, nil, []models.DiveSite{site})
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, res.Sites, "changed facts are written")
+
+	got, err := db.GetDiveSite(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, site.Facts, got.Facts, "the by-id read returns the facts as written")
+	assert.Len(t, got.Operators, len(links))
+
+	res, err = db.UpsertDiveData(ctx, nil, []models.DiveSite{got})
+	require.NoError(t, err)
+	assert.Zero(t, res.Sites, "the same facts again change nothing")
+}
+
 func TestListDiveOperators_FiltersBySite(t *testing.T) {
 	t.Parallel()
 	db := seeded(t)

@@ -74,11 +74,11 @@ func (d *DB) GetDiveSite(ctx context.Context, id uuid.UUID) (models.DiveSite, er
 			return err
 		}
 		defer rows.Close()
-		var months, life []byte
+		var months, life, facts []byte
 		siteCols := []any{&site.ID, &site.Slug, &site.NameEn, &site.NameZh,
 			&site.DescriptionEn, &site.DescriptionZh, &site.Region, &site.State, &site.Latitude, &site.Longitude,
 			&site.MinDepthM, &site.MaxDepthM, &site.Difficulty, &site.MinCertification, &site.BestSeason,
-			&months, &life, &site.CreatedAt, &site.UpdatedAt}
+			&months, &life, &facts, &site.CreatedAt, &site.UpdatedAt}
 		var (
 			op                   models.DiveOperator
 			opID                 *uuid.UUID
@@ -111,7 +111,8 @@ func (d *DB) GetDiveSite(ctx context.Context, id uuid.UUID) (models.DiveSite, er
 		if site.ID == uuid.Nil {
 			return ErrNotFound
 		}
-		if err := errors.Join(json.Unmarshal(months, &site.BestMonths), json.Unmarshal(life, &site.MarineLife)); err != nil {
+		if err := errors.Join(json.Unmarshal(months, &site.BestMonths), json.Unmarshal(life, &site.MarineLife),
+			json.Unmarshal(facts, &site.Facts)); err != nil {
 			return fmt.Errorf("decode dive site %s: %w", id, err)
 		}
 		return nil
@@ -136,7 +137,7 @@ func deref[T any](p *T) T {
 // and the timestamps are coalesced so they scan into plain strings.
 const siteByIDSQL = `SELECT s.id, s.slug, s.name_en, s.name_zh, s.description_en, s.description_zh, s.region,
 	s.state, s.latitude, s.longitude, s.min_depth_m, s.max_depth_m, s.difficulty, s.min_certification,
-	s.best_season, s.best_months, s.marine_life, s.created_at, s.updated_at,
+	s.best_season, s.best_months, s.marine_life, s.facts, s.created_at, s.updated_at,
 	o.id, o.slug, o.name, COALESCE(o.name_zh, ''), COALESCE(o.region, ''), COALESCE(o.state, ''),
 	COALESCE(o.base_location, ''), COALESCE(o.description, ''), COALESCE(o.website, ''),
 	COALESCE(o.agencies, '[]'), COALESCE(o.languages, '[]'), o.created_at, o.updated_at
@@ -212,7 +213,7 @@ func (d *DB) UpsertDiveData(ctx context.Context, operators []models.DiveOperator
 			site.Operators = nil // links are written below, not by GORM's association upsert
 			r := tx.Clauses(upsertClause("dive_sites", []string{"slug", "name_en", "name_zh", "description_en",
 				"description_zh", "region", "state", "latitude", "longitude", "min_depth_m", "max_depth_m",
-				"difficulty", "min_certification", "best_season", "best_months", "marine_life"})).Create(&site)
+				"difficulty", "min_certification", "best_season", "best_months", "marine_life", "facts"})).Create(&site)
 			if r.Error != nil {
 				return fmt.Errorf("upsert site %s: %w", site.Slug, r.Error)
 			}

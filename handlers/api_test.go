@@ -366,7 +366,14 @@ func TestPool_NeverOpensMoreThanItsMaximumUnder100ConcurrentRequests(t *testing.
 	watcher, err := database.Open(context.Background(), dbtest.Config(dbtest.AsSuperuser(t, dsn)), slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	defer watcher.Close()
-	var peak atomic.Int64
+	// The server's count can exceed the pool's for a moment: a connection the
+	// pool has closed keeps its backend in pg_stat_activity until that process
+	// exits, which on a busy machine takes a while. So the bound on the
+	// server is the pool's maximum plus the connections the pool has let go
+	// of so far; the pool's own count is bounded by the maximum alone. Any
+	// excess is logged row by row, so a failure says what the extra was.
+	var peak, poolPeak atomic.Int64
+	var excess []string
 	stop := make(chan struct{})
 	watched := make(chan struct{})
 	go func() {
@@ -377,9 +384,28 @@ func TestPool_NeverOpensMoreThanItsMaximumUnder100ConcurrentRequests(t *testing.
 				return
 			case <-time.After(5 * time.Millisecond):
 			}
+			st := db.Stats()
+			poolPeak.Store(max(poolPeak.Load(), int64(st.OpenConnections)))
+			closed := st.MaxIdleClosed + st.MaxIdleTimeClosed + st.MaxLifetimeClosed
 			var n int64
-			if err := watcher.SQL().QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND usename <> current_user`, dbName).Scan(&n); err == nil && n > peak.Load() {
-				peak.Store(n)
+			if err := watcher.SQL().QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND usename <> current_user`, dbName).Scan(&n); err != nil {
+				continue
+			}
+			peak.Store(max(peak.Load(), n))
+			if n > 20+closed && len(excess) == 0 {
+				excess = append(excess, fmt.Sprintf("%d server connections, %d closed by the pool so far, pool %+v", n, closed, st))
+				rows, err := watcher.SQL().Query(`SELECT pid, backend_type, coalesce(state, ''), backend_start::text,
+					coalesce(left(query, 60), '') FROM pg_stat_activity WHERE datname = $1 AND usename <> current_user ORDER BY backend_start`, dbName)
+				if err != nil {
+					continue
+				}
+				for rows.Next() {
+					var pid, typ, state, start, query string
+					if rows.Scan(&pid, &typ, &state, &start, &query) == nil {
+						excess = append(excess, strings.Join([]string{pid, typ, state, start, query}, " | "))
+					}
+				}
+				rows.Close()
 			}
 		}
 	}()
@@ -406,7 +432,8 @@ func TestPool_NeverOpensMoreThanItsMaximumUnder100ConcurrentRequests(t *testing.
 	<-watched
 
 	assert.Zero(t, failures.Load(), "every request succeeded")
-	assert.LessOrEqual(t, peak.Load(), int64(20), "server connections from this process")
+	assert.LessOrEqual(t, poolPeak.Load(), int64(20), "connections the pool held open")
+	assert.Empty(t, excess, "server connections beyond the pool's 20 and those it had closed")
 	assert.Greater(t, peak.Load(), int64(1), "the load really ran concurrently")
 	t.Logf("peak server connections: %d; pool waits: %d", peak.Load(), db.Stats().WaitCount)
 }

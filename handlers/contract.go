@@ -86,6 +86,8 @@ func registerEnums(r huma.Registry) {
 	r.RegisterTypeAlias(reflect.TypeFor[models.Difficulty](), reflect.TypeFor[enumSchema[models.Difficulty]]())
 	r.RegisterTypeAlias(reflect.TypeFor[models.Certification](), reflect.TypeFor[enumSchema[models.Certification]]())
 	r.RegisterTypeAlias(reflect.TypeFor[models.Language](), reflect.TypeFor[enumSchema[models.Language]]())
+	r.RegisterTypeAlias(reflect.TypeFor[models.Likelihood](), reflect.TypeFor[enumSchema[models.Likelihood]]())
+	r.RegisterTypeAlias(reflect.TypeFor[models.Specialty](), reflect.TypeFor[enumSchema[models.Specialty]]())
 }
 
 // apiConfig is huma's configuration for this API: OpenAPI 3.1 at

@@ -16,6 +16,7 @@ import (
 	"github.com/dovvydive/backend/database/dbtest"
 	"github.com/dovvydive/backend/knowledge"
 	"github.com/dovvydive/backend/knowledge/embedding"
+	"github.com/dovvydive/backend/models"
 	"github.com/dovvydive/backend/seeds"
 )
 
@@ -57,6 +58,92 @@ func TestParseDocument_ReadsFrontMatterAndBothBodies(t *testing.T) {
 	assert.NotContains(t, doc.English, "平缓")
 	assert.Equal(t, "平缓的珊瑚坡。", doc.Chinese)
 	assert.Len(t, doc.Hash, 64)
+}
+
+const factsKeys = `openMonths: [3, 4, 5, 6, 7, 8]
+bestMonths: [3, 4, 5]
+roughMonths: [8]
+closures:
+  - months: [12]
+    en: "Closed every December."
+    zh: "每年十二月关闭。"
+    source: "https://example.org/park"
+  - from: "2023-11-01"
+    to: "2023-11-30"
+    en: "Closed in November 2023."
+    zh: "2023年11月关闭。"
+    source: "https://example.org/park"
+requirements:
+  specialties: [cavern]
+  guideRequired: true
+  minAge: 12
+  permit:
+    issuer: "Test Parks"
+    issuerZh: "测试公园"
+    en: "A daily permit."
+    zh: "每日许可证。"
+sightings:
+  - animal: "scalloped hammerhead"
+    months: [3, 4, 5]
+    likelihood: seasonal
+    en: "schools at dawn"
+    zh: "清晨成群"
+safety:
+  - area: "ESSZone"
+    en: "Sea curfew from 6 pm."
+    zh: "傍晚六时起海上宵禁。"
+sources:
+  - url: "https://example.org/park"
+    title: "Park rules"
+    publisher: "Test Parks"
+    published: "2022-09"
+    accessed: "2026-12-02"
+`
+
+func TestParseDocument_ReadsTheSiteFacts(t *testing.T) {
+	doc, err := knowledge.ParseDocument("test-reef.md", []byte(strings.Replace(goodDoc, "operators:", factsKeys+"operators:", 1)))
+	require.NoError(t, err)
+	f := doc.Site.Facts // the Chinese animal name comes from data/vocabulary.yaml
+	assert.Equal(t, []int{3, 4, 5, 6, 7, 8}, f.OpenMonths)
+	assert.Equal(t, []int{8}, f.RoughMonths)
+	require.Len(t, f.Closures, 2)
+	assert.Equal(t, []int{12}, f.Closures[0].Months)
+	assert.Equal(t, "2023-11-30", f.Closures[1].To)
+	assert.Equal(t, []models.Specialty{models.SpecialtyCavern}, f.Requirements.Specialties)
+	assert.True(t, f.Requirements.GuideRequired)
+	assert.Equal(t, 12, f.Requirements.MinAge)
+	require.NotNil(t, f.Requirements.Permit)
+	assert.Equal(t, "测试公园", f.Requirements.Permit.IssuerZh)
+	require.Len(t, f.Sightings, 1)
+	assert.Equal(t, models.Sighting{Animal: "scalloped hammerhead", AnimalZh: "路氏双髻鲨", Months: []int{3, 4, 5},
+		Likelihood: models.LikelihoodSeasonal, En: "schools at dawn", Zh: "清晨成群"}, f.Sightings[0])
+	assert.Equal(t, "ESSZone", f.Safety[0].Area)
+	assert.Equal(t, "Test Parks", f.Sources[0].Publisher)
+}
+
+func TestParseDocument_RefusesFactsThatContradictThemselves(t *testing.T) {
+	withFacts := strings.Replace(goodDoc, "operators:", factsKeys+"operators:", 1)
+	cases := []struct{ name, old, new, want string }{
+		{"best month while closed", "bestMonths: [3, 4, 5]", "bestMonths: [2, 3]", "bestMonths: month 2 is not in openMonths"},
+		{"month 13", "roughMonths: [8]", "roughMonths: [13]", "roughMonths: months are 1 to 12"},
+		{"unknown likelihood", "likelihood: seasonal", "likelihood: sometimes", "likelihood must be one of common, seasonal, rare"},
+		{"sighting without months", "    months: [3, 4, 5]\n    likelihood", "    likelihood", "months are required"},
+		{"unknown specialty", "specialties: [cavern]", "specialties: [ice]", `specialty "ice"`},
+		{"closure without a listed source", `source: "https://example.org/park"` + "\n  - from", `source: "https://example.org/other"` + "\n  - from", "closure 1: source must be one of the site's sources"},
+		{"dated closure backwards", `to: "2023-11-30"`, `to: "2023-10-30"`, "closure 2: from and to must be dates"},
+		{"source without a date read", `accessed: "2026-12-02"`, `accessed: "recently"`, "accessed must be a date"},
+		{"source that is not a URL", `url: "https://example.org/park"`, `url: "example.org/park"`, "url must be an http(s) URL"},
+		{"safety note only in English", `zh: "傍晚六时起海上宵禁。"`, `zh: ""`, "safety: note 1: en and zh are required"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := strings.Replace(withFacts, tc.old, tc.new, 1)
+			require.NotEqual(t, withFacts, doc, "the case must change the document")
+			_, err := knowledge.ParseDocument("bad.md", []byte(doc))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
 }
 
 func TestParseDocument_ReportsFileAndLine(t *testing.T) {

@@ -65,6 +65,7 @@ type DiveSite struct {
 	BestSeason       string         `json:"bestSeason"`
 	BestMonths       []int          `gorm:"serializer:json" json:"bestMonths"`
 	MarineLife       []string       `gorm:"serializer:json" json:"marineLife"`
+	Facts            SiteFacts      `gorm:"serializer:json" json:"facts"`
 	Operators        []DiveOperator `gorm:"many2many:dive_site_operators;joinForeignKey:SiteID;joinReferences:OperatorID" json:"operators,omitempty"`
 	CreatedAt        time.Time      `json:"createdAt"`
 	UpdatedAt        time.Time      `json:"updatedAt"`

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/dovvydive/backend/data"
 )
 
 // tr picks the English or Chinese form.
@@ -115,28 +117,14 @@ func wishName(lang, wish string) string {
 	return wish
 }
 
-// lifeZh translates the marine life names the site files use most; others
-// stay in English, which Chinese-speaking divers read in field guides anyway.
-var lifeZh = map[string]string{
-	"green turtle": "绿海龟", "hawksbill turtle": "玳瑁", "whale shark": "鲸鲨", "scalloped hammerhead": "路氏双髻鲨",
-	"grey reef shark": "灰礁鲨", "whitetip reef shark": "白鳍礁鲨", "blacktip reef shark": "黑鳍礁鲨",
-	"thresher shark": "长尾鲨", "bamboo shark": "竹鲨", "barracuda": "梭鱼", "chevron barracuda": "人字斑梭鱼",
-	"great barracuda": "大魣", "bigeye trevally": "大眼鲹", "trevally": "鲹鱼", "bumphead parrotfish": "隆头鹦嘴鱼",
-	"manta ray": "蝠鲼", "mandarinfish": "五彩青蛙鱼", "frogfish": "躄鱼（青蛙鱼）", "nudibranchs": "海蛞蝓",
-	"soft corals": "软珊瑚", "hard corals": "硬珊瑚", "gorgonian sea fans": "柳珊瑚扇", "black coral": "黑珊瑚",
-	"batfish": "燕鱼", "glassfish": "玻璃鱼", "lionfish": "狮子鱼", "snapper": "笛鲷", "grouper": "石斑鱼",
-	"clownfish": "小丑鱼", "anemonefish": "小丑鱼", "cuttlefish": "乌贼", "flamboyant cuttlefish": "火焰乌贼",
-	"dogtooth tuna": "犬齿金枪鱼", "fusiliers": "梅鲷", "moray eel": "海鳝", "jawfish": "后颌鱼", "seahorse": "海马",
-	"mimic octopus": "拟态章鱼", "blue-ringed octopus": "蓝环章鱼", "ghost pipefish": "剃刀鱼",
-	"harlequin ghost pipefish": "锦鳞剃刀鱼", "leaf scorpionfish": "叶海鲉", "scorpionfish": "鲉鱼",
-	"spotted eagle ray": "斑点鹞鲼", "blue-spotted stingray": "蓝点魟", "blue-spotted ribbontail ray": "蓝斑条尾魟",
-	"anthias": "金花鲈", "moorish idol": "镰鱼",
-}
-
+// lifeName names an animal in lang: in Chinese from the catalogue's
+// vocabulary (data/vocabulary.yaml), which names every animal the site files use.
 func lifeName(lang, life string) string {
 	if lang == LangZh {
-		if s, ok := lifeZh[strings.ToLower(life)]; ok {
-			return s
+		if v, err := data.LoadVocabulary(); err == nil {
+			if zh, ok := v.ZhName(life); ok {
+				return zh
+			}
 		}
 	}
 	return life
