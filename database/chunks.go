@@ -127,6 +127,7 @@ func (d *DB) CheckEmbeddingModel(ctx context.Context, model string) error {
 // SearchFilter narrows a knowledge search by site. Zero values mean "no filter".
 type SearchFilter struct {
 	Region         string
+	State          string
 	Difficulty     string
 	Certifications []string
 	MaxDepthM      int
@@ -252,6 +253,9 @@ FROM site_chunks AS c JOIN dive_sites AS s ON s.id = c.site_id`)
 	}
 	if f.Region != "" {
 		cond("lower(s.region) = lower(?)", f.Region)
+	}
+	if f.State != "" {
+		cond("lower(s.state) = lower(?)", f.State)
 	}
 	if f.Difficulty != "" {
 		cond("s.difficulty = ?", f.Difficulty)

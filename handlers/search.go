@@ -54,7 +54,8 @@ type SearchRequest struct {
 
 // SearchFilters narrow a search to some dive sites.
 type SearchFilters struct {
-	Region        string               `json:"region,omitempty" maxLength:"100" doc:"Case-insensitive."`
+	Region        string               `json:"region,omitempty" maxLength:"100" doc:"The area divers name it by (Semporna, Tioman, Redang); case-insensitive."`
+	State         string               `json:"state,omitempty" maxLength:"100" doc:"Malaysian state or federal territory (Sabah, Terengganu, Labuan); case-insensitive."`
 	Difficulty    models.Difficulty    `json:"difficulty,omitempty"`
 	Certification models.Certification `json:"certification,omitempty" doc:"The diver's level: only sites that level may dive."`
 	MaxDepth      int                  `json:"maxDepth,omitempty" minimum:"1" maximum:"200" doc:"Metres: sites no deeper than this."`
@@ -102,7 +103,7 @@ func (h *SearchHandler) Search(ctx context.Context, in *searchInput) (*searchOut
 	}
 	req := knowledge.SearchRequest{Query: body.Query, Embedding: body.Embedding, K: body.K}
 	if f := body.Filters; f != nil {
-		req.Filter = database.SearchFilter{Region: f.Region, Difficulty: string(f.Difficulty), MaxDepthM: f.MaxDepth}
+		req.Filter = database.SearchFilter{Region: f.Region, State: f.State, Difficulty: string(f.Difficulty), MaxDepthM: f.MaxDepth}
 		if f.Certification != "" {
 			req.Filter.Certifications, _ = models.CertificationsUpTo(string(f.Certification))
 		}

@@ -83,6 +83,30 @@ func TestSearch_FiltersAndKApply(t *testing.T) {
 	}
 }
 
+func TestSearch_StateFilterKeepsOnlyThatStatesSites(t *testing.T) {
+	t.Parallel()
+	db := seededDB(t)
+	srv := newServer(t, db)
+	// "Sabah" is a state, not a region: as a region it matches nothing.
+	asRegion := searchBody(t, srv, `{"query": "hammerhead sharks", "k": 10, "filters": {"region": "Sabah"}}`)
+	require.Equal(t, http.StatusOK, asRegion.status, asRegion.raw)
+	assert.Empty(t, asRegion.body["data"])
+
+	r := searchBody(t, srv, `{"query": "hammerhead sharks", "k": 10, "filters": {"state": "sabah"}}`)
+	require.Equal(t, http.StatusOK, r.status, r.raw)
+	require.NotEmpty(t, r.body["data"])
+	for _, d := range r.body["data"].([]any) {
+		id := uuid.MustParse(d.(map[string]any)["site"].(map[string]any)["id"].(string))
+		site, err := db.GetDiveSite(context.Background(), id)
+		require.NoError(t, err)
+		assert.Equal(t, "Sabah", site.State, site.Slug)
+	}
+
+	long := searchBody(t, srv, `{"query": "reef", "filters": {"state": "`+strings.Repeat("x", 101)+`"}}`)
+	assert.Equal(t, http.StatusBadRequest, long.status)
+	assert.Equal(t, "filters.state", errorOf(t, long)["field"])
+}
+
 func TestSearch_AcceptsAnEmbeddingInsteadOfAQuery(t *testing.T) {
 	t.Parallel()
 	srv := newServer(t, seededDB(t))

@@ -33,6 +33,7 @@ type searchBody struct {
 	vectorItems int
 	kMin, kMax  int
 	regionMax   int
+	stateMax    int
 	difficulty  []any
 	certs       []any
 	depthMin    int
@@ -74,6 +75,7 @@ func newSearchBody(api huma.API, path string) (*searchBody, error) {
 		{"embedding", p["embedding"], []string{"minItems", "maxItems"}},
 		{"k", p["k"], []string{"minimum", "maximum"}},
 		{"filters.region", f["region"], []string{"maxLength"}},
+		{"filters.state", f["state"], []string{"maxLength"}},
 		{"filters.difficulty", f["difficulty"], []string{"enum"}},
 		{"filters.certification", f["certification"], []string{"enum"}},
 		{"filters.maxDepth", f["maxDepth"], []string{"minimum", "maximum"}},
@@ -82,7 +84,7 @@ func newSearchBody(api huma.API, path string) (*searchBody, error) {
 			return nil, err
 		}
 	}
-	if len(p) != 4 || len(f) != 4 || top.AdditionalProperties != false || filters.AdditionalProperties != false {
+	if len(p) != 4 || len(f) != 5 || top.AdditionalProperties != false || filters.AdditionalProperties != false {
 		return nil, errors.New("search body: the schema's properties are not the ones vouch knows")
 	}
 	if err := onlyChecks("embedding items", p["embedding"].Items); err != nil {
@@ -101,7 +103,7 @@ func newSearchBody(api huma.API, path string) (*searchBody, error) {
 	b.queryMax = *p["query"].MaxLength
 	b.vectorItems = *p["embedding"].MinItems
 	b.kMin, b.kMax = int(*p["k"].Minimum), int(*p["k"].Maximum)
-	b.regionMax = *f["region"].MaxLength
+	b.regionMax, b.stateMax = *f["region"].MaxLength, *f["state"].MaxLength
 	b.difficulty, b.certs = f["difficulty"].Enum, f["certification"].Enum
 	b.depthMin, b.depthMax = int(*f["maxDepth"].Minimum), int(*f["maxDepth"].Maximum)
 	return b, nil
@@ -182,7 +184,7 @@ func (b *searchBody) vouch(raw []byte, r *SearchRequest) bool {
 	}
 	if f := r.Filters; f != nil {
 		switch {
-		case utf8.RuneCountInString(f.Region) > b.regionMax,
+		case utf8.RuneCountInString(f.Region) > b.regionMax, utf8.RuneCountInString(f.State) > b.stateMax,
 			inFilters["difficulty"] && !slices.Contains(b.difficulty, any(string(f.Difficulty))),
 			inFilters["certification"] && !slices.Contains(b.certs, any(string(f.Certification))),
 			inFilters["maxDepth"] && (f.MaxDepth < b.depthMin || f.MaxDepth > b.depthMax):
