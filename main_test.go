@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -419,15 +420,19 @@ func TestCLI_IngestLoadsAFolderAndReportsMalformedFilesByNameAndLine(t *testing.
 	dir := t.TempDir()
 	good, err := os.ReadFile(filepath.Join("data", "sites", "tioman-chebeh.md"))
 	require.NoError(t, err)
-	changed := strings.Replace(string(good), "Huge granite boulders", "Enormous granite boulders", 1)
+	// Changed text: the stored document no longer matches it.
+	changed := strings.Replace(string(good), "\n<!-- zh -->", "A sentence added by the test.\n\n<!-- zh -->", 1)
+	require.NotEqual(t, string(good), changed)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "tioman-chebeh.md"), []byte(changed), 0o600))
-	bad := strings.Replace(string(good), "difficulty: intermediate", "difficulty: heroic", 1)
+	difficulty := regexp.MustCompile(`(?m)^difficulty: .*$`)
+	line := 1 + strings.Count(string(good)[:difficulty.FindStringIndex(string(good))[0]], "\n")
+	bad := difficulty.ReplaceAllString(string(good), "difficulty: heroic")
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "zz-broken.md"), []byte(bad), 0o600))
 
 	code, out, stderr := runCmd(t, env, "ingest", dir)
 	assert.Equal(t, 1, code, "a failed file makes the run fail")
 	assert.Contains(t, out, "ingested 2 file(s): 1 loaded, 0 unchanged, 1 failed")
-	assert.Contains(t, stderr, "skipped zz-broken.md:11: difficulty: must be one of")
+	assert.Contains(t, stderr, fmt.Sprintf("skipped zz-broken.md:%d: difficulty: must be one of", line))
 	assert.Contains(t, stderr, "ingest: 2/2 files", "progress lines when not on a terminal")
 
 	require.NoError(t, os.Remove(filepath.Join(dir, "zz-broken.md")))

@@ -23,7 +23,6 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/dovvydive/backend/database"
-	"github.com/dovvydive/backend/knowledge"
 	"github.com/dovvydive/backend/knowledge/embedding"
 	"github.com/dovvydive/backend/planner"
 )
@@ -94,9 +93,12 @@ type SearchConfig struct {
 	// rest wait within their request's deadline. Set it to the database's
 	// cores: HNSW search is CPU-bound and slows down past that (README).
 	MaxConcurrent int `mapstructure:"max_concurrent" validate:"min=1,max=200"`
-	// MinScore is the relevance floor (1 − cosine distance): weaker hits are
-	// dropped instead of answered as results that share nothing with the query.
-	MinScore float64 `mapstructure:"min_score" validate:"min=0,max=1"`
+	// MinScore is the relevance floor (1 − cosine distance) for queries the
+	// server embeds: weaker vector hits are dropped instead of answered as
+	// results that share nothing with the query. Negative takes the
+	// embedder's measured floor (knowledge.MinScoreFor: 0.08 for hash, none
+	// for gemini, whose floor was never measured).
+	MinScore float64 `mapstructure:"min_score" validate:"min=-1,max=1"`
 }
 
 // AppConfig holds process-wide settings.
@@ -198,7 +200,7 @@ func DefaultConfig() Config {
 		Embedding: EmbeddingConfig{Provider: "hash", GeminiModel: embedding.GeminiModel, BatchSize: 64,
 			Timeout: 30 * time.Second, MaxRetries: 5, RequestsPerMinute: 100},
 		Search: SearchConfig{EfSearch: 0, MaxConcurrent: database.DefaultMaxConcurrentSearches,
-			MinScore: knowledge.DefaultMinScore},
+			MinScore: -1},
 		Telemetry: TelemetryConfig{MetricsAddr: "127.0.0.1"},
 		Planner:   PlannerConfig{Generator: "extractive", GeminiModel: planner.GeminiModel, QuotaPerHour: 100},
 	}

@@ -45,8 +45,8 @@ func (c EvalConstraints) Violations(site models.DiveSite) []string {
 		}
 	}
 	for _, m := range c.Months {
-		if !slices.Contains(site.BestMonths, m) {
-			out = append(out, fmt.Sprintf("out of season in month %d", m))
+		if !site.DivedIn(m) {
+			out = append(out, fmt.Sprintf("closed in month %d", m))
 		}
 	}
 	if c.MaxDepthM > 0 && site.MinDepthM > c.MaxDepthM {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -63,4 +65,80 @@ func ParseVocabulary(raw []byte) (*Vocabulary, error) {
 		}
 	}
 	return v, nil
+}
+
+// AnimalsIn returns the English names of the animals text mentions by any
+// of their names, in either language.
+func (v *Vocabulary) AnimalsIn(text string) []string {
+	lower := " " + strings.ToLower(text) + " "
+	var out []string
+	for _, t := range v.Animals {
+		if t.mentionedIn(text, lower) {
+			out = append(out, t.En)
+		}
+	}
+	return out
+}
+
+// mentionedIn reports whether text (and lower, its padded lower case) names
+// the term: an English name as a whole word, a Chinese one anywhere.
+func (t Term) mentionedIn(text, lower string) bool {
+	for _, n := range append([]string{t.En}, t.AliasesEn...) {
+		if containsWord(lower, strings.ToLower(n)) {
+			return true
+		}
+	}
+	for _, n := range append([]string{t.Zh}, t.AliasesZh...) {
+		if strings.Contains(text, n) {
+			return true
+		}
+	}
+	return false
+}
+
+// OtherNames returns, for every animal and place text mentions by any of its
+// names (English ones as whole words, any case; Chinese ones anywhere), the
+// names in language lang ("en" or "zh") that text does not use: the English
+// name, or every Chinese one. Search adds them to a query so that "锤头鲨"
+// also finds texts that say "双髻鲨", and "hammerheads" the ones that say
+// "scalloped hammerhead", without changing the query's language.
+func (v *Vocabulary) OtherNames(text, lang string) []string {
+	lower := " " + strings.ToLower(text) + " "
+	var out []string
+	seen := map[string]bool{}
+	for _, t := range append(append([]Term{}, v.Animals...), v.Places...) {
+		if !t.mentionedIn(text, lower) {
+			continue
+		}
+		zh := append([]string{t.Zh}, t.AliasesZh...)
+		others := []string{t.En}
+		if lang == "zh" {
+			others = zh
+		}
+		for _, n := range others {
+			if !seen[n] && !strings.Contains(lower, strings.ToLower(n)) {
+				seen[n] = true
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+// containsWord reports whether padded (lower case, with a space at each
+// end) holds word with no letter or digit either side.
+func containsWord(padded, word string) bool {
+	for i := 0; ; {
+		j := strings.Index(padded[i:], word)
+		if j < 0 {
+			return false
+		}
+		start, end := i+j, i+j+len(word)
+		before, _ := utf8.DecodeLastRuneInString(padded[:start])
+		after, _ := utf8.DecodeRuneInString(padded[end:])
+		if !unicode.IsLetter(before) && !unicode.IsDigit(before) && !unicode.IsLetter(after) && !unicode.IsDigit(after) {
+			return true
+		}
+		i = start + 1
+	}
 }

@@ -20,7 +20,8 @@ import (
 
 // ChunkRow is one chunk to store.
 type ChunkRow struct {
-	Index       int
+	Index       int    // unique within the site, across both languages
+	Language    string // "en" (the default when empty) or "zh"
 	Content     string
 	TokenCount  int
 	ContentHash string
@@ -50,7 +51,8 @@ func (d *DB) SiteDocument(ctx context.Context, siteID uuid.UUID) (DocumentState,
 }
 
 // ReplaceChunks swaps a site's chunks for new ones in one transaction, so a
-// search sees either the old set or the new one. Rows are written with COPY.
+// search sees either the old set or the new one. Rows are written with COPY;
+// a Chinese chunk is stored with its Han bigrams, which text search matches.
 func (d *DB) ReplaceChunks(ctx context.Context, siteID uuid.UUID, docHash, model string, chunks []ChunkRow) error {
 	return withPgxOn(ctx, d.sql.Load(), func(ctx context.Context, conn *pgx.Conn) error {
 		if err := pgxvec.RegisterTypes(ctx, conn); err != nil {
@@ -62,10 +64,20 @@ func (d *DB) ReplaceChunks(ctx context.Context, siteID uuid.UUID, docHash, model
 			}
 			rows := make([][]any, len(chunks))
 			for i, c := range chunks {
-				rows[i] = []any{siteID, c.Index, c.Content, c.TokenCount, c.ContentHash, model, pgvector.NewVector(c.Embedding)}
+				lang, bigrams := c.Language, []string{}
+				switch lang {
+				case "", "en":
+					lang = "en"
+				case "zh":
+					bigrams = hanBigrams(c.Content)
+				default:
+					return fmt.Errorf("chunk %d: language %q, want en or zh", c.Index, c.Language)
+				}
+				rows[i] = []any{siteID, c.Index, lang, c.Content, bigrams, c.TokenCount, c.ContentHash, model,
+					pgvector.NewVector(c.Embedding)}
 			}
 			_, err := tx.CopyFrom(ctx, pgx.Identifier{"site_chunks"},
-				[]string{"site_id", "chunk_index", "content", "token_count", "content_hash", "model", "embedding"},
+				[]string{"site_id", "chunk_index", "language", "content", "bigrams", "token_count", "content_hash", "model", "embedding"},
 				pgx.CopyFromRows(rows))
 			if err != nil {
 				return fmt.Errorf("copy chunks: %w", err)
@@ -137,8 +149,9 @@ type SearchFilter struct {
 type SearchHit struct {
 	ChunkID    int64   `json:"-"`
 	ChunkIndex int     `json:"index"`
+	Language   string  `json:"language"` // of the chunk: "en" or "zh"
 	Content    string  `json:"text"`
-	Score      float64 `json:"score"` // 1 - cosine distance
+	Score      float64 `json:"score"` // Search: 1 - cosine distance; TextSearch: comparable within one list
 	SiteID     uuid.UUID
 	Slug       string
 	NameEn     string
@@ -177,7 +190,7 @@ func (d *DB) Search(ctx context.Context, embedding []float32, k, efSearch int, f
 		hits = hits[:0]
 		return inSearchTx(ctx, conn, efSearch, query, args, func(rows pgx.Rows) error {
 			var h SearchHit
-			_, err := pgx.ForEachRow(rows, []any{&h.ChunkID, &h.ChunkIndex, &h.Content, &h.Score, &h.SiteID,
+			_, err := pgx.ForEachRow(rows, []any{&h.ChunkID, &h.ChunkIndex, &h.Language, &h.Content, &h.Score, &h.SiteID,
 				&h.Slug, &h.NameEn, &h.NameZh, &h.Region, &h.Difficulty}, func() error {
 				hits = append(hits, h)
 				return nil
@@ -241,7 +254,7 @@ func inSearchTx(ctx context.Context, conn *pgx.Conn, efSearch int, query string,
 func searchSQL(vec pgvector.Vector, k int, f SearchFilter) (string, []any) {
 	var sb strings.Builder
 	args := []any{vec}
-	sb.WriteString(`SELECT c.id, c.chunk_index, c.content, 1 - (c.embedding <=> $1) AS score,
+	sb.WriteString(`SELECT c.id, c.chunk_index, c.language, c.content, 1 - (c.embedding <=> $1) AS score,
 	s.id, s.slug, s.name_en, s.name_zh, s.region, s.difficulty
 FROM site_chunks AS c JOIN dive_sites AS s ON s.id = c.site_id`)
 	sep := "\nWHERE "

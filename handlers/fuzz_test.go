@@ -71,7 +71,7 @@ func (pickyStore) CreateGuestSessionCapped(_ context.Context, n database.NewGues
 }
 
 func (pickyStore) Search(_ context.Context, vec []float32, k, _ int, f database.SearchFilter) ([]database.SearchHit, error) {
-	if err := pgText(append([]string{f.Region, f.Difficulty}, f.Certifications...)...); err != nil {
+	if err := pgText(append([]string{f.Region, f.State, f.Difficulty}, f.Certifications...)...); err != nil {
 		return nil, err
 	}
 	if len(vec) != embedding.Dimensions || k < 1 {
@@ -84,7 +84,17 @@ func (pickyStore) Search(_ context.Context, vec []float32, k, _ int, f database.
 	if sq == 0 || math.IsInf(float64(sq), 0) || math.IsNaN(float64(sq)) {
 		return nil, nil // what pgvector's NaN distances made of it: nothing
 	}
-	return []database.SearchHit{{SiteID: uuid.New(), Slug: "s", Content: "text", Score: 0.5, Difficulty: "beginner"}}, nil
+	return []database.SearchHit{{SiteID: uuid.New(), Slug: "s", Language: "en", Content: "text", Score: 0.5, Difficulty: "beginner"}}, nil
+}
+
+func (pickyStore) TextSearch(_ context.Context, query string, animals []string, k int, f database.SearchFilter) ([]database.SearchHit, error) {
+	if err := pgText(append(append([]string{query, f.Region, f.State, f.Difficulty}, f.Certifications...), animals...)...); err != nil {
+		return nil, err
+	}
+	if k < 1 {
+		return nil, errors.New("ERROR: LIMIT must not be negative (SQLSTATE 2201W)")
+	}
+	return []database.SearchHit{{ChunkID: 2, SiteID: uuid.New(), Slug: "t", Language: "zh", Content: "文字", Score: 0.3, Difficulty: "beginner"}}, nil
 }
 
 var (

@@ -47,6 +47,7 @@ type SearchRequest struct {
 	Query     *string        `json:"query,omitempty" maxLength:"2000" doc:"Text to search for; embedded by the server."`
 	Embedding []float64      `json:"embedding,omitempty" minItems:"768" maxItems:"768" doc:"A 768-dimensional query vector instead of query; its length must be finite and non-zero in float32."`
 	K         int            `json:"k,omitempty" default:"5" minimum:"1" maximum:"50" doc:"How many chunks to return at most."`
+	MinScore  *float64       `json:"minScore,omitempty" minimum:"-1" maximum:"1" doc:"Drop vector hits whose similarity (1 − cosine distance) is below this. Without it, a query uses the server's floor for its embedder and an embedding gets its k nearest."`
 	Filters   *SearchFilters `json:"filters,omitempty"`
 
 	raw []byte // the body as sent, for searchBody
@@ -63,15 +64,18 @@ type SearchFilters struct {
 
 // SearchResult is one chunk found.
 type SearchResult struct {
-	Score float64     `json:"score" doc:"1 − cosine distance; at least the server's relevance floor."`
-	Chunk SearchChunk `json:"chunk"`
-	Site  SearchSite  `json:"site"`
+	Score      float64     `json:"score" doc:"Ranks the results, best first. For a query: the reciprocal-rank fusion of the chunk's places in the vector and the text search (comparable within one answer only). For an embedding: the similarity."`
+	Similarity *float64    `json:"similarity,omitempty" doc:"1 − cosine distance between the query and the chunk, when the vector search found the chunk (at least the relevance floor)."`
+	TextMatch  bool        `json:"textMatch" doc:"The text search (words, site names, Chinese characters) found the chunk."`
+	Chunk      SearchChunk `json:"chunk"`
+	Site       SearchSite  `json:"site"`
 }
 
 // SearchChunk is the text found.
 type SearchChunk struct {
-	Index int    `json:"index"`
-	Text  string `json:"text"`
+	Index    int             `json:"index"`
+	Language models.Language `json:"language" doc:"The language of the chunk's text."`
+	Text     string          `json:"text"`
 }
 
 // SearchSite is the dive site a chunk describes.
@@ -101,7 +105,7 @@ func (h *SearchHandler) Search(ctx context.Context, in *searchInput) (*searchOut
 	if err != nil {
 		return nil, err
 	}
-	req := knowledge.SearchRequest{Query: body.Query, Embedding: body.Embedding, K: body.K}
+	req := knowledge.SearchRequest{Query: body.Query, Embedding: body.Embedding, K: body.K, MinScore: body.MinScore}
 	if f := body.Filters; f != nil {
 		req.Filter = database.SearchFilter{Region: f.Region, State: f.State, Difficulty: string(f.Difficulty), MaxDepthM: f.MaxDepth}
 		if f.Certification != "" {
@@ -126,11 +130,18 @@ func (h *SearchHandler) Search(ctx context.Context, in *searchInput) (*searchOut
 	out := &searchOutput{Body: SearchResponse{Data: make([]SearchResult, len(hits)), Model: h.searcher.Model(), K: k}}
 	for i, hit := range hits {
 		out.Body.Data[i] = SearchResult{
-			Score: math.Round(hit.Score*1e6) / 1e6,
-			Chunk: SearchChunk{Index: hit.ChunkIndex, Text: hit.Content},
+			Score:     round6(hit.Score),
+			TextMatch: hit.TextMatch,
+			Chunk:     SearchChunk{Index: hit.ChunkIndex, Language: models.Language(hit.Language), Text: hit.Content},
 			Site: SearchSite{ID: hit.SiteID.String(), Slug: hit.Slug, NameEn: hit.NameEn, NameZh: hit.NameZh,
 				Region: hit.Region, Difficulty: hit.Difficulty},
+		}
+		if hit.Similarity != nil {
+			sim := round6(*hit.Similarity)
+			out.Body.Data[i].Similarity = &sim
 		}
 	}
 	return out, nil
 }
+
+func round6(x float64) float64 { return math.Round(x*1e6) / 1e6 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -109,15 +111,20 @@ func TestSearch_StateFilterKeepsOnlyThatStatesSites(t *testing.T) {
 
 func TestSearch_AcceptsAnEmbeddingInsteadOfAQuery(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t, seededDB(t))
-	v, _ := embedding.Hash{}.EmbedQuery(context.Background(), "mandarinfish at dusk")
-	r := searchBody(t, srv, `{"embedding": `+vectorJSON(v)+`, "k": 1}`)
+	db := seededDB(t)
+	srv := newServer(t, db)
+	// A stored chunk's own vector: its nearest chunk is itself.
+	var vec string
+	require.NoError(t, db.SQL().QueryRow(`SELECT c.embedding::text FROM site_chunks c JOIN dive_sites s ON s.id = c.site_id
+		WHERE s.slug = 'kapalai-mandarin-valley' AND c.chunk_index = 0`).Scan(&vec))
+	r := searchBody(t, srv, `{"embedding": `+vec+`, "k": 1}`)
 	require.Equal(t, http.StatusOK, r.status, r.raw)
 	data := r.body["data"].([]any)
 	require.Len(t, data, 1)
-	// Both sites named for their mandarinfish answer this query.
-	assert.Contains(t, []string{"kapalai-mandarin-valley", "pom-pom-mandarin-playground"},
-		data[0].(map[string]any)["site"].(map[string]any)["slug"])
+	hit := data[0].(map[string]any)
+	assert.Equal(t, "kapalai-mandarin-valley", hit["site"].(map[string]any)["slug"])
+	assert.EqualValues(t, 0, hit["chunk"].(map[string]any)["index"])
+	assert.InDelta(t, 1, hit["similarity"].(float64), 1e-5)
 }
 
 func TestSearch_BadInputNamesTheField(t *testing.T) {
@@ -207,38 +214,82 @@ func TestSearch_MediaTypeIsCaseInsensitive(t *testing.T) {
 	assert.Equal(t, http.StatusOK, r.status, r.raw)
 }
 
-func TestSearch_HitsBelowTheRelevanceFloorAreDropped(t *testing.T) {
+func TestSearch_TheFloorDropsWeakVectorHitsAndKeepsWordMatches(t *testing.T) {
 	t.Parallel()
 	db := seededDB(t)
-	body := `{"query": "hammerhead sharks", "k": 20}`
+	body := `{"query": "hammerhead sharks", "k": 50}`
 	all := searchBody(t, newServer(t, db, func(c *handlers.RouterConfig) { c.MinScore = 0 }), body)
 	require.Equal(t, http.StatusOK, all.status, all.raw)
-	allHits := all.body["data"].([]any)
-	n := len(allHits)
-	require.GreaterOrEqual(t, n, 6)
-	for _, d := range allHits {
-		assert.Positive(t, d.(map[string]any)["score"].(float64), "never a hit of score 0, even with no floor")
+	var sims []float64
+	for _, d := range all.body["data"].([]any) {
+		if sim, ok := d.(map[string]any)["similarity"].(float64); ok {
+			assert.Positive(t, sim, "never a vector hit of similarity 0, even with no floor")
+			sims = append(sims, sim)
+		}
 	}
-	// A floor at the middle score keeps the better half, drops the rest.
-	score := func(i int) float64 { return allHits[i].(map[string]any)["score"].(float64) }
-	floor := score(n/2) - 1e-6 // scores are answered rounded to 6 places
-	require.Greater(t, floor, score(n-1), "scores differ enough to test a floor")
-	r := searchBody(t, newServer(t, db, func(c *handlers.RouterConfig) { c.MinScore = floor }), body)
-	require.Equal(t, http.StatusOK, r.status, r.raw)
-	data := r.body["data"].([]any)
-	assert.GreaterOrEqual(t, len(data), n/2+1)
-	assert.Less(t, len(data), n, "weak hits were dropped")
-	for _, d := range data {
-		assert.GreaterOrEqual(t, d.(map[string]any)["score"].(float64), floor)
+	require.GreaterOrEqual(t, len(sims), 6)
+	slices.Sort(sims)
+	floor := sims[len(sims)/2] - 1e-6 // answered rounded to 6 places
+
+	// The same floor set by the server or by the request: every result is a
+	// vector hit at or above it, or a text match.
+	for name, srv := range map[string]server{
+		"server":  newServer(t, db, func(c *handlers.RouterConfig) { c.MinScore = floor }),
+		"request": newServer(t, db, func(c *handlers.RouterConfig) { c.MinScore = 0.99 }),
+	} {
+		b := body
+		if name == "request" {
+			b = fmt.Sprintf(`{"query": "hammerhead sharks", "k": 50, "minScore": %v}`, floor)
+		}
+		r := searchBody(t, srv, b)
+		require.Equal(t, http.StatusOK, r.status, r.raw)
+		kept := 0
+		for _, d := range r.body["data"].([]any) {
+			hit := d.(map[string]any)
+			if sim, ok := hit["similarity"].(float64); ok {
+				assert.GreaterOrEqual(t, sim, floor, name)
+				kept++
+			} else {
+				assert.True(t, hit["textMatch"].(bool), "%s: a result below the floor only as a word match", name)
+			}
+		}
+		assert.Less(t, kept, len(sims), "%s: weak vector hits were dropped", name)
+		assert.GreaterOrEqual(t, kept, len(sims)/2, name)
 	}
 
 	// Words no chunk contains share only hash collisions with the corpus:
-	// with the default floor, few or no hits, none weaker than the floor.
-	none := searchBody(t, newServer(t, db, func(c *handlers.RouterConfig) { c.MinScore = knowledge.DefaultMinScore }),
+	// with the hash embedder's floor, few or no hits, none weaker than it.
+	none := searchBody(t, newServer(t, db, func(c *handlers.RouterConfig) { c.MinScore = -1 }),
 		`{"query": "xylophone quasar zeppelin", "k": 50}`)
 	require.Equal(t, http.StatusOK, none.status, none.raw)
 	assert.Less(t, len(none.body["data"].([]any)), 5)
 	for _, d := range none.body["data"].([]any) {
-		assert.GreaterOrEqual(t, d.(map[string]any)["score"].(float64), knowledge.DefaultMinScore)
+		assert.GreaterOrEqual(t, d.(map[string]any)["similarity"].(float64), knowledge.HashMinScore)
 	}
+}
+
+func TestSearch_ACallersEmbeddingGetsItsKNearestUnlessItSetsMinScore(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, seededDB(t))
+	r := rand.New(rand.NewPCG(7, 7))
+	v := make([]float32, 768)
+	for i := range v {
+		v[i] = float32(r.NormFloat64())
+	}
+	near := searchBody(t, srv, `{"embedding": `+vectorJSON(v)+`, "k": 7}`)
+	require.Equal(t, http.StatusOK, near.status, near.raw)
+	data := near.body["data"].([]any)
+	require.Len(t, data, 7, "a random vector still has 7 nearest chunks")
+	for _, d := range data {
+		hit := d.(map[string]any)
+		assert.Equal(t, hit["score"], hit["similarity"], "an embedding is ranked by similarity")
+		assert.False(t, hit["textMatch"].(bool))
+	}
+	cut := searchBody(t, srv, `{"embedding": `+vectorJSON(v)+`, "k": 7, "minScore": 0.9}`)
+	require.Equal(t, http.StatusOK, cut.status, cut.raw)
+	assert.Empty(t, cut.body["data"], "no chunk is that close to a random vector")
+
+	bad := searchBody(t, srv, `{"query": "turtles", "minScore": 1.5}`)
+	assert.Equal(t, http.StatusBadRequest, bad.status, bad.raw)
+	assert.Equal(t, "minScore", errorOf(t, bad)["field"])
 }

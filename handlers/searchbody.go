@@ -32,6 +32,8 @@ type searchBody struct {
 	queryMax    int
 	vectorItems int
 	kMin, kMax  int
+	scoreMin    float64
+	scoreMax    float64
 	regionMax   int
 	stateMax    int
 	difficulty  []any
@@ -74,6 +76,7 @@ func newSearchBody(api huma.API, path string) (*searchBody, error) {
 		{"query", p["query"], []string{"maxLength"}},
 		{"embedding", p["embedding"], []string{"minItems", "maxItems"}},
 		{"k", p["k"], []string{"minimum", "maximum"}},
+		{"minScore", p["minScore"], []string{"minimum", "maximum"}},
 		{"filters.region", f["region"], []string{"maxLength"}},
 		{"filters.state", f["state"], []string{"maxLength"}},
 		{"filters.difficulty", f["difficulty"], []string{"enum"}},
@@ -84,7 +87,7 @@ func newSearchBody(api huma.API, path string) (*searchBody, error) {
 			return nil, err
 		}
 	}
-	if len(p) != 4 || len(f) != 5 || top.AdditionalProperties != false || filters.AdditionalProperties != false {
+	if len(p) != 5 || len(f) != 5 || top.AdditionalProperties != false || filters.AdditionalProperties != false {
 		return nil, errors.New("search body: the schema's properties are not the ones vouch knows")
 	}
 	if err := onlyChecks("embedding items", p["embedding"].Items); err != nil {
@@ -103,6 +106,7 @@ func newSearchBody(api huma.API, path string) (*searchBody, error) {
 	b.queryMax = *p["query"].MaxLength
 	b.vectorItems = *p["embedding"].MinItems
 	b.kMin, b.kMax = int(*p["k"].Minimum), int(*p["k"].Maximum)
+	b.scoreMin, b.scoreMax = *p["minScore"].Minimum, *p["minScore"].Maximum
 	b.regionMax, b.stateMax = *f["region"].MaxLength, *f["state"].MaxLength
 	b.difficulty, b.certs = f["difficulty"].Enum, f["certification"].Enum
 	b.depthMin, b.depthMax = int(*f["maxDepth"].Minimum), int(*f["maxDepth"].Maximum)
@@ -180,6 +184,9 @@ func (b *searchBody) vouch(raw []byte, r *SearchRequest) bool {
 		return false
 	}
 	if top["k"] && (r.K < b.kMin || r.K > b.kMax) {
+		return false
+	}
+	if top["minScore"] && (*r.MinScore < b.scoreMin || *r.MinScore > b.scoreMax) {
 		return false
 	}
 	if f := r.Filters; f != nil {

@@ -3,6 +3,8 @@ package knowledge
 import (
 	"regexp"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Chunk is a piece of a document small enough to embed and to quote.
@@ -20,7 +22,10 @@ var tokenPattern = regexp.MustCompile(`\p{Han}|[\p{L}\p{N}]+|[^\s\p{L}\p{N}]`)
 // CountTokens estimates the tokens in s.
 func CountTokens(s string) int { return len(tokenPattern.FindAllStringIndex(s, -1)) }
 
-var sentenceEnd = regexp.MustCompile(`[.!?。！？]["')\]]*\s+`)
+// sentenceEnd ends an English sentence at a full stop followed by space, and
+// a Chinese one at a full-width stop whether or not space follows (Chinese
+// puts none between sentences).
+var sentenceEnd = regexp.MustCompile(`[.!?]["')\]]*\s+|[。！？][”’」』）)]*\s*`)
 
 // Split cuts text into chunks of at most maxTokens, on paragraph boundaries
 // where it can and sentence boundaries where it must, each chunk after the
@@ -44,8 +49,7 @@ func Split(text string, maxTokens, overlap int) []Chunk {
 	var cur []string // the chunk being built: overlap carried over, then fresh sentences
 	curTokens, fresh := 0, 0
 	emit := func() {
-		body := strings.TrimSpace(strings.Join(cur, " "))
-		body = strings.ReplaceAll(body, " \n\n", "\n\n")
+		body := joinSentences(cur)
 		chunks = append(chunks, Chunk{Index: len(chunks), Text: body, Tokens: CountTokens(body)})
 		// Carry the tail forward as overlap.
 		var tail []string
@@ -78,6 +82,21 @@ func Split(text string, maxTokens, overlap int) []Chunk {
 		emit()
 	}
 	return chunks
+}
+
+// joinSentences puts sentences back together: a space after an English one,
+// none after a Chinese one, and paragraph breaks where they were.
+func joinSentences(units []string) string {
+	var b strings.Builder
+	for i, u := range units {
+		if i > 0 && !strings.HasPrefix(u, "\n\n") {
+			if r, _ := utf8.DecodeLastRuneInString(units[i-1]); !unicode.Is(unicode.Han, r) && !strings.ContainsRune("。！？”’」』）", r) {
+				b.WriteByte(' ')
+			}
+		}
+		b.WriteString(u)
+	}
+	return strings.TrimSpace(b.String())
 }
 
 func sentences(para string) []string {

@@ -44,7 +44,8 @@ type Summary struct {
 }
 
 // Ingest loads every *.md file in fsys: it upserts the site, splits the
-// English body into chunks, embeds them in batches and replaces the site's
+// English and the Chinese text into chunks (English first, then Chinese,
+// numbered on from the English), embeds them in batches and replaces the site's
 // chunks in one transaction. Files whose content and model are already
 // stored are skipped. A malformed file is reported and skipped; the database
 // becoming unavailable stops the run.
@@ -114,10 +115,16 @@ func ingestFile(ctx context.Context, fsys fs.FS, name string, store Store, emb e
 		}
 		return fmt.Errorf("%s: store site (are its operators loaded?): %w", name, err)
 	}
-	chunks := Split(doc.English, opts.MaxTokens, opts.Overlap)
-	rows, err := embedChunks(ctx, emb, doc.Site.NameEn, chunks, opts.BatchSize)
+	rows, err := embedChunks(ctx, emb, "en", doc.Site.NameEn, Split(doc.English, opts.MaxTokens, opts.Overlap), 0, opts.BatchSize)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
+	}
+	if strings.TrimSpace(doc.Chinese) != "" {
+		zh, err := embedChunks(ctx, emb, "zh", doc.Site.NameZh, Split(doc.Chinese, opts.MaxTokens, opts.Overlap), len(rows), opts.BatchSize)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		rows = append(rows, zh...)
 	}
 	if err := store.ReplaceChunks(ctx, doc.Site.ID, doc.Hash, emb.Model(), rows); err != nil {
 		return fmt.Errorf("%s: store chunks: %w", name, err)
@@ -127,9 +134,10 @@ func ingestFile(ctx context.Context, fsys fs.FS, name string, store Store, emb e
 	return nil
 }
 
-// embedChunks embeds each chunk with the site's name before it, so a chunk
-// that never repeats the name is still found by it.
-func embedChunks(ctx context.Context, emb embedding.Embedder, title string, chunks []Chunk, batch int) ([]database.ChunkRow, error) {
+// embedChunks embeds each chunk with the site's name in its language before
+// it, so a chunk that never repeats the name is still found by it; the rows
+// are numbered from first.
+func embedChunks(ctx context.Context, emb embedding.Embedder, lang, title string, chunks []Chunk, first, batch int) ([]database.ChunkRow, error) {
 	rows := make([]database.ChunkRow, 0, len(chunks))
 	for start := 0; start < len(chunks); start += batch {
 		part := chunks[start:min(start+batch, len(chunks))]
@@ -149,7 +157,7 @@ func embedChunks(ctx context.Context, emb embedding.Embedder, title string, chun
 				return nil, fmt.Errorf("embed chunk %d: %w", c.Index, err)
 			}
 			h := sha256.Sum256([]byte(c.Text))
-			rows = append(rows, database.ChunkRow{Index: c.Index, Content: c.Text, TokenCount: c.Tokens,
+			rows = append(rows, database.ChunkRow{Index: first + c.Index, Language: lang, Content: c.Text, TokenCount: c.Tokens,
 				ContentHash: hex.EncodeToString(h[:]), Embedding: vecs[i]})
 		}
 	}

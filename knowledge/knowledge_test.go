@@ -238,12 +238,41 @@ func TestIngest_LoadsGoodFilesSkipsMalformedOnesAndThenUnchangedOnes(t *testing.
 	require.Len(t, sum.Problems, 1)
 	assert.Contains(t, sum.Problems[0].Error(), "broken.md:11: difficulty")
 	assert.Contains(t, progress.String(), "3/3 files")
-	assert.Equal(t, 1, chunkCount(t, db, "test-reef"))
+	assert.Equal(t, 2, chunkCount(t, db, "test-reef"), "one English chunk and one Chinese")
 
 	again, err := knowledge.Ingest(context.Background(), os.DirFS(dir), db, embedding.Hash{}, knowledge.Options{})
 	require.NoError(t, err)
 	assert.Equal(t, 2, again.Unchanged)
 	assert.Zero(t, again.Loaded)
+}
+
+func TestIngest_ChunksBothLanguagesNumberingTheChineseAfterTheEnglish(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	dir := writeDocs(t, map[string]string{"test-reef.md": goodDoc})
+	_, err := knowledge.Ingest(context.Background(), os.DirFS(dir), db, embedding.Hash{}, knowledge.Options{})
+	require.NoError(t, err)
+	rows, err := db.SQL().Query(`SELECT c.chunk_index, c.language, c.content, cardinality(c.bigrams) FROM site_chunks c
+		JOIN dive_sites s ON s.id = c.site_id WHERE s.slug = 'test-reef' ORDER BY c.chunk_index`)
+	require.NoError(t, err)
+	defer rows.Close()
+	var langs []string
+	for rows.Next() {
+		var idx, bigrams int
+		var lang, content string
+		require.NoError(t, rows.Scan(&idx, &lang, &content, &bigrams))
+		assert.Equal(t, len(langs), idx, "indexes run on across languages")
+		langs = append(langs, lang)
+		if lang == "zh" {
+			assert.Regexp(t, `\p{Han}`, content)
+			assert.Positive(t, bigrams, "a Chinese chunk carries its bigrams for text search")
+		} else {
+			assert.NotRegexp(t, `\p{Han}`, content)
+			assert.Zero(t, bigrams)
+		}
+	}
+	require.NoError(t, rows.Err())
+	assert.Equal(t, []string{"en", "zh"}, langs)
 }
 
 func TestIngest_AChangedFileReplacesItsChunksAndReembedRedoesAll(t *testing.T) {

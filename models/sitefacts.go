@@ -1,6 +1,9 @@
 package models
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"slices"
+)
 
 // Likelihood says how likely an animal is to be seen at a site in its months.
 type Likelihood string
@@ -121,4 +124,25 @@ func orEmpty[T any](s []T) []T {
 		return []T{}
 	}
 	return s
+}
+
+// DivedIn reports whether boats run to the site in month (1-12): it is one
+// of the open months and no recurring closure covers it. A site whose open
+// months were never recorded falls back to its best months, and one with
+// neither is not treated as closed. Dated closures are for the answer to
+// mention; they do not close a month of every year.
+func (s DiveSite) DivedIn(month int) bool {
+	open := s.Facts.OpenMonths
+	if len(open) == 0 {
+		open = s.BestMonths
+	}
+	if len(open) > 0 && !slices.Contains(open, month) {
+		return false
+	}
+	for _, c := range s.Facts.Closures {
+		if slices.Contains(c.Months, month) {
+			return false
+		}
+	}
+	return true
 }

@@ -160,6 +160,28 @@ func operatorsLine(lang string, s Site) string {
 	return fmt.Sprintf(tr(lang, "Operators: %s.", "潜店：%s。"), strings.Join(names, tr(lang, ", ", "、")))
 }
 
+// seasons says when boats run to each chosen site and, where it differs,
+// when it is at its best: from the site's facts, never from a rule of thumb
+// about a whole state (Layang-Layang's resort closes half the year).
+func seasons(lang string, sites []ChosenSite) string {
+	var parts []string
+	for _, cs := range sites {
+		s := cs.Site
+		if len(s.OpenMonths) == 0 {
+			continue
+		}
+		part := fmt.Sprintf(tr(lang, "%s is dived %s", "%s%s可潜"), siteName(lang, s), formatMonths(lang, s.OpenMonths))
+		if len(s.BestMonths) > 0 && !slices.Equal(sortedUnique(s.BestMonths), sortedUnique(s.OpenMonths)) {
+			part += fmt.Sprintf(tr(lang, " (best %s)", "（最佳%s）"), formatMonths(lang, s.BestMonths))
+		}
+		parts = append(parts, part)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return strings.Join(parts, tr(lang, "; ", "；")) + tr(lang, ".", "。")
+}
+
 // closing asks for what is missing and reminds the diver to confirm.
 func closing(lang string, req Request) []string {
 	var out []string
@@ -171,9 +193,8 @@ func closing(lang string, req Request) []string {
 		out = append(out, tr(lang, "Some of these ask for more than Open Water: tell me your certification and I will check each one.",
 			"其中有些潜点要求高于开放水域的证书：告诉我你的证书级别，我来逐一核对。"))
 	}
-	if len(c.Months) == 0 {
-		out = append(out, tr(lang, "When are you travelling? The peninsula's east coast closes from about November to February, while Sabah's islands are dived all year.",
-			"你打算什么时候去？半岛东海岸约11月至次年2月封海，沙巴的岛屿则全年可潜。"))
+	if len(c.Months) == 0 && len(req.Sites) > 0 {
+		out = append(out, tr(lang, "When are you travelling? ", "你打算什么时候去？")+seasons(lang, req.Sites))
 	}
 	return append(out, tr(lang, "Conditions change: confirm with the operator before you book.", "海况多变，预订前请向潜店确认。"))
 }

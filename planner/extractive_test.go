@@ -179,3 +179,17 @@ func TestExtractive_IntroReadsWellForOneSite(t *testing.T) {
 		}
 	}
 }
+
+func TestClosing_WithoutMonthsSaysWhenEachChosenSiteIsDivedFromItsFacts(t *testing.T) {
+	sites := []ChosenSite{
+		{Site: Site{NameEn: "Hammerhead Point", NameZh: "锤头鲨角", OpenMonths: []int{3, 4, 5, 6, 7, 8}, BestMonths: []int{3, 4, 5}}},
+		{Site: Site{NameEn: "Paradise Reef", NameZh: "天堂礁", OpenMonths: []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}}},
+	}
+	en := strings.Join(closing("en", Request{Sites: sites}), " ")
+	assert.Contains(t, en, "Hammerhead Point is dived March–August (best March–May)")
+	assert.Contains(t, en, "Paradise Reef is dived all year")
+	assert.NotContains(t, en, "Sabah", "no rule of thumb about a whole state")
+	zh := strings.Join(closing("zh", Request{Sites: sites}), "")
+	assert.Contains(t, zh, "3–8月可潜（最佳3–5月）")
+	assert.False(t, regexp.MustCompile(`[A-Za-z]`).MatchString(strings.ReplaceAll(zh, "锤头鲨角", "")), "no English in a Chinese answer: %s", zh)
+}

@@ -31,6 +31,7 @@ type Site struct {
 	MinCertification string     `json:"minCertification"`
 	BestSeason       string     `json:"bestSeason"` // free text, e.g. "Year-round; calmest April to August"
 	BestMonths       []int      `json:"bestMonths"` // empty means unknown, never "closed"
+	OpenMonths       []int      `json:"openMonths"` // months boats run (models.DiveSite.DivedIn)
 	MarineLife       []string   `json:"marineLife"`
 	Operators        []Operator `json:"operators"`
 }
@@ -40,6 +41,11 @@ func SiteFromModel(m models.DiveSite) Site {
 	s := Site{ID: m.ID, Slug: m.Slug, NameEn: m.NameEn, NameZh: m.NameZh, Region: m.Region, State: m.State,
 		MinDepthM: m.MinDepthM, MaxDepthM: m.MaxDepthM, Difficulty: m.Difficulty, MinCertification: m.MinCertification,
 		BestSeason: m.BestSeason, BestMonths: m.BestMonths, MarineLife: m.MarineLife}
+	for month := 1; month <= 12; month++ {
+		if m.DivedIn(month) {
+			s.OpenMonths = append(s.OpenMonths, month)
+		}
+	}
 	for _, o := range m.Operators {
 		s.Operators = append(s.Operators, Operator{Name: o.Name, NameZh: o.NameZh})
 	}
@@ -159,14 +165,19 @@ func beginnerOK(s Site, experience string) bool {
 	return s.MinCertification == models.CertificationLevels[0] && s.Difficulty != models.DifficultyAdvanced
 }
 
-// inSeason: with travel months given, at least one must be among the site's
-// best months. A site with no recorded months is not treated as closed.
+// inSeason: with travel months given, boats must run to the site in at
+// least one of them (its open months; a site built without them, as in
+// tests, falls back to its best months). Best months only rank.
 func inSeason(s Site, months []int) bool {
-	if len(months) == 0 || len(s.BestMonths) == 0 {
+	open := s.OpenMonths
+	if len(open) == 0 {
+		open = s.BestMonths
+	}
+	if len(months) == 0 || len(open) == 0 {
 		return true
 	}
 	for _, m := range months {
-		if slices.Contains(s.BestMonths, m) {
+		if slices.Contains(open, m) {
 			return true
 		}
 	}
@@ -391,8 +402,8 @@ func why(cands []Candidate, c Constraints, safeCount int) string {
 			"%s的潜点都不符合你的证书、经验或深度限制。"), placeNames(lang, c.Places))
 	case monsoon && inMonsoon:
 		return fmt.Sprintf(tr(lang,
-			"%s is out of season in %s: the north-east monsoon closes most resorts and boats on the peninsula's east coast from about November to February, and its sites are best in %s. Sabah's Semporna islands are dived all year.",
-			"%s在%s不是潜水季：东北季风期间（约11月至次年2月）半岛东海岸的大多数度假村和船停运，那里最佳季节是%s。沙巴仙本那一带的岛屿全年可潜。"),
+			"%s is out of season in %s: the north-east monsoon closes most resorts and boats on the peninsula's east coast from about November to February, and its sites are best in %s.",
+			"%s在%s不是潜水季：东北季风期间（约11月至次年2月）半岛东海岸的大多数度假村和船停运，那里最佳季节是%s。"),
 			placeNames(lang, c.Places), formatMonths(lang, c.Months), formatMonths(lang, placeMonths))
 	case len(c.Places) > 0 && len(c.Months) > 0:
 		return fmt.Sprintf(tr(lang, "The sites in %s that suit you are out of season in %s; they are best in %s.",

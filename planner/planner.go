@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/dovvydive/backend/knowledge"
 	"github.com/dovvydive/backend/knowledge/embedding"
 )
 
@@ -202,9 +203,9 @@ func retrievalQuery(message string, c Constraints) string {
 		extra = append(extra, placeName(LangEn, pl))
 	}
 	if len(extra) == 0 {
-		return message
+		return knowledge.ExpandQuery(message)
 	}
-	return message + "\n" + strings.Join(extra, " ")
+	return knowledge.ExpandQuery(message + "\n" + strings.Join(extra, " "))
 }
 
 // siteScorePassages is how many of a site's best passages add to its score:

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/dovvydive/backend/database"
+	"github.com/dovvydive/backend/knowledge"
 	"github.com/dovvydive/backend/models"
 )
 
@@ -11,7 +12,7 @@ import (
 // implements it.
 type Database interface {
 	Search(ctx context.Context, vec []float32, k, efSearch int, f database.SearchFilter) ([]database.SearchHit, error)
-	TextSearch(ctx context.Context, query string, k int) ([]database.TextHit, error)
+	TextSearch(ctx context.Context, query string, animals []string, k int, f database.SearchFilter) ([]database.SearchHit, error)
 	PlannerSites(ctx context.Context) ([]models.DiveSite, error)
 }
 
@@ -42,13 +43,13 @@ func (s Store) VectorSearch(ctx context.Context, vec []float32, k int) ([]Passag
 
 // TextSearch returns the k best chunks by full text and site names.
 func (s Store) TextSearch(ctx context.Context, query string, k int) ([]Passage, error) {
-	hits, err := s.DB.TextSearch(ctx, query, k)
+	hits, err := s.DB.TextSearch(ctx, query, knowledge.AnimalsIn(query), k, database.SearchFilter{})
 	if err != nil {
 		return nil, err
 	}
 	out := make([]Passage, len(hits))
 	for i, h := range hits {
-		out[i] = Passage{SiteID: h.SiteID, Slug: h.Slug, ChunkIndex: h.ChunkIndex, Text: h.Text, Score: h.Score}
+		out[i] = Passage{SiteID: h.SiteID, Slug: h.Slug, ChunkIndex: h.ChunkIndex, Text: h.Content, Score: h.Score}
 	}
 	return out, nil
 }

@@ -27,8 +27,16 @@ start)
     [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$data"
     chmod 700 "$data"
     # Over the primary's private socket, where its superuser is trusted;
-    # -R writes standby.signal and primary_conninfo.
-    as_owner "$PG_BIN/pg_basebackup" -h "$primary" -p "$pport" -U postgres -D "$data" -R -X stream -c fast
+    # -R writes standby.signal, primary_conninfo and primary_slot_name.
+    # The physical slot (-C -S) makes the primary keep the WAL the standby
+    # has not replayed: without it, a burst of template clones (CREATE
+    # DATABASE writes the whole database to WAL) while the standby lagged
+    # recycled segments it still needed ("requested WAL segment ... has
+    # already been removed") and it never caught up again.
+    slot="replica_$port"
+    as_owner "$PG_BIN/psql" -h "$primary" -p "$pport" -U postgres -d postgres -qAtc \
+      "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '$slot' AND NOT active" >/dev/null
+    as_owner "$PG_BIN/pg_basebackup" -h "$primary" -p "$pport" -U postgres -D "$data" -R -X stream -c fast -C -S "$slot"
     cat >>"$data/postgresql.conf" <<CONF
 # replica.sh: the standby's own socket, and fewer recovery conflicts.
 unix_socket_directories = '$data'
