@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -217,6 +218,32 @@ func chunkCount(t *testing.T, db *database.DB, slug string) int {
 	var n int
 	require.NoError(t, db.SQL().QueryRow(`SELECT count(*) FROM site_chunks c JOIN dive_sites s ON s.id = c.site_id WHERE s.slug = $1`, slug).Scan(&n))
 	return n
+}
+
+func TestSplit_KeepsSentenceBoundariesInBothLanguagesOnEverySite(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "data", "sites", "*.md"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	glued := regexp.MustCompile(`\p{Ll}[.!?]\p{Lu}`) // "May.Visibility"
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		require.NoError(t, err)
+		doc, err := knowledge.ParseDocument(filepath.Base(f), raw)
+		require.NoError(t, err)
+		// Small chunks, so that many sentence boundaries are cut or joined.
+		for _, c := range knowledge.Split(doc.English, 60, 15) {
+			assert.NotRegexp(t, glued, c.Text, "%s: English sentences run together", filepath.Base(f))
+		}
+		zh := knowledge.Split(doc.Chinese, 60, 15)
+		assert.Greater(t, len(zh), 1, "%s: a long Chinese text is split at its sentences", filepath.Base(f))
+		for _, c := range zh {
+			assert.NotContains(t, c.Text, "。 ", "%s: no space after a Chinese full stop", filepath.Base(f))
+			if c.Tokens > 60 { // only a sentence longer than the limit on its own, never cut inside
+				body := strings.TrimRight(c.Text, "。！？”）")
+				assert.NotRegexp(t, `[。！？]`, body[strings.LastIndex(body, "\n")+1:], "%s: an oversized chunk is one sentence", filepath.Base(f))
+			}
+		}
+	}
 }
 
 func TestIngest_LoadsGoodFilesSkipsMalformedOnesAndThenUnchangedOnes(t *testing.T) {
