@@ -28,9 +28,15 @@ type SiteFilter struct {
 	Offset         int
 }
 
+// summaryColumns read a models.DiveSiteSummary: the card and each text's
+// first paragraph, computed here so the whole texts never leave the database.
+const summaryColumns = `id, slug, name_en, name_zh, split_part(description_en, E'\n\n', 1) AS summary_en,
+	split_part(description_zh, E'\n\n', 1) AS summary_zh, region, state, latitude, longitude, min_depth_m, max_depth_m,
+	difficulty, min_certification, best_season, best_months, marine_life, created_at, updated_at`
+
 // SitePage is one page of dive sites and the total matching the filter.
 type SitePage struct {
-	Sites []models.DiveSite
+	Sites []models.DiveSiteSummary
 	Total int64
 }
 
@@ -49,7 +55,8 @@ func (d *DB) ListDiveSites(ctx context.Context, f SiteFilter) (SitePage, error) 
 		if err := q.Session(&gorm.Session{}).Count(&page.Total).Error; err != nil {
 			return err
 		}
-		return q.Session(&gorm.Session{}).Order("name_en, id").Limit(f.Limit).Offset(f.Offset).Find(&page.Sites).Error
+		return q.Session(&gorm.Session{}).Select(summaryColumns).Order("name_en, id").Limit(f.Limit).Offset(f.Offset).
+			Find(&page.Sites).Error
 	})
 	if err != nil {
 		return SitePage{}, err

@@ -119,10 +119,16 @@ func TestListDiveSites_ReturnsAPageInCamelCase(t *testing.T) {
 	data := r.body["data"].([]any)
 	assert.Len(t, data, 3)
 	first := data[0].(map[string]any)
-	for _, key := range []string{"id", "slug", "nameEn", "nameZh", "descriptionEn", "descriptionZh", "region", "state",
+	for _, key := range []string{"id", "slug", "nameEn", "nameZh", "summaryEn", "summaryZh", "region", "state",
 		"latitude", "longitude", "minDepthM", "maxDepthM", "difficulty", "minCertification", "bestSeason", "bestMonths", "marineLife"} {
 		assert.Contains(t, first, key)
 	}
+	for _, key := range []string{"facts", "operators", "descriptionEn", "descriptionZh"} {
+		assert.NotContains(t, first, key, "a list shows summaries; the site itself has the rest")
+	}
+	assert.NotContains(t, first["summaryEn"], "\n\n", "one paragraph")
+	assert.Regexp(t, `\p{Han}`, first["summaryZh"])
+	assert.NotEmpty(t, first["summaryEn"])
 	semporna := countSites(t, func(s models.DiveSite) bool { return s.Region == "Semporna" })
 	require.Greater(t, semporna, 3, "the corpus has more than one page of Semporna sites")
 	page := r.body["page"].(map[string]any)

@@ -68,10 +68,11 @@ type listDiveSitesInput struct {
 }
 
 type listDiveSitesOutput struct {
-	Body ListBody[models.DiveSite]
+	Body ListBody[models.DiveSiteSummary]
 }
 
-// List returns a filtered page of dive sites, without their operators.
+// List returns a filtered page of dive site summaries (no facts, no
+// operators, the first paragraph of each text).
 func (h *DiveSiteHandler) List(ctx context.Context, in *listDiveSitesInput) (*listDiveSitesOutput, error) {
 	f := database.SiteFilter{Region: in.Region, State: in.State, Difficulty: string(in.Difficulty), Name: in.Q,
 		MaxDepthM: in.MaxDepth, Limit: in.Limit, Offset: in.Offset}
@@ -83,9 +84,9 @@ func (h *DiveSiteHandler) List(ctx context.Context, in *listDiveSitesInput) (*li
 		return nil, storeError(ctx, err)
 	}
 	if page.Sites == nil {
-		page.Sites = []models.DiveSite{}
+		page.Sites = []models.DiveSiteSummary{}
 	}
-	return &listDiveSitesOutput{Body: ListBody[models.DiveSite]{Data: page.Sites, Page: newPage(in.Limit, in.Offset, page.Total)}}, nil
+	return &listDiveSitesOutput{Body: ListBody[models.DiveSiteSummary]{Data: page.Sites, Page: newPage(in.Limit, in.Offset, page.Total)}}, nil
 }
 
 // DiveSiteDetail is one dive site with the operators that serve it, an

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+
+	"github.com/dovvydive/backend/data"
 )
 
 // Constraints are what the diver has told the planner so far. They persist
@@ -26,6 +28,7 @@ type Constraints struct {
 	Places        []string `json:"places"`        // canonical place keys (see Places), in the order the diver named them
 	Wishes        []string `json:"wishes"`        // canonical wishes (see Wishes), in the order the diver named them
 	MaxDepthM     int      `json:"maxDepthM"`     // 0 means no stated limit
+	Specialties   []string `json:"specialties"`   // specialty training the diver holds (models.Specialties), ascending
 	Language      string   `json:"language"`      // en or zh: the language of the latest message
 }
 
@@ -53,6 +56,9 @@ func (c Constraints) normalized() Constraints {
 	if c.Wishes == nil {
 		c.Wishes = []string{}
 	}
+	if c.Specialties == nil {
+		c.Specialties = []string{}
+	}
 	if c.Language == "" {
 		c.Language = LangEn
 	}
@@ -68,6 +74,7 @@ func Extract(text string, prev Constraints) Constraints {
 	c.Months = slices.Clone(prev.Months)
 	c.Places = slices.Clone(prev.Places)
 	c.Wishes = slices.Clone(prev.Wishes)
+	c.Specialties = slices.Clone(prev.Specialties)
 
 	if lang := detectLanguage(text); lang != "" {
 		c.Language = lang
@@ -90,7 +97,34 @@ func Extract(text string, prev Constraints) Constraints {
 	if depth, ok := extractDepth(text); ok {
 		c.MaxDepthM = depth
 	}
+	for _, sp := range extractSpecialties(text) { // training, once held, is held for the rest of the conversation
+		if !slices.Contains(c.Specialties, sp) {
+			c.Specialties = append(c.Specialties, sp)
+		}
+	}
+	slices.Sort(c.Specialties)
 	return c.normalized()
+}
+
+// specialtyRules read specialty training a diver says they hold.
+var specialtyRules = []struct {
+	specialty string
+	re        func() *regexp.Regexp
+}{
+	{"cavern", lazyRegexp(`(?i)\b(?:cavern|cave)[- ](?:trained|certified|training|certification|diver|course done|qualified)\b|\b(?:trained|certified|qualified)\s+(?:for|in)\s+(?:cavern|cave)|洞穴(?:潜水)?(?:证书|证|训练|专长|资格)|(?:有|持有|考了|拿了)洞穴`)},
+	{"deep", lazyRegexp(`(?i)\bdeep(?:[- ]diver)?[- ](?:specialty|speciality|certified|certification|trained|training)\b|深潜(?:证书|专长|训练|资格)`)},
+	{"wreck_penetration", lazyRegexp(`(?i)\bwreck[- ](?:penetration|specialty|speciality|diver certification|certified|trained|training)\b|沉船(?:专长|穿透|证书|训练)`)},
+}
+
+// extractSpecialties returns the specialties text says the diver holds.
+func extractSpecialties(text string) []string {
+	var out []string
+	for _, r := range specialtyRules {
+		if loc := r.re().FindStringIndex(text); loc != nil && !negatedBefore(text[max(0, loc[0]-20):loc[0]]) {
+			out = append(out, r.specialty)
+		}
+	}
+	return out
 }
 
 // detectLanguage answers zh when the text has Han characters, en when it has
@@ -319,7 +353,7 @@ func extractCertification(text string) string {
 }
 
 var (
-	beginnerRe    = lazyRegexp(`(?i)\b(?:beginners?|newbies?|novices?|first[- ]time diver|first (?:few )?dives?|new diver|new to diving|just (?:got )?certified|newly certified|just qualified|not (?:very )?experienced|inexperienced|few dives)\b|新手|初学|小白|菜鸟|刚考|刚拿|第一次潜水|经验不多|没什么经验`)
+	beginnerRe    = lazyRegexp(`(?i)\b(?:beginners?|newbies?|novices?|first[- ]time diver|first (?:few )?dives?|new diver|new to diving|just (?:got )?certified|newly certified|just qualified|not (?:very )?experienced|inexperienced|few dives|learn(?:ing)? to dive|(?:our|my|the) kids|children)\b|新手|初学|小白|菜鸟|刚考|刚拿|第一次潜水|经验不多|没什么经验|学潜水|带孩子|小孩`)
 	experiencedRe = lazyRegexp(`(?i)\b(?:experienced|seasoned|veteran|hundreds of dives)\b|老手|经验丰富|资深`)
 	diveCountRe   = lazyRegexp(`(?i)\b(\d{1,4})\+?\s*(?:logged\s+)?dives\b|(\d{1,4})\s*(?:支|次)\s*(?:潜水|气瓶|潜)|潜(?:水)?(?:了|过)?\s*(\d{1,4})\s*(?:次|支|瓶)`)
 )
@@ -350,12 +384,12 @@ func extractExperience(text string) string {
 
 var depthRules = []func() *regexp.Regexp{
 	lazyRegexp(`(?i)\b(?:no|not)\s+(?:deeper|further|lower|below|more)\s+(?:than\s+)?(\d{1,3})\s*(m|metres?|meters?|ft|feet)\b`),
-	lazyRegexp(`(?i)\b(?:can'?t|cannot|can not|won'?t|don'?t|shouldn'?t|not allowed to)\s+(?:go|dive|descend)\s+(?:any\s+)?(?:below|deeper than|deeper|past|beyond|more than)\s*(\d{1,3})\s*(m|metres?|meters?|ft|feet)\b`),
+	lazyRegexp(`(?i)\b(?:can'?t|cannot|can not|won'?t|don'?t|doesn'?t|shouldn'?t|not allowed to|never|would rather not|prefer not to)\s+(?:want to\s+|like to\s+|wish to\s+|need to\s+)?(?:go|dive|descend|been)\s+(?:any\s+)?(?:below|deeper than|deeper|past|beyond|more than|lower than)\s*(\d{1,3})\s*(m|metres?|meters?|ft|feet)\b`),
 	lazyRegexp(`(?i)\b(?:less than|shallower than|under|above)\s*(\d{1,3})\s*(m|metres?|meters?|ft|feet)\b`),
 	lazyRegexp(`(?i)\bmax(?:imum|\.)?\s*(?:depth\s*)?(?:of\s*|is\s*|:\s*)?(\d{1,3})\s*(m|metres?|meters?|ft|feet)\b`),
 	lazyRegexp(`(?i)\b(\d{1,3})\s*(m|metres?|meters?|ft|feet)\s*(?:max(?:imum)?|limit|or less|or shallower|at most|tops)\b`),
 	lazyRegexp(`(?i)\b(?:limit(?:ed)?|depth limit|shallower|stay (?:above|within|shallower than)|certified (?:to|for)|only (?:go |dive )?(?:down )?to|can (?:only )?(?:go|dive) (?:down )?to|at most)\s*(?:to|than|of|is)?\s*(\d{1,3})\s*(m|metres?|meters?|ft|feet)\b`),
-	lazyRegexp(`(?:不超过|不要超过|不能超过|不深于|最深|最多|限深|只能潜到|只能下到|只能到|只能潜|深度限制)\s*(?:是|为)?\s*(\d{1,3})\s*(米|m|公尺)`),
+	lazyRegexp(`(?:不超过|不要超过|不能超过|不想超过|不想潜超过|不愿超过|不想下到|不想深于|不深于|没潜过|最深|最多|限深|只能潜到|只能下到|只能到|只能潜|深度限制)\s*(?:是|为)?\s*(\d{1,3})\s*(米|m|公尺)`),
 	lazyRegexp(`(\d{1,3})\s*(米|m|公尺)\s*(?:以内|以浅|之内|以下|内)`),
 }
 
@@ -523,7 +557,9 @@ func isWordByte(b byte) bool {
 
 // placeTerms are islands, regions, states and areas divers name. Islands come
 // before the regions that contain them so that the most specific name wins.
-var placeTerms = compileTerms([]term{
+// placeTerms are the places the extractor knows; each also answers to the
+// Chinese names data/vocabulary.yaml gives a place of the same English name.
+var placeTerms = compileTerms(withVocabularyNames([]term{
 	{key: "sipadan", aliases: []string{"sipadan", "诗巴丹", "西巴丹"}},
 	{key: "mabul", aliases: []string{"mabul", "马布岛", "马布"}},
 	{key: "kapalai", aliases: []string{"kapalai", "卡帕莱", "卡帕莱岛"}},
@@ -559,7 +595,7 @@ var placeTerms = compileTerms([]term{
 	{key: "pahang", aliases: []string{"pahang", "彭亨"}},
 	{key: "johor", aliases: []string{"johor", "johore", "柔佛"}},
 	{key: "kedah", aliases: []string{"kedah", "吉打"}},
-})
+}))
 
 // Places lists the canonical place keys Extract can return.
 func Places() []string { return keys(placeTerms) }
@@ -574,7 +610,7 @@ var wishTerms = compileTerms([]term{
 	{key: "pelagics", aliases: []string{"pelagics", "pelagic", "big fish", "big stuff", "big animals", "大物", "大货", "大型鱼类", "大型生物"}},
 	{key: "turtles", aliases: []string{"turtles", "turtle", "海龟", "乌龟", "玳瑁"}},
 	{key: "nudibranchs", aliases: []string{"nudibranchs", "nudibranch", "nudis", "nudi", "sea slugs", "sea slug", "海蛞蝓", "裸鳃"}},
-	{key: "macro", aliases: []string{"macro", "muck", "critters", "critter", "frogfish", "mandarinfish", "mandarin fish", "pygmy seahorse", "seahorses", "seahorse", "微距", "小生物", "海马", "青蛙鱼"}},
+	{key: "macro", aliases: []string{"macro", "muck", "critters", "critter", "frogfish", "mandarinfish", "mandarin fish", "pygmy seahorse", "seahorses", "seahorse", "微距", "小生物", "海马", "青蛙鱼", "七彩麒麟鱼", "五彩青蛙鱼", "麒麟鱼"}},
 	{key: "wrecks", aliases: []string{"wrecks", "wreck", "shipwreck", "沉船"}},
 	{key: "walls", aliases: []string{"walls", "wall", "drop-off", "drop off", "dropoff", "峭壁", "断崖", "岩壁", "断层"}},
 	{key: "drift", aliases: []string{"drift dives", "drift diving", "drift", "drifts", "放流", "漂流"}},
@@ -582,6 +618,31 @@ var wishTerms = compileTerms([]term{
 	{key: "jacks", aliases: []string{"jacks", "jackfish", "trevally", "trevallies", "鲹鱼", "鲹", "杰克鱼"}},
 	{key: "reef", aliases: []string{"coral reefs", "coral reef", "corals", "coral", "reefs", "珊瑚礁", "珊瑚"}},
 })
+
+// withVocabularyNames adds to each term the Chinese names of the vocabulary's
+// places whose English name or alias is one of the term's aliases.
+func withVocabularyNames(list []term) []term {
+	v, err := data.LoadVocabulary()
+	if err != nil { // the embedded vocabulary is checked by its tests
+		return list
+	}
+	for i, t := range list {
+		for _, p := range v.Places {
+			names := append([]string{p.En}, p.AliasesEn...)
+			if !slices.ContainsFunc(names, func(n string) bool {
+				return slices.Contains(t.aliases, strings.ToLower(strings.ReplaceAll(n, "-", " ")))
+			}) {
+				continue
+			}
+			for _, zh := range append([]string{p.Zh}, p.AliasesZh...) {
+				if !slices.Contains(list[i].aliases, zh) {
+					list[i].aliases = append(list[i].aliases, zh)
+				}
+			}
+		}
+	}
+	return list
+}
 
 // Wishes lists the canonical wishes Extract can return.
 func Wishes() []string { return keys(wishTerms) }

@@ -203,7 +203,7 @@ func TestExtract_DoesNotChangePrevious(t *testing.T) {
 func TestConstraints_JSONHasStableShape(t *testing.T) {
 	b, err := json.Marshal(Extract("hello", Constraints{}))
 	require.NoError(t, err)
-	assert.JSONEq(t, `{"months":[],"season":"","certification":"","experience":"","places":[],"wishes":[],"maxDepthM":0,"language":"en"}`, string(b))
+	assert.JSONEq(t, `{"months":[],"season":"","certification":"","experience":"","places":[],"wishes":[],"maxDepthM":0,"specialties":[],"language":"en"}`, string(b))
 }
 
 // FuzzExtract checks the invariants every extraction keeps, whatever the text.

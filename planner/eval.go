@@ -41,7 +41,7 @@ type EvalReport struct {
 // Evaluate asks the planner each question as a new conversation and scores
 // hit@3 (an expected slug among the first three recommended sites) and
 // constraint violations: a recommended site above the stated certification,
-// out of season in every stated month, or deeper than the stated limit. A
+// closed in every stated month, needing specialty training the diver has not stated, or starting deeper than the stated limit. A
 // constraint the question states wins over what the extractor understood;
 // when the question states none, the extracted one is checked. Questions
 // without expected sites count for violations only.
@@ -113,8 +113,11 @@ func violations(s Site, c Constraints) []string {
 	if !inSeason(s, c.Months) {
 		out = append(out, fmt.Sprintf("%s: best months %v, trip in %v", s.Slug, s.BestMonths, c.Months))
 	}
-	if c.MaxDepthM > 0 && s.MaxDepthM > c.MaxDepthM {
-		out = append(out, fmt.Sprintf("%s: reaches %d m, limit %d m", s.Slug, s.MaxDepthM, c.MaxDepthM))
+	if !holdsSpecialties(s, c.Specialties) {
+		out = append(out, fmt.Sprintf("%s: needs %v training, diver holds %v", s.Slug, s.Specialties, c.Specialties))
+	}
+	if c.MaxDepthM > 0 && s.MinDepthM > c.MaxDepthM {
+		out = append(out, fmt.Sprintf("%s: starts at %d m, limit %d m", s.Slug, s.MinDepthM, c.MaxDepthM))
 	}
 	return out
 }

@@ -17,7 +17,7 @@ func TestEvaluate_ScoresHitsAndCountsViolationsOfStatedConstraints(t *testing.T)
 		// The text states nothing, but the question's constraints do: an
 		// unconstrained answer may break them, and Evaluate must notice.
 		{ID: "violations", Lang: "en", Question: "Barracuda Point and the Sipadan walls, which is best?",
-			Constraints: EvalConstraints{Certification: "open_water", Months: []int{12}, MaxDepthM: 12}},
+			Constraints: EvalConstraints{Certification: "open_water", Months: []int{12}, MaxDepthM: 4}},
 	}
 	rep := Evaluate(context.Background(), tp.Planner, qs)
 	assert.Equal(t, 3, rep.Questions)
@@ -31,7 +31,7 @@ func TestEvaluate_ScoresHitsAndCountsViolationsOfStatedConstraints(t *testing.T)
 	require.NotEmpty(t, v)
 	joined := strings.Join(v, "\n")
 	assert.Contains(t, joined, "needs advanced_open_water")
-	assert.Contains(t, joined, "limit 12 m")
+	assert.Contains(t, joined, "limit 4 m", "Sipadan starts deeper than 4 m")
 	assert.Equal(t, len(v), rep.Violations)
 	assert.Zero(t, rep.Errors)
 }

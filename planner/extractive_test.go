@@ -20,7 +20,7 @@ func extractiveRequest(t *testing.T, lang, message string, cons Constraints, slu
 	req := Request{Language: lang, Message: message, Constraints: cons.normalized()}
 	for _, slug := range slugs {
 		s := c.site(t, slug)
-		cand := Candidate{Site: s, Wishes: wishesOffered(Candidate{Site: s}, cons.Wishes)}
+		cand := Candidate{Site: s, Wishes: wishesOffered(Candidate{Site: s}, cons.Wishes, cons.Months)}
 		req.Sites = append(req.Sites, ChosenSite{Site: s, Reason: reason(cand, req.Constraints), Wishes: cand.Wishes})
 		req.Passages = append(req.Passages, c.passages(slug)...)
 	}

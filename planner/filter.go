@@ -19,28 +19,34 @@ type Operator struct {
 
 // Site holds the facts about a dive site the planner reasons with.
 type Site struct {
-	ID               uuid.UUID  `json:"id"`
-	Slug             string     `json:"slug"`
-	NameEn           string     `json:"nameEn"`
-	NameZh           string     `json:"nameZh"`
-	Region           string     `json:"region"`
-	State            string     `json:"state"`
-	MinDepthM        int        `json:"minDepthM"`
-	MaxDepthM        int        `json:"maxDepthM"`
-	Difficulty       string     `json:"difficulty"`
-	MinCertification string     `json:"minCertification"`
-	BestSeason       string     `json:"bestSeason"` // free text, e.g. "Year-round; calmest April to August"
-	BestMonths       []int      `json:"bestMonths"` // empty means unknown, never "closed"
-	OpenMonths       []int      `json:"openMonths"` // months boats run (models.DiveSite.DivedIn)
-	MarineLife       []string   `json:"marineLife"`
-	Operators        []Operator `json:"operators"`
+	ID               uuid.UUID          `json:"id"`
+	Slug             string             `json:"slug"`
+	NameEn           string             `json:"nameEn"`
+	NameZh           string             `json:"nameZh"`
+	Region           string             `json:"region"`
+	State            string             `json:"state"`
+	MinDepthM        int                `json:"minDepthM"`
+	MaxDepthM        int                `json:"maxDepthM"`
+	Difficulty       string             `json:"difficulty"`
+	MinCertification string             `json:"minCertification"`
+	BestSeason       string             `json:"bestSeason"`  // free text, e.g. "Year-round; calmest April to August"
+	BestMonths       []int              `json:"bestMonths"`  // empty means unknown, never "closed"
+	OpenMonths       []int              `json:"openMonths"`  // months boats run (models.DiveSite.DivedIn)
+	RoughMonths      []int              `json:"roughMonths"` // open months with rougher seas: a caveat
+	Sightings        []models.Sighting  `json:"sightings"`
+	Specialties      []models.Specialty `json:"specialties"` // training needed to dive the site at all
+	GuideRequired    bool               `json:"guideRequired"`
+	MarineLife       []string           `json:"marineLife"`
+	Operators        []Operator         `json:"operators"`
 }
 
 // SiteFromModel converts a stored site (with its operators preloaded).
 func SiteFromModel(m models.DiveSite) Site {
 	s := Site{ID: m.ID, Slug: m.Slug, NameEn: m.NameEn, NameZh: m.NameZh, Region: m.Region, State: m.State,
 		MinDepthM: m.MinDepthM, MaxDepthM: m.MaxDepthM, Difficulty: m.Difficulty, MinCertification: m.MinCertification,
-		BestSeason: m.BestSeason, BestMonths: m.BestMonths, MarineLife: m.MarineLife}
+		BestSeason: m.BestSeason, BestMonths: m.BestMonths, MarineLife: m.MarineLife,
+		RoughMonths: m.Facts.RoughMonths, Sightings: m.Facts.Sightings,
+		Specialties: m.Facts.Requirements.Specialties, GuideRequired: m.Facts.Requirements.GuideRequired}
 	for month := 1; month <= 12; month++ {
 		if m.DivedIn(month) {
 			s.OpenMonths = append(s.OpenMonths, month)
@@ -102,7 +108,7 @@ func Select(cands []Candidate, c Constraints, n int) Selection {
 			continue
 		}
 		safeCount++
-		cand.Wishes = wishesOffered(cand, c.Wishes)
+		cand.Wishes = wishesOffered(cand, c.Wishes, c.Months)
 		cand.Score += boost(cand, c)
 		placeOK, seasonOK := matchesPlace(cand.Site, c.Places), inSeason(cand.Site, c.Months)
 		switch {
@@ -137,10 +143,24 @@ func byScore(a, b Candidate) int {
 }
 
 // safe reports whether the diver may dive the site at all: certification,
-// beginner rule and depth limit.
+// beginner rule, the specialty training the site requires (Turtle Cavern's
+// cavern training) which the diver must have stated, and a depth limit
+// that reaches at least the site's shallowest part (a site deeper in places
+// is dived within the limit: the answer says so).
 func safe(s Site, c Constraints) bool {
-	return withinCertification(s, c.Certification) && beginnerOK(s, c.Experience) &&
-		(c.MaxDepthM <= 0 || s.MaxDepthM <= 0 || s.MaxDepthM <= c.MaxDepthM)
+	return withinCertification(s, c.Certification) && beginnerOK(s, c.Experience) && holdsSpecialties(s, c.Specialties) &&
+		(c.MaxDepthM <= 0 || s.MinDepthM <= c.MaxDepthM)
+}
+
+// holdsSpecialties: the diver has said they hold every specialty the site
+// requires (an unstated one is not held).
+func holdsSpecialties(s Site, held []string) bool {
+	for _, sp := range s.Specialties {
+		if !slices.Contains(held, string(sp)) {
+			return false
+		}
+	}
+	return true
 }
 
 // withinCertification: a site whose minimum level is not in the levels up to
@@ -237,13 +257,46 @@ var wishFactWords = map[string][]string{
 	"pelagics":     {"shark", "hammerhead", "manta", "barracuda", "trevally", "tuna", "eagle ray"},
 }
 
-// siteFactsText is what wishFactWords are looked for in.
-func siteFactsText(s Site) string {
-	return strings.ToLower(strings.Join(append([]string{s.NameEn, s.Slug}, s.MarineLife...), " | "))
+// animalWishes are wishes for animals: a site offers one only when its facts
+// record the animal (a sighting in the months asked, or its marine life),
+// never because of its name ("Mantabuan" has no mantas) or a passage that
+// mentions it (one says when whale sharks pass, not that they do in August).
+var animalWishes = map[string]bool{"turtles": true, "hammerheads": true, "whale_sharks": true, "sharks": true,
+	"manta": true, "nudibranchs": true, "macro": true, "barracuda": true, "jacks": true, "pelagics": true}
+
+// notTheAnimal are recorded life that share a wish word but not the wish:
+// bones are not turtles, and a diver asking for sharks does not mean the
+// bamboo sharks resting under ledges.
+var notTheAnimal = []string{"turtle skeletons", "bamboo shark"}
+
+// siteFactsText is what wishFactWords are looked for in: the animals seen at
+// the site in the months asked (all of them when none are) and its other
+// marine life, and for wishes that are kinds of dive (wrecks, walls, drift,
+// reef), its name too.
+func siteFactsText(s Site, wish string, months []int) string {
+	var parts []string
+	if !animalWishes[wish] {
+		parts = append(parts, s.NameEn, s.Slug)
+	}
+	for _, sg := range s.Sightings {
+		if len(months) == 0 || len(sg.Months) == 0 || slices.ContainsFunc(months, func(m int) bool { return slices.Contains(sg.Months, m) }) {
+			parts = append(parts, sg.Animal)
+		}
+	}
+	for _, l := range s.MarineLife {
+		if !slices.Contains(notTheAnimal, l) {
+			parts = append(parts, l)
+		}
+	}
+	text := strings.ToLower(strings.Join(parts, " | "))
+	for _, not := range notTheAnimal {
+		text = strings.ReplaceAll(text, not, "")
+	}
+	return text
 }
 
-func wishInFacts(s Site, wish string) bool {
-	facts := siteFactsText(s)
+func wishInFacts(s Site, wish string, months []int) bool {
+	facts := siteFactsText(s, wish, months)
 	for _, w := range wishFactWords[wish] {
 		if strings.Contains(facts, w) {
 			return true
@@ -252,13 +305,32 @@ func wishInFacts(s Site, wish string) bool {
 	return false
 }
 
-// wishesOffered lists the diver's wishes the site's facts or passages show.
-func wishesOffered(cand Candidate, wishes []string) []string {
+// wishSeason returns the months the site's sightings of a wished-for animal
+// are recorded in, for an answer given without months.
+func wishSeason(s Site, wish string) []int {
+	var out []int
+	for _, sg := range s.Sightings {
+		for _, w := range wishFactWords[wish] {
+			if strings.Contains(strings.ToLower(sg.Animal), w) && !slices.Contains(notTheAnimal, strings.ToLower(sg.Animal)) {
+				out = append(out, sg.Months...)
+			}
+		}
+	}
+	return sortedUnique(out)
+}
+
+// wishesOffered lists the diver's wishes the site offers in the months
+// asked: animals from its facts only, kinds of dive from its facts, name or
+// passages.
+func wishesOffered(cand Candidate, wishes []string, months []int) []string {
 	var out []string
 	var lower string
 	for _, w := range wishes {
-		if wishInFacts(cand.Site, w) {
+		if wishInFacts(cand.Site, w, months) {
 			out = append(out, w)
+			continue
+		}
+		if animalWishes[w] {
 			continue
 		}
 		if lower == "" {
@@ -278,7 +350,7 @@ func wishesOffered(cand Candidate, wishes []string) []string {
 func boost(cand Candidate, c Constraints) float64 {
 	var b float64
 	for _, w := range cand.Wishes {
-		if wishInFacts(cand.Site, w) {
+		if wishInFacts(cand.Site, w, c.Months) {
 			b += boostWishFact
 		} else {
 			b += boostWishPassage
@@ -302,15 +374,28 @@ func depthRange(lang string, s Site) string {
 func reason(cand Candidate, c Constraints) string {
 	lang, s := c.Language, cand.Site
 	var parts []string
-	if len(sortedUnique(s.BestMonths)) >= 12 {
+	open := s.OpenMonths
+	if len(open) == 0 {
+		open = s.BestMonths
+	}
+	switch {
+	case len(sortedUnique(open)) >= 12:
 		parts = append(parts, tr(lang, "dived all year", "全年可潜"))
-	} else if len(c.Months) > 0 && len(s.BestMonths) > 0 {
-		parts = append(parts, fmt.Sprintf(tr(lang, "in season in %s (best %s)", "%s正当季（最佳%s）"),
-			formatMonths(lang, inSeasonMonths(s, c.Months)), formatMonths(lang, s.BestMonths)))
-	} else if len(s.BestMonths) > 0 {
-		parts = append(parts, fmt.Sprintf(tr(lang, "best %s", "最佳季节%s"), formatMonths(lang, s.BestMonths)))
+	case len(c.Months) > 0 && len(open) > 0:
+		parts = append(parts, fmt.Sprintf(tr(lang, "open in %s", "%s开放"), formatMonths(lang, inSeasonMonths(s, c.Months))))
+	case len(open) > 0:
+		parts = append(parts, fmt.Sprintf(tr(lang, "dived %s", "%s可潜"), formatMonths(lang, open)))
+	}
+	if len(s.BestMonths) > 0 && !slices.Equal(sortedUnique(s.BestMonths), sortedUnique(open)) {
+		parts[len(parts)-1] += fmt.Sprintf(tr(lang, " (best %s)", "（最佳%s）"), formatMonths(lang, s.BestMonths))
+	}
+	if rough := intersect(c.Months, s.RoughMonths); len(rough) > 0 {
+		parts = append(parts, fmt.Sprintf(tr(lang, "rougher seas in %s", "%s海况较差"), formatMonths(lang, rough)))
 	}
 	parts = append(parts, depthRange(lang, s))
+	if c.MaxDepthM > 0 && s.MaxDepthM > c.MaxDepthM {
+		parts = append(parts, fmt.Sprintf(tr(lang, "stay within your %d m", "请保持在%d米以内"), c.MaxDepthM))
+	}
 	if s.MinCertification != "" {
 		parts = append(parts, fmt.Sprintf(tr(lang, "%s and above", "%s及以上"), certName(lang, s.MinCertification)))
 	}
@@ -320,15 +405,35 @@ func reason(cand Candidate, c Constraints) string {
 			names[i] = wishName(lang, w)
 		}
 		parts = append(parts, fmt.Sprintf(tr(lang, "for %s", "可看%s"), joinList(lang, names)))
+		if len(c.Months) == 0 {
+			for _, w := range cand.Wishes {
+				if ms := wishSeason(s, w); len(ms) > 0 && len(ms) < 12 {
+					parts = append(parts, fmt.Sprintf(tr(lang, "%s seen %s", "%s出现于%s"), wishName(lang, w), formatMonths(lang, ms)))
+				}
+			}
+		}
+	}
+	if s.GuideRequired {
+		parts = append(parts, tr(lang, "only with a guide", "须由向导带领"))
 	}
 	return strings.Join(parts, tr(lang, "; ", "；"))
 }
 
+// inSeasonMonths are the asked months boats run to the site.
 func inSeasonMonths(s Site, months []int) []int {
+	open := s.OpenMonths
+	if len(open) == 0 {
+		open = s.BestMonths
+	}
+	return intersect(months, open)
+}
+
+// intersect returns the elements of a that b holds, in a's order.
+func intersect(a, b []int) []int {
 	var out []int
-	for _, m := range months {
-		if slices.Contains(s.BestMonths, m) {
-			out = append(out, m)
+	for _, x := range a {
+		if slices.Contains(b, x) {
+			out = append(out, x)
 		}
 	}
 	return out
@@ -342,7 +447,7 @@ func alternativeReason(cand Candidate, c Constraints) string {
 		head = tr(lang, "the nearest safe choice", "最接近的安全选择")
 	}
 	if len(c.Months) > 0 {
-		head += fmt.Sprintf(tr(lang, ", but in season in %s", "，但%s正当季"), formatMonths(lang, inSeasonMonths(s, c.Months)))
+		head += fmt.Sprintf(tr(lang, ", but open in %s", "，但%s开放"), formatMonths(lang, inSeasonMonths(s, c.Months)))
 	}
 	rest := reason(Candidate{Site: s, Wishes: cand.Wishes}, Constraints{Language: lang})
 	return head + tr(lang, "; ", "；") + rest
@@ -373,8 +478,8 @@ func why(cands []Candidate, c Constraints, safeCount int) string {
 		msg := fmt.Sprintf(tr(lang, "No site I know is safe for %s, so I cannot recommend one.",
 			"我掌握的潜点里没有适合%s的，所以无法推荐。"), joinList(lang, limits))
 		if s, ok := shallowest(cands, c); ok {
-			msg += fmt.Sprintf(tr(lang, " The shallowest that suits you otherwise is %s, which reaches %d m.",
-				"除深度外最浅的合适潜点是%s，最深%d米。"), siteName(lang, s), s.MaxDepthM)
+			msg += fmt.Sprintf(tr(lang, " The shallowest that suits you otherwise is %s, which starts at %d m.",
+				"除深度外最浅的合适潜点是%s，从%d米起。"), siteName(lang, s), s.MinDepthM)
 		}
 		return msg
 	}
@@ -437,10 +542,10 @@ func shallowest(cands []Candidate, c Constraints) (Site, bool) {
 	found := false
 	for _, cand := range cands {
 		s := cand.Site
-		if !safe(s, relaxed) || !inSeason(s, c.Months) || s.MaxDepthM <= 0 {
+		if !safe(s, relaxed) || !inSeason(s, c.Months) || s.MinDepthM <= 0 {
 			continue
 		}
-		if !found || s.MaxDepthM < best.MaxDepthM || (s.MaxDepthM == best.MaxDepthM && s.Slug < best.Slug) {
+		if !found || s.MinDepthM < best.MinDepthM || (s.MinDepthM == best.MinDepthM && s.Slug < best.Slug) {
 			best, found = s, true
 		}
 	}

@@ -68,12 +68,34 @@ func TestSelect_NeverOutOfSeasonWhenMonthsAreGiven(t *testing.T) {
 	assert.NotContains(t, slugsOf(sel.Fits), "tioman-renggis-island")
 }
 
-func TestSelect_NeverDeeperThanTheLimit(t *testing.T) {
-	sel := Select(cands(nil), Constraints{MaxDepthM: 20}, 7)
+func TestSelect_UnderADepthLimitOffersSitesThatStartWithinItAndSaysToStayThere(t *testing.T) {
+	sel := Select(cands(nil), Constraints{MaxDepthM: 12, Language: "en"}, 7)
 	require.NotEmpty(t, sel.Fits)
+	deeper := 0
 	for _, f := range sel.Fits {
-		assert.LessOrEqual(t, f.Site.MaxDepthM, 20, f.Site.Slug)
+		assert.LessOrEqual(t, f.Site.MinDepthM, 12, f.Site.Slug)
+		if f.Site.MaxDepthM > 12 {
+			deeper++
+			assert.Contains(t, f.Reason, "stay within your 12 m", f.Site.Slug)
+		}
 	}
+	assert.Positive(t, deeper, "sites deeper in places are offered, dived within the limit")
+}
+
+func TestSelect_ASiteNeedingASpecialtyOnlyForADiverWhoHoldsIt(t *testing.T) {
+	all := cands(nil)
+	for i := range all {
+		if all[i].Site.Slug == "sipadan-barracuda-point" {
+			all[i].Site.Specialties = []models.Specialty{models.SpecialtyCavern}
+			all[i].Score = 10
+		}
+	}
+	without := Select(all, Constraints{Certification: "advanced_open_water"}, 7)
+	assert.NotContains(t, slugsOf(without.Fits), "sipadan-barracuda-point", "cavern training not stated")
+	with := Select(all, Extract("I'm AOW and cavern trained", Constraints{}), 7)
+	assert.Contains(t, slugsOf(with.Fits), "sipadan-barracuda-point")
+	assert.Equal(t, []string{"cavern"}, Extract("我有进阶和洞穴证书", Constraints{}).Specialties)
+	assert.Empty(t, Extract("I'm not cave certified", Constraints{}).Specialties)
 }
 
 func TestSelect_BeginnersGetOnlyOpenWaterSitesThatAreNotAdvanced(t *testing.T) {
@@ -147,12 +169,12 @@ func TestSelect_EastCoastInDecemberOffersSabahAndExplainsTheMonsoon(t *testing.T
 }
 
 func TestSelect_NothingSafeSaysSoAndOffersNothing(t *testing.T) {
-	sel := Select(cands(nil), Constraints{Certification: "open_water", MaxDepthM: 10, Language: "en"}, 3)
+	sel := Select(cands(nil), Constraints{Certification: "open_water", MaxDepthM: 2, Language: "en"}, 3)
 	assert.Empty(t, sel.Fits)
 	assert.Empty(t, sel.Alternatives)
 	assert.Contains(t, sel.Why, "an Open Water diver")
-	assert.Contains(t, sel.Why, "10 m")
-	assert.Contains(t, sel.Why, "kapalai-mandarin-valley, which reaches 18 m", "names the shallowest site that fits otherwise")
+	assert.Contains(t, sel.Why, "2 m")
+	assert.Contains(t, sel.Why, "kapalai-mandarin-valley, which starts at 3 m", "names the shallowest site that fits otherwise")
 }
 
 func TestSelect_UnknownPlaceOffersSitesElsewhere(t *testing.T) {
