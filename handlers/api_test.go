@@ -424,7 +424,13 @@ func TestPool_NeverOpensMoreThanItsMaximumUnder100ConcurrentRequests(t *testing.
 			for range 5 {
 				res, err := client.Get(srv.URL + "/api/v1/dive-sites?limit=50")
 				if err != nil || res.StatusCode != http.StatusOK {
-					failures.Add(1)
+					if failures.Add(1) == 1 { // say what the first failure was
+						if err != nil {
+							t.Logf("first failure: %v", err)
+						} else {
+							t.Logf("first failure: status %d", res.StatusCode)
+						}
+					}
 				}
 				if res != nil {
 					io.Copy(io.Discard, res.Body)
