@@ -34,7 +34,7 @@ type EvalConstraints struct {
 }
 
 // Violations lists why recommending site breaks c: a certification above the
-// diver's, a stated month outside the site's bestMonths, or a site whose
+// diver's, a stated month boats do not run to the site (models.DiveSite.DivedIn), or a site whose
 // shallowest diving is below the diver's depth limit. Nil means none.
 func (c EvalConstraints) Violations(site models.DiveSite) []string {
 	var out []string

@@ -3,6 +3,7 @@ package data
 import (
 	_ "embed"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -20,6 +21,7 @@ type Term struct {
 	Zh        string   `yaml:"zh"`
 	AliasesEn []string `yaml:"aliasesEn"`
 	AliasesZh []string `yaml:"aliasesZh"`
+	KindOf    string   `yaml:"kindOf"` // the English name of the animal this is a kind of ("sea turtle")
 }
 
 // Vocabulary holds every animal and place name the site files use.
@@ -56,6 +58,11 @@ func ParseVocabulary(raw []byte) (*Vocabulary, error) {
 		if strings.TrimSpace(t.En) == "" || strings.TrimSpace(t.Zh) == "" {
 			return nil, fmt.Errorf("vocabulary: %q: en and zh are both required", t.En+t.Zh)
 		}
+		for _, name := range append(append([]string{t.Zh}, t.AliasesZh...), t.AliasesEn...) {
+			if strings.TrimSpace(name) == "" {
+				return nil, fmt.Errorf("vocabulary: %q has an empty alias", t.En)
+			}
+		}
 		for _, name := range append([]string{t.En}, t.AliasesEn...) {
 			key := strings.ToLower(name)
 			if prev, dup := v.zh[key]; dup && prev != t.Zh {
@@ -64,36 +71,67 @@ func ParseVocabulary(raw []byte) (*Vocabulary, error) {
 			v.zh[key] = t.Zh
 		}
 	}
+	for _, t := range v.Animals {
+		if t.KindOf != "" && !slices.ContainsFunc(v.Animals, func(k Term) bool { return k.En == t.KindOf }) {
+			return nil, fmt.Errorf("vocabulary: %q is a kind of %q, which it does not list", t.En, t.KindOf)
+		}
+	}
 	return v, nil
 }
 
 // AnimalsIn returns the English names of the animals text mentions by any
-// of their names, in either language.
+// of their names, in either language, and of the kinds of those animals
+// ("turtles" is sea turtle, and so green turtle and hawksbill turtle).
 func (v *Vocabulary) AnimalsIn(text string) []string {
-	lower := " " + strings.ToLower(text) + " "
+	mentioned := mentionedTerms(v.Animals, text)
+	named := map[string]bool{}
+	for i := range mentioned {
+		named[v.Animals[i].En] = true
+	}
 	var out []string
-	for _, t := range v.Animals {
-		if t.mentionedIn(text, lower) {
+	for i, t := range v.Animals {
+		if mentioned[i] || (t.KindOf != "" && named[t.KindOf]) {
 			out = append(out, t.En)
 		}
 	}
 	return out
 }
 
-// mentionedIn reports whether text (and lower, its padded lower case) names
-// the term: an English name as a whole word, a Chinese one anywhere.
-func (t Term) mentionedIn(text, lower string) bool {
-	for _, n := range append([]string{t.En}, t.AliasesEn...) {
-		if containsWord(lower, strings.ToLower(n)) {
-			return true
+// mentionedTerms reports which terms text names: an English name or alias
+// as a whole word, any case; a Chinese one anywhere. Longer names are
+// matched first and each stretch of text counts once, so "turtle skeletons"
+// and "海龟骨骼" are turtle skeletons and not also turtles.
+func mentionedTerms(terms []Term, text string) map[int]bool {
+	type name struct {
+		text string
+		term int
+		zh   bool
+	}
+	var names []name
+	for i, t := range terms {
+		for _, n := range append([]string{t.En}, t.AliasesEn...) {
+			names = append(names, name{strings.ToLower(n), i, false})
+		}
+		for _, n := range append([]string{t.Zh}, t.AliasesZh...) {
+			names = append(names, name{n, i, true})
 		}
 	}
-	for _, n := range append([]string{t.Zh}, t.AliasesZh...) {
-		if strings.Contains(text, n) {
-			return true
+	slices.SortStableFunc(names, func(a, b name) int {
+		return utf8.RuneCountInString(b.text) - utf8.RuneCountInString(a.text)
+	})
+	out := map[int]bool{}
+	lower := " " + strings.ToLower(text) + " "
+	for _, n := range names {
+		switch {
+		case n.zh && strings.Contains(lower, n.text):
+		case !n.zh && containsWord(lower, n.text):
+		default:
+			continue
 		}
+		out[n.term] = true
+		lower = strings.ReplaceAll(lower, n.text, " ")
 	}
-	return false
+	return out
 }
 
 // OtherNames returns, for every animal and place text mentions by any of its
@@ -106,8 +144,10 @@ func (v *Vocabulary) OtherNames(text, lang string) []string {
 	lower := " " + strings.ToLower(text) + " "
 	var out []string
 	seen := map[string]bool{}
-	for _, t := range append(append([]Term{}, v.Animals...), v.Places...) {
-		if !t.mentionedIn(text, lower) {
+	terms := append(append([]Term{}, v.Animals...), v.Places...)
+	mentioned := mentionedTerms(terms, text)
+	for i, t := range terms {
+		if !mentioned[i] {
 			continue
 		}
 		zh := append([]string{t.Zh}, t.AliasesZh...)

@@ -25,6 +25,10 @@ func TestAnimalsIn_FindsAnimalsByAnyNameInEitherLanguage(t *testing.T) {
 	assert.Equal(t, []string{"scalloped hammerhead"}, v.AnimalsIn("哪里可以看到成群的锤头鲨？"))
 	assert.ElementsMatch(t, []string{"whale shark", "mandarinfish"}, v.AnimalsIn("Whale sharks or mandarin fish?"))
 	assert.Empty(t, v.AnimalsIn("Sipadan in May"))
+	assert.ElementsMatch(t, []string{"sea turtle", "green turtle", "hawksbill turtle"}, v.AnimalsIn("turtles at Redang"),
+		"a kind counts for the animal asked for")
+	assert.Equal(t, []string{"turtle skeletons"}, v.AnimalsIn("洞里的海龟骨骼"), "the longest Chinese name wins its stretch")
+	assert.Empty(t, v.AnimalsIn("Any Mandarin-speaking dive shops?"), "a language is not a fish")
 }
 
 func TestParseVocabulary_RefusesATermWithoutBothNamesAndANameWithTwoMeanings(t *testing.T) {
@@ -32,4 +36,6 @@ func TestParseVocabulary_RefusesATermWithoutBothNamesAndANameWithTwoMeanings(t *
 	assert.ErrorContains(t, err, "en and zh are both required")
 	_, err = data.ParseVocabulary([]byte("animals:\n  - en: \"turtle\"\n    zh: \"海龟\"\n  - en: \"Turtle\"\n    zh: \"龟\"\n"))
 	assert.ErrorContains(t, err, "is both")
+	_, err = data.ParseVocabulary([]byte("animals:\n  - en: \"turtle\"\n    zh: \"海龟\"\n    aliasesEn: [\"\"]\n"))
+	assert.ErrorContains(t, err, "empty alias", "an empty alias would match every text")
 }

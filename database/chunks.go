@@ -69,7 +69,7 @@ func (d *DB) ReplaceChunks(ctx context.Context, siteID uuid.UUID, docHash, model
 				case "", "en":
 					lang = "en"
 				case "zh":
-					bigrams = hanBigrams(c.Content)
+					bigrams = append(bigrams, hanBigrams(c.Content)...) // never nil: the column is NOT NULL
 				default:
 					return fmt.Errorf("chunk %d: language %q, want en or zh", c.Index, c.Language)
 				}

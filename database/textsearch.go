@@ -20,8 +20,8 @@ import (
 //     default AND of websearch_to_tsquery finds nothing for most natural
 //     questions;
 //   - the Chinese chunks' Han bigrams: the share of the query's bigrams a
-//     chunk holds, each weighted by how rare it is among the chunks (1/df), so
-//     "潜水" counts for little and "锤头" for much;
+//     chunk holds, each weighted by how rare it is among the Chinese chunks
+//     (ln(1 + N/df)), so "潜水" counts for little and "锤头" for much;
 //   - the sites' names: English full text (a word weighing less the more
 //     names hold it) and trigram similarity (which
 //     forgives misspellings such as "sipadn"), and for Chinese, the share of
@@ -109,7 +109,7 @@ words AS (
 	 WHERE length(w) >= 4 AND octet_length(w) = length(w) AND ts_lexize('english_stem', w) <> '{}'),
 zh AS (SELECT DISTINCT b FROM unnest(@zh::text[]) AS b),
 zw AS (
-	SELECT b, 1.0 / df AS w
+	SELECT b, ln(1 + (SELECT count(*) FROM site_chunks WHERE language = 'zh')::float8 / df) AS w
 	  FROM (SELECT b, (SELECT count(*) FROM site_chunks c WHERE c.bigrams @> ARRAY[b]) AS df FROM zh) AS x
 	 WHERE df > 0),
 zt AS (SELECT coalesce(sum(w), 0) AS total FROM zw),
@@ -119,20 +119,27 @@ name_df AS (
 site_scores AS (
 	SELECT s.id,
 	       greatest(
-	           -- share of the query lexemes in the English name and region, each weighted by
-	           -- how few names hold it: "payar" names one site, "pulau" and "reef" many
-	           coalesce((SELECT sum(1.0 / d.df) FROM name_df d WHERE d.x = ANY (nl.a))::float8 / nullif(q.n, 0), 0),
+	           -- the query lexemes found in the English name and region, each weighted by how
+	           -- few names hold it ("payar" names one site, "pulau" and "reef" many), as a share
+	           -- of the weight of the query lexemes any name holds, times the share of the
+	           -- query's lexemes that any name holds ("Semporna" alone names its 13 sites fully)
+	           coalesce((SELECT sum(1.0 / d.df) FROM name_df d WHERE d.x = ANY (nl.a))::float8
+	                    / nullif((SELECT sum(1.0 / df) FROM name_df), 0)
+	                    * (SELECT count(*) FROM name_df)::float8 / nullif(q.n, 0), 0),
 	           -- a misspelt name word; one the name holds, in any form ("reef" for "Reefs"), is a lexeme above
 	           coalesce((SELECT max(sim) FROM (SELECT word_similarity(w, s.name_en) AS sim, lex FROM words) AS ws
 	                      WHERE sim >= 0.6 AND sim < 1 AND NOT (ws.lex = ANY (nl.a))), 0),
 	           -- share of the query bigrams in the Chinese name
 	           coalesce((SELECT count(*) FILTER (WHERE strpos(s.name_zh, b) > 0)::float8 / nullif(count(*), 0) FROM zh), 0))
-	       + 0.5 * coalesce((SELECT count(*) FILTER (WHERE strpos(s.description_zh, b) > 0)::float8 / nullif(count(*), 0) FROM zh), 0)
+	       -- the rarity-weighted share of the query bigrams in the Chinese text
+	       + 0.5 * coalesce((SELECT sum(w) FILTER (WHERE strpos(s.description_zh, b) > 0)::float8 / nullif(sum(w), 0) FROM zw), 0)
 	       -- the asked-for animals seen at the site, by how likely
 	       -- (a kind counts for its kin: "chevron barracuda" for "barracuda"); a rare one
 	       -- alone does not make the site a candidate (0.5 * 0.15 is below named's 0.1)
 	       + 0.5 * coalesce((SELECT max(CASE x->>'likelihood' WHEN 'common' THEN 1.0 WHEN 'seasonal' THEN 0.8 ELSE 0.15 END)
-	                           FROM jsonb_array_elements(s.facts->'sightings') AS x, unnest(@animals::text[]) AS a
+	                           FROM jsonb_array_elements(CASE jsonb_typeof(s.facts->'sightings') WHEN 'array'
+	                                                     THEN s.facts->'sightings' ELSE '[]' END) AS x,
+	                                unnest(@animals::text[]) AS a
 	                          WHERE x->>'animal' = a OR x->>'animal' LIKE '% ' || a), 0)
 	       AS score
 	  FROM dive_sites s JOIN name_lex nl ON nl.id = s.id, q
@@ -141,7 +148,7 @@ named AS (SELECT id, score FROM site_scores WHERE score >= 0.1),
 fts AS (
 	SELECT c.id
 	  FROM site_chunks c JOIN dive_sites s ON s.id = c.site_id, q
-	 WHERE c.content_tsv @@ q.ts AND ` + siteFilterSQL + `
+	 WHERE c.language = 'en' AND c.content_tsv @@ q.ts AND ` + siteFilterSQL + `
 	 ORDER BY ts_rank(c.content_tsv, q.ts, 32) DESC
 	 LIMIT @depth),
 zfts AS (

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/google/uuid"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/dovvydive/backend/data"
@@ -167,23 +168,25 @@ func (s *Searcher) Search(ctx context.Context, req SearchRequest) ([]Result, int
 	if err := g.Wait(); err != nil {
 		return nil, 0, err
 	}
-	vecHits = slices.DeleteFunc(vecHits, func(h database.SearchHit) bool { return h.Score < floor || h.Score <= 0 })
-	fused := Fuse([][]database.SearchHit{vecHits, textHits}, func(h database.SearchHit) int64 { return h.ChunkID },
+	vecHits = slices.DeleteFunc(vecHits, func(h database.SearchHit) bool { return !(h.Score >= floor && h.Score > 0) }) // NaN too
+	// Passages are keyed by site and chunk index, not row id: the two lists
+	// are separate reads, and a re-ingest between them renumbers the rows.
+	fused := Fuse([][]database.SearchHit{vecHits, textHits}, hitKey,
 		func(a, b database.SearchHit) int {
 			return cmp.Or(cmp.Compare(a.Slug, b.Slug), cmp.Compare(a.ChunkIndex, b.ChunkIndex))
 		}, FuseK, depth)
-	similarity := make(map[int64]float64, len(vecHits))
+	similarity := make(map[chunkKey]float64, len(vecHits))
 	for _, h := range vecHits {
-		similarity[h.ChunkID] = h.Score
+		similarity[hitKey(h)] = h.Score
 	}
-	inText := make(map[int64]bool, len(textHits))
+	inText := make(map[chunkKey]bool, len(textHits))
 	for _, h := range textHits {
-		inText[h.ChunkID] = true
+		inText[hitKey(h)] = true
 	}
 	out := make([]Result, 0, min(k, len(fused)))
 	for _, f := range fused[:min(k, len(fused))] {
-		r := Result{SearchHit: f.Item, Score: f.Score, TextMatch: inText[f.Item.ChunkID]}
-		if sim, ok := similarity[f.Item.ChunkID]; ok {
+		r := Result{SearchHit: f.Item, Score: f.Score, TextMatch: inText[hitKey(f.Item)]}
+		if sim, ok := similarity[hitKey(f.Item)]; ok {
 			r.Similarity = &sim
 			r.SearchHit.Score = sim
 		}
@@ -209,6 +212,13 @@ func ExpandQuery(q string) string {
 	}
 	return q
 }
+
+type chunkKey struct {
+	site  uuid.UUID
+	index int
+}
+
+func hitKey(h database.SearchHit) chunkKey { return chunkKey{h.SiteID, h.ChunkIndex} }
 
 // AnimalsIn names the animals q asks for (data.Vocabulary.AnimalsIn).
 func AnimalsIn(q string) []string {

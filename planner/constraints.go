@@ -97,11 +97,13 @@ func Extract(text string, prev Constraints) Constraints {
 	if depth, ok := extractDepth(text); ok {
 		c.MaxDepthM = depth
 	}
-	for _, sp := range extractSpecialties(text) { // training, once held, is held for the rest of the conversation
+	held, denied := extractSpecialties(text) // training, once claimed, holds until denied
+	for _, sp := range held {
 		if !slices.Contains(c.Specialties, sp) {
 			c.Specialties = append(c.Specialties, sp)
 		}
 	}
+	c.Specialties = slices.DeleteFunc(c.Specialties, func(sp string) bool { return slices.Contains(denied, sp) })
 	slices.Sort(c.Specialties)
 	return c.normalized()
 }
@@ -111,20 +113,50 @@ var specialtyRules = []struct {
 	specialty string
 	re        func() *regexp.Regexp
 }{
-	{"cavern", lazyRegexp(`(?i)\b(?:cavern|cave)[- ](?:trained|certified|training|certification|diver|course done|qualified)\b|\b(?:trained|certified|qualified)\s+(?:for|in)\s+(?:cavern|cave)|洞穴(?:潜水)?(?:证书|证|训练|专长|资格)|(?:有|持有|考了|拿了)洞穴`)},
-	{"deep", lazyRegexp(`(?i)\bdeep(?:[- ]diver)?[- ](?:specialty|speciality|certified|certification|trained|training)\b|深潜(?:证书|专长|训练|资格)`)},
-	{"wreck_penetration", lazyRegexp(`(?i)\bwreck[- ](?:penetration|specialty|speciality|diver certification|certified|trained|training)\b|沉船(?:专长|穿透|证书|训练)`)},
+	{"cavern", lazyRegexp(`(?i)\b(?:i'?m|i am|i have|i've|i got|i hold|with|and)\s+(?:got\s+|a\s+|an\s+|my\s+|the\s+)?(?:padi\s+|ssi\s+)?(?:cavern|cave)[- ](?:trained|certified|qualified|training|certification|specialty|speciality)\b|(?:我有|我持有|我考了|我拿了|我考过)[^，。？！?]{0,10}洞穴(?:潜水)?(?:证书|证|训练|专长|资格)`)},
+	{"deep", lazyRegexp(`(?i)\b(?:i'?m|i am|i have|i've|i got|i hold|with|and)\s+(?:got\s+|a\s+|an\s+|my\s+|the\s+)?(?:padi\s+|ssi\s+)?deep(?:[- ]diver)?[- ](?:specialty|speciality|certified|certification|trained|training)\b|(?:我有|我持有|我考了|我拿了|我考过)[^，。？！?]{0,10}深潜(?:证书|专长|训练|资格)`)},
+	{"wreck_penetration", lazyRegexp(`(?i)\b(?:i'?m|i am|i have|i've|i got|i hold|with|and)\s+(?:got\s+|a\s+|an\s+|my\s+|the\s+)?(?:padi\s+|ssi\s+)?wreck[- ](?:penetration|specialty|speciality|certified|trained|training)\b|(?:我有|我持有|我考了|我拿了|我考过)[^，。？！?]{0,10}沉船(?:专长|穿透|证书|训练)`)},
 }
 
-// extractSpecialties returns the specialties text says the diver holds.
-func extractSpecialties(text string) []string {
-	var out []string
-	for _, r := range specialtyRules {
-		if loc := r.re().FindStringIndex(text); loc != nil && !negatedBefore(text[max(0, loc[0]-20):loc[0]]) {
-			out = append(out, r.specialty)
+// specialtyDenialRe marks a claim the diver denies: "I don't have cavern
+// training", "我没有洞穴证书", "not cave certified".
+var specialtyDenialRe = lazyRegexp(`(?i)(?:\bnot|\bno|\bwithout|n't|\bnever|没有|没|未|还没|不是)\s*(?:got\s+|have\s+|any\s+|a\s+|an\s+|my\s+)?$`)
+
+// specialtyQuestionRe is a question about training rather than a claim to it.
+var specialtyQuestionRe = lazyRegexp(`[?？]|吗|需要|要不要|是否|\b(?:do|does|should|must|is|are) (?:i|you|we|one)\b`)
+
+// extractSpecialties returns the specialties text says the diver holds, and
+// those it says the diver does not hold. Only a first-person claim in a
+// sentence that is not a question counts: "do I need cavern training?"
+// holds nothing, "I'm AOW with cavern training. Can I dive it?" holds cavern.
+func extractSpecialties(text string) (held, denied []string) {
+	for _, sentence := range claimSentenceRe().FindAllString(text, -1) {
+		lower := strings.ToLower(sentence)
+		for _, r := range specialtyRules {
+			word := map[string]string{"cavern": "cav", "deep": "deep", "wreck_penetration": "wreck"}[r.specialty]
+			zh := map[string]string{"cavern": "洞穴", "deep": "深潜", "wreck_penetration": "沉船"}[r.specialty]
+			if i := max(strings.Index(lower, word), strings.Index(sentence, zh)); i >= 0 && specialtyDenialRe().MatchString(firstOf(lower[:i], 30)) {
+				denied = append(denied, r.specialty)
+				continue
+			}
+			if !specialtyQuestionRe().MatchString(sentence) && r.re().MatchString(sentence) && !slices.Contains(held, r.specialty) {
+				held = append(held, r.specialty)
+			}
 		}
 	}
-	return out
+	return held, denied
+}
+
+// claimSentenceRe splits text into sentences, each with its final mark.
+var claimSentenceRe = lazyRegexp(`[^.!?。！？]+[.!?。！？]*`)
+
+// firstOf returns the last n bytes of s (s itself when shorter), as the
+// window a negation is looked for in.
+func firstOf(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
 }
 
 // detectLanguage answers zh when the text has Han characters, en when it has
@@ -353,7 +385,7 @@ func extractCertification(text string) string {
 }
 
 var (
-	beginnerRe    = lazyRegexp(`(?i)\b(?:beginners?|newbies?|novices?|first[- ]time diver|first (?:few )?dives?|new diver|new to diving|just (?:got )?certified|newly certified|just qualified|not (?:very )?experienced|inexperienced|few dives|learn(?:ing)? to dive|(?:our|my|the) kids|children)\b|新手|初学|小白|菜鸟|刚考|刚拿|第一次潜水|经验不多|没什么经验|学潜水|带孩子|小孩`)
+	beginnerRe    = lazyRegexp(`(?i)\b(?:beginners?|newbies?|novices?|first[- ]time diver|first (?:few )?dives?|new diver|new to diving|just (?:got )?certified|newly certified|just qualified|not (?:very )?experienced|inexperienced|few dives|learn(?:ing)? to dive)\b|新手|初学|小白|菜鸟|刚考|刚拿|第一次潜水|经验不多|没什么经验|学潜水`)
 	experiencedRe = lazyRegexp(`(?i)\b(?:experienced|seasoned|veteran|hundreds of dives)\b|老手|经验丰富|资深`)
 	diveCountRe   = lazyRegexp(`(?i)\b(\d{1,4})\+?\s*(?:logged\s+)?dives\b|(\d{1,4})\s*(?:支|次)\s*(?:潜水|气瓶|潜)|潜(?:水)?(?:了|过)?\s*(\d{1,4})\s*(?:次|支|瓶)`)
 )
@@ -384,7 +416,7 @@ func extractExperience(text string) string {
 
 var depthRules = []func() *regexp.Regexp{
 	lazyRegexp(`(?i)\b(?:no|not)\s+(?:deeper|further|lower|below|more)\s+(?:than\s+)?(\d{1,3})\s*(m|metres?|meters?|ft|feet)\b`),
-	lazyRegexp(`(?i)\b(?:can'?t|cannot|can not|won'?t|don'?t|doesn'?t|shouldn'?t|not allowed to|never|would rather not|prefer not to)\s+(?:want to\s+|like to\s+|wish to\s+|need to\s+)?(?:go|dive|descend|been)\s+(?:any\s+)?(?:below|deeper than|deeper|past|beyond|more than|lower than)\s*(\d{1,3})\s*(m|metres?|meters?|ft|feet)\b`),
+	lazyRegexp(`(?i)\b(?:can['’]?t|cannot|can not|won['’]?t|don['’]?t|doesn['’]?t|shouldn['’]?t|not allowed to|never|would rather not|prefer not to)\s+(?:want to\s+|like to\s+|wish to\s+|need to\s+)?(?:go|dive|descend|been)\s+(?:any\s+)?(?:below|deeper than|deeper|past|beyond|more than|lower than)\s*(\d{1,3})\s*(m|metres?|meters?|ft|feet)\b`),
 	lazyRegexp(`(?i)\b(?:less than|shallower than|under|above)\s*(\d{1,3})\s*(m|metres?|meters?|ft|feet)\b`),
 	lazyRegexp(`(?i)\bmax(?:imum|\.)?\s*(?:depth\s*)?(?:of\s*|is\s*|:\s*)?(\d{1,3})\s*(m|metres?|meters?|ft|feet)\b`),
 	lazyRegexp(`(?i)\b(\d{1,3})\s*(m|metres?|meters?|ft|feet)\s*(?:max(?:imum)?|limit|or less|or shallower|at most|tops)\b`),

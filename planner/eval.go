@@ -111,7 +111,7 @@ func violations(s Site, c Constraints) []string {
 		out = append(out, fmt.Sprintf("%s: needs %s, diver has %s", s.Slug, s.MinCertification, c.Certification))
 	}
 	if !inSeason(s, c.Months) {
-		out = append(out, fmt.Sprintf("%s: best months %v, trip in %v", s.Slug, s.BestMonths, c.Months))
+		out = append(out, fmt.Sprintf("%s: open months %v, trip in %v", s.Slug, openMonths(s), c.Months))
 	}
 	if !holdsSpecialties(s, c.Specialties) {
 		out = append(out, fmt.Sprintf("%s: needs %v training, diver holds %v", s.Slug, s.Specialties, c.Specialties))

@@ -47,9 +47,12 @@ func SiteFromModel(m models.DiveSite) Site {
 		BestSeason: m.BestSeason, BestMonths: m.BestMonths, MarineLife: m.MarineLife,
 		RoughMonths: m.Facts.RoughMonths, Sightings: m.Facts.Sightings,
 		Specialties: m.Facts.Requirements.Specialties, GuideRequired: m.Facts.Requirements.GuideRequired}
-	for month := 1; month <= 12; month++ {
-		if m.DivedIn(month) {
-			s.OpenMonths = append(s.OpenMonths, month)
+	if len(m.Facts.OpenMonths) > 0 || len(m.BestMonths) > 0 { // nil: when boats run is not known
+		s.OpenMonths = []int{}
+		for month := 1; month <= 12; month++ {
+			if m.DivedIn(month) {
+				s.OpenMonths = append(s.OpenMonths, month)
+			}
 		}
 	}
 	for _, o := range m.Operators {
@@ -189,11 +192,8 @@ func beginnerOK(s Site, experience string) bool {
 // least one of them (its open months; a site built without them, as in
 // tests, falls back to its best months). Best months only rank.
 func inSeason(s Site, months []int) bool {
-	open := s.OpenMonths
-	if len(open) == 0 {
-		open = s.BestMonths
-	}
-	if len(months) == 0 || len(open) == 0 {
+	open := openMonths(s)
+	if len(months) == 0 || open == nil {
 		return true
 	}
 	for _, m := range months {
@@ -374,11 +374,9 @@ func depthRange(lang string, s Site) string {
 func reason(cand Candidate, c Constraints) string {
 	lang, s := c.Language, cand.Site
 	var parts []string
-	open := s.OpenMonths
-	if len(open) == 0 {
-		open = s.BestMonths
-	}
+	open := openMonths(s)
 	switch {
+	case open == nil: // not known: say nothing rather than guess
 	case len(sortedUnique(open)) >= 12:
 		parts = append(parts, tr(lang, "dived all year", "全年可潜"))
 	case len(c.Months) > 0 && len(open) > 0:
@@ -386,7 +384,7 @@ func reason(cand Candidate, c Constraints) string {
 	case len(open) > 0:
 		parts = append(parts, fmt.Sprintf(tr(lang, "dived %s", "%s可潜"), formatMonths(lang, open)))
 	}
-	if len(s.BestMonths) > 0 && !slices.Equal(sortedUnique(s.BestMonths), sortedUnique(open)) {
+	if open != nil && len(s.BestMonths) > 0 && !slices.Equal(sortedUnique(s.BestMonths), sortedUnique(open)) {
 		parts[len(parts)-1] += fmt.Sprintf(tr(lang, " (best %s)", "（最佳%s）"), formatMonths(lang, s.BestMonths))
 	}
 	if rough := intersect(c.Months, s.RoughMonths); len(rough) > 0 {
@@ -421,11 +419,20 @@ func reason(cand Candidate, c Constraints) string {
 
 // inSeasonMonths are the asked months boats run to the site.
 func inSeasonMonths(s Site, months []int) []int {
-	open := s.OpenMonths
-	if len(open) == 0 {
-		open = s.BestMonths
+	return intersect(months, openMonths(s))
+}
+
+// openMonths are the months boats run to the site: its computed open months
+// (empty when closures cover them all), or for a site built without them
+// (tests), its best months; nil when not known, never treated as closed.
+func openMonths(s Site) []int {
+	if s.OpenMonths != nil {
+		return s.OpenMonths
 	}
-	return intersect(months, open)
+	if len(s.BestMonths) > 0 {
+		return s.BestMonths
+	}
+	return nil
 }
 
 // intersect returns the elements of a that b holds, in a's order.

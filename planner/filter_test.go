@@ -94,8 +94,22 @@ func TestSelect_ASiteNeedingASpecialtyOnlyForADiverWhoHoldsIt(t *testing.T) {
 	assert.NotContains(t, slugsOf(without.Fits), "sipadan-barracuda-point", "cavern training not stated")
 	with := Select(all, Extract("I'm AOW and cavern trained", Constraints{}), 7)
 	assert.Contains(t, slugsOf(with.Fits), "sipadan-barracuda-point")
-	assert.Equal(t, []string{"cavern"}, Extract("我有进阶和洞穴证书", Constraints{}).Specialties)
-	assert.Empty(t, Extract("I'm not cave certified", Constraints{}).Specialties)
+	for text, want := range map[string][]string{
+		"I'm AOW with cavern training. Can I dive the turtle tomb at Sipadan?": {"cavern"},
+		"诗巴丹的海龟洞能进去吗？我有进阶和洞穴证书。":                                               {"cavern"},
+		"Do I need cavern training for Turtle Cavern?":                         {},
+		"I don't have cavern training":                                         {},
+		"I'm not a cave diver":                                                 {},
+		"我没有洞穴证书":                                                              {},
+		"需要洞穴潜水证书吗？":                                                           {},
+		"诗巴丹有洞穴吗？":                                                             {},
+		"Is wreck penetration allowed at the Sugar Wreck?":                     {},
+		"Should I take the deep specialty?":                                    {},
+	} {
+		assert.Equal(t, want, Extract(text, Constraints{}).Specialties, text)
+	}
+	held := Extract("I'm cavern certified", Constraints{})
+	assert.Empty(t, Extract("sorry, I don't have cavern certification after all", held).Specialties, "a later denial removes the claim")
 }
 
 func TestSelect_BeginnersGetOnlyOpenWaterSitesThatAreNotAdvanced(t *testing.T) {

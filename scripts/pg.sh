@@ -42,6 +42,9 @@ max_connections = ${PG_MAX_CONNECTIONS:-200}
 shared_buffers = 128MB
 log_min_messages = warning
 log_line_prefix = '%m [%p] %q%u@%d '
+# A replica's slot (replica.sh) keeps WAL for it, but never more than this:
+# a stopped or abandoned replica must not fill the disk.
+max_slot_wal_keep_size = 2GB
 CONF
     if [ "${PG_FAST_UNSAFE:-0}" = 1 ]; then
       # Throwaway test clusters: durability is not needed, speed is.
