@@ -319,14 +319,26 @@ func TestDirect_TerminatingEveryBackendFailsNoneOfTheNext100Requests(t *testing.
 	t.Parallel()
 	// Without a pooler in between, every pooled connection dies with its
 	// backend: the module drops the idle ones and retries the read once.
+	//
+	// Which of two mechanisms catches the dead connections depends on
+	// timing: pgx itself pings a connection idle for over a second before
+	// reuse, so on a loaded machine the whole pool may be re-checked by pgx
+	// and the module's retry never runs. Requests must never fail either
+	// way; the retry must be seen to run in at least one of three rounds.
 	dsn := dbtest.Migrated(t)
 	p := start(t, map[string]string{"APP_ENV": "test", "DATABASE_URL": dsn}, "serve", "--seed")
 	p.waitStatus(t, "/readyz", http.StatusOK, 30*time.Second)
-	terminated, failed := warmAndTerminate(t, p, dbtest.AsSuperuser(t, dsn))
-	t.Logf("direct: terminated %d backends; %d of the next 100 requests failed", terminated, failed)
-	assert.Positive(t, terminated)
-	assert.Zero(t, failed)
-	assert.Contains(t, p.stderr.String(), "connection lost; dropping idle connections")
+	const retried = "connection lost; dropping idle connections"
+	for round := 1; round <= 3; round++ {
+		terminated, failed := warmAndTerminate(t, p, dbtest.AsSuperuser(t, dsn))
+		t.Logf("direct, round %d: terminated %d backends; %d of the next 100 requests failed", round, terminated, failed)
+		assert.Positive(t, terminated)
+		assert.Zero(t, failed)
+		if strings.Contains(p.stderr.String(), retried) {
+			return
+		}
+	}
+	t.Errorf("the read path's retry (%q in the log) never ran in three rounds", retried)
 }
 
 func TestNeon_ChannelBindingIsEnforcedOnTheDirectEndpoint(t *testing.T) {
