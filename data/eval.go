@@ -15,22 +15,49 @@ import (
 var evalQuestions []byte
 
 // EvalQuestion is one diver question of the planner evaluation, with the sites
-// a local guide would recommend (a hit is any of them) and the constraints a
+// a local guide would recommend (a hit is any of them), the sites no good
+// answer offers, what any good answer must say, and the constraints a
 // correct answer must respect. The format is described in eval/README.md.
 type EvalQuestion struct {
-	ID          string          `json:"id"`
-	Lang        string          `json:"lang"` // "en" or "zh"
-	Question    string          `json:"question"`
-	Expected    []string        `json:"expected"`
-	Constraints EvalConstraints `json:"constraints"`
-	Note        string          `json:"note,omitempty"`
+	ID       string `json:"id"`
+	Lang     string `json:"lang"` // "en" or "zh"
+	Question string `json:"question"`
+	// FollowUps are later messages of the same conversation, sent one by
+	// one after Question; the answer to the last one is judged.
+	FollowUps []string `json:"followUps,omitempty"`
+	Expected  []string `json:"expected"`
+	// Never are sites the answer must not offer, not even as alternatives:
+	// unsafe for this diver, closed, or wrong for what was asked.
+	Never []string `json:"never,omitempty"`
+	// MustSay are groups of phrases: the answer contains at least one phrase
+	// of every group (case-insensitive), e.g. [["Advanced Open Water", "AOW"],
+	// ["Layang-Layang"]].
+	MustSay [][]string `json:"mustSay,omitempty"`
+	// Contradictions are wish claims that would be false: the answer must
+	// not offer Site for Wish (e.g. Lankayan for whale sharks in August).
+	Contradictions []EvalClaim     `json:"contradictions,omitempty"`
+	Constraints    EvalConstraints `json:"constraints"`
+	Note           string          `json:"note,omitempty"`
+}
+
+// EvalClaim is a site offered for a wish (a planner wish key, see
+// data/vocabulary.yaml's wishes).
+type EvalClaim struct {
+	Site string `json:"site"`
+	Wish string `json:"wish"`
 }
 
 // EvalConstraints are what the question states; an empty field states nothing.
+// For a conversation they are what stands after the last message: a planner
+// that understood the follow-ups holds them ("follow-ups honoured").
 type EvalConstraints struct {
-	Months        []int  `json:"months,omitempty"`        // travel months, 1-12
-	Certification string `json:"certification,omitempty"` // highest level the diver holds
-	MaxDepthM     int    `json:"maxDepthM,omitempty"`     // deepest the diver will go
+	Months        []int    `json:"months,omitempty"`        // travel months, 1-12
+	Certification string   `json:"certification,omitempty"` // highest level the diver holds
+	MaxDepthM     int      `json:"maxDepthM,omitempty"`     // deepest the diver will go
+	Places        []string `json:"places,omitempty"`        // place keys the diver asked for (vocabulary places)
+	AvoidPlaces   []string `json:"avoidPlaces,omitempty"`   // place keys the diver ruled out ("not Sabah")
+	Specialties   []string `json:"specialties,omitempty"`   // specialty training the diver holds
+	Age           int      `json:"age,omitempty"`           // the youngest diver's age, when a child dives
 }
 
 // Violations lists why recommending site breaks c: a certification above the
