@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"encoding/csv"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -40,7 +43,7 @@ func haproxyPath(t *testing.T) string {
 // startHAProxy runs HAProxy in front of addrs with the configuration
 // scripts/cluster.sh writes, without retries: a request sent to an instance
 // that is not listening fails at the client.
-func startHAProxy(t *testing.T, addrs ...string) string {
+func startHAProxy(t *testing.T, addrs ...string) *haproxy {
 	t.Helper()
 	bin := haproxyPath(t)
 	lb := dbtest.ReserveAddr(t)
@@ -50,6 +53,14 @@ func startHAProxy(t *testing.T, addrs ...string) string {
 	cfg, err := gen.Output()
 	require.NoError(t, err)
 	require.Contains(t, string(cfg), "retries 0")
+	// One log line per request (printed if the test fails): its termination
+	// state says which side closed a failed request and when.
+	cfg = bytes.Replace(cfg, []byte("global\n"), []byte("global\n  log stderr format raw local0\n"), 1)
+	cfg = bytes.Replace(cfg, []byte("defaults\n"), []byte("defaults\n  log global\n  option httplog\n"), 1)
+	// A stats page for the test alone, so it can wait for HAProxy's own view
+	// of each server instead of sleeping through its checks.
+	stats := dbtest.ReserveAddr(t)
+	cfg = append(cfg, fmt.Sprintf("\nlisten stats\n  bind %s\n  stats enable\n  stats uri /stats\n", stats)...)
 	path := filepath.Join(t.TempDir(), "haproxy.cfg")
 	require.NoError(t, os.WriteFile(path, cfg, 0o600))
 	cmd := exec.Command(bin, "-db", "-f", path)
@@ -63,7 +74,54 @@ func startHAProxy(t *testing.T, addrs ...string) string {
 			t.Logf("haproxy:\n%s", logs.String())
 		}
 	})
-	return "http://" + lb
+	return &haproxy{url: "http://" + lb, stats: "http://" + stats + "/stats;csv"}
+}
+
+// haproxy is a running HAProxy: url is its front end.
+type haproxy struct{ url, stats string }
+
+// waitUp waits until HAProxy reports server (app1, app2, …) fully UP (its
+// rise checks passed), at most within, and fails saying what it waited for.
+func (h *haproxy) waitUp(t *testing.T, server string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	last := "no answer from the stats page"
+	for time.Now().Before(deadline) {
+		if status, err := h.serverStatus(server); err != nil {
+			last = err.Error()
+		} else if status == "UP" {
+			return
+		} else {
+			last = "status " + status
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("HAProxy did not report %s UP within %s (last: %s)", server, within, last)
+}
+
+// serverStatus reads server's status (UP, DOWN, "UP 1/2", …) from the CSV
+// stats: the backend dovvydive's row whose svname is server.
+func (h *haproxy) serverStatus(server string) (string, error) {
+	client := &http.Client{Timeout: 2 * time.Second}
+	res, err := client.Get(h.stats)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	rows, err := csv.NewReader(res.Body).ReadAll()
+	if err != nil || len(rows) == 0 {
+		return "", fmt.Errorf("stats csv: %v", err)
+	}
+	col := slices.Index(rows[0], "status")
+	if col < 0 {
+		return "", fmt.Errorf("stats csv has no status column")
+	}
+	for _, r := range rows[1:] {
+		if len(r) > col && r[0] == "dovvydive" && r[1] == server {
+			return r[col], nil
+		}
+	}
+	return "", fmt.Errorf("stats csv has no row for %s", server)
 }
 
 // mixedLoad sends a bounded mix of reads, searches and session creations
@@ -170,10 +228,11 @@ func TestCluster_RollingRestartBehindHAProxyUnderLoadFailsNoRequest(t *testing.T
 	for _, p := range instances {
 		p.waitStatus(t, "/readyz", http.StatusOK, 30*time.Second)
 	}
-	lb := startHAProxy(t, addrs...)
-	lbProc := &process{port: strings.TrimPrefix(lb, "http://127.0.0.1:")}
-	lbProc.waitStatus(t, "/readyz", http.StatusOK, 10*time.Second)
-	time.Sleep(1500 * time.Millisecond) // both pass HAProxy's rise 2 × 500 ms
+	proxy := startHAProxy(t, addrs...)
+	lb := proxy.url
+	for i := range instances {
+		proxy.waitUp(t, fmt.Sprintf("app%d", i+1), 15*time.Second)
+	}
 
 	var load mixedLoad
 	stop := make(chan struct{})
@@ -187,7 +246,7 @@ func TestCluster_RollingRestartBehindHAProxyUnderLoadFailsNoRequest(t *testing.T
 		t.Logf("instance %d stopped after %s", i, time.Since(began).Round(time.Millisecond))
 		instances[i] = startInstance(t, env(ports[i]), i)
 		instances[i].waitStatus(t, "/readyz", http.StatusOK, 30*time.Second)
-		time.Sleep(1500 * time.Millisecond) // back in rotation before the next one stops
+		proxy.waitUp(t, fmt.Sprintf("app%d", i+1), 15*time.Second) // back in rotation before the next one stops
 		t.Logf("instance %d back after %s", i, time.Since(began).Round(time.Millisecond))
 	}
 	time.Sleep(time.Second)

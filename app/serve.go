@@ -154,11 +154,16 @@ func Serve(ctx context.Context, cfg Config, log, access *slog.Logger) error {
 	// deferred Close releases the pool.
 	stages.Go(func() error {
 		<-stagesCtx.Done()
+		if ctx.Err() != nil {
+			// Before /readyz turns 503: whoever sees it fail must already
+			// get answers that close their connections.
+			front.closing.Store(true)
+		}
 		wasReady := ready.stage.Swap(stageStopping) == stageReady
 		if ctx.Err() != nil {
 			log.Info("shutdown: signal received")
 			if wasReady {
-				drain(srv, cfg.Server.DrainPeriod, log)
+				drain(cfg.Server.DrainPeriod, log)
 			}
 		}
 		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Server.ShutdownTimeout)
@@ -173,13 +178,18 @@ func Serve(ctx context.Context, cfg Config, log, access *slog.Logger) error {
 	return stages.Wait()
 }
 
-// drain keeps serving for period with keep-alives off, so clients holding a
-// connection get "Connection: close" and reconnect to another instance.
-func drain(srv *http.Server, period time.Duration, log *slog.Logger) {
+// drain keeps serving for period, every answer with "Connection: close"
+// (frontDoor.closing), so clients holding a connection reconnect to another
+// instance. It does not use http.Server.SetKeepAlivesEnabled(false): that
+// also closes every idle connection at once, while the balancer still has
+// the instance in rotation and may be writing a request into one of them;
+// that request is lost (a POST cannot be retried). Idle connections close at
+// Shutdown instead, after the drain, when the balancer has stopped using
+// them.
+func drain(period time.Duration, log *slog.Logger) {
 	if period <= 0 {
 		return
 	}
-	srv.SetKeepAlivesEnabled(false)
 	log.Info("shutdown: draining; /readyz answers 503", "period", period.String())
 	time.Sleep(period)
 }
@@ -289,10 +299,12 @@ func newHTTPServer(sc ServerConfig, handler http.Handler, log *slog.Logger) *htt
 }
 
 // frontDoor is the server's handler: the starting answers until set gives it
-// the router, which then serves every request.
+// the router, which then serves every request. While closing (the drain),
+// every answer closes its connection.
 type frontDoor struct {
 	starting http.Handler
 	router   atomic.Pointer[http.Handler]
+	closing  atomic.Bool
 }
 
 func newFrontDoor(starting http.Handler) *frontDoor { return &frontDoor{starting: starting} }
@@ -300,6 +312,10 @@ func newFrontDoor(starting http.Handler) *frontDoor { return &frontDoor{starting
 func (f *frontDoor) set(h http.Handler) { f.router.Store(&h) }
 
 func (f *frontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if f.closing.Load() {
+		// net/http closes the connection after a reply with this header.
+		w.Header().Set("Connection", "close")
+	}
 	if h := f.router.Load(); h != nil {
 		(*h).ServeHTTP(w, r)
 		return

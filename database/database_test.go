@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -294,7 +295,10 @@ func TestHealth_ConcurrentCallersShareOneRoundTripAndLaterCallersGetANewOne(t *t
 		}()
 	}
 	entered.Wait()
-	time.Sleep(100 * time.Millisecond) // for the 19 to reach the shared call
+	// Release only when all twenty wait inside the shared call.
+	waitFor(t, 10*time.Second, "twenty callers waiting in shareHealth", func() bool {
+		return goroutinesIn("(*DB).shareHealth(") == 20
+	})
 	close(release)
 	for range 20 {
 		assert.Equal(t, "0.8.0", (<-reports).VectorVersion)
@@ -535,4 +539,18 @@ func TestQueries_HonourTheCallersDeadline(t *testing.T) {
 	_, err := db.ListDiveSites(ctx, database.SiteFilter{Limit: 1})
 	require.Error(t, err)
 	assert.True(t, errors.Is(err, database.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded))
+}
+
+// goroutinesIn counts the goroutines whose stack has a frame starting with
+// fn, so a test can wait until callers block where it expects them.
+func goroutinesIn(fn string) int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	n := 0
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, fn) {
+			n++
+		}
+	}
+	return n
 }

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -23,6 +24,7 @@ type Proxy struct {
 	wakeAt time.Time
 	conns  map[net.Conn]struct{}
 	wg     sync.WaitGroup
+	held   atomic.Int32
 }
 
 // ReserveAddr returns a loopback address nothing listens on (yet).
@@ -71,6 +73,10 @@ func (p *Proxy) WakeAt(t time.Time) {
 	p.wakeAt = t
 	p.mu.Unlock()
 }
+
+// Held is how many connections are waiting in a Hold or Suspend now, so a
+// test can wait until a request is stuck on one.
+func (p *Proxy) Held() int { return int(p.held.Load()) }
 
 // DropAll closes every open connection in both directions.
 func (p *Proxy) DropAll() {
@@ -121,9 +127,12 @@ func (p *Proxy) serve(client net.Conn) {
 	p.mu.Lock()
 	hold := max(p.hold, time.Until(p.wakeAt))
 	p.mu.Unlock()
+	p.held.Add(1)
 	select {
 	case <-time.After(hold):
+		p.held.Add(-1)
 	case <-p.done:
+		p.held.Add(-1)
 		return
 	}
 	server, err := net.DialTimeout("tcp", p.target, 5*time.Second)
