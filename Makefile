@@ -41,7 +41,7 @@ test: ## Run every test, database tests against a throwaway PostgreSQL with pgve
 	GO=$(GO) scripts/with-test-db.sh scripts/run-tests.sh
 
 .PHONY: eval
-eval: ## Run data/eval through the real planner on a seeded test database: hit@3, violations, per-question misses
+eval: ## Run data/eval through the real planner on a seeded test database: hit@3, unsafe picks, explanations, contradictions, English runs, follow-ups, every miss (EVAL_ANSWERS=1: every answer)
 	scripts/with-test-db.sh $(GO) test -count=1 -v -run TestEval_RealPlannerOnTheSeededDatabaseMeetsTheTargets ./planner/
 
 .PHONY: bench

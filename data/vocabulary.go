@@ -22,12 +22,36 @@ type Term struct {
 	AliasesEn []string `yaml:"aliasesEn"`
 	AliasesZh []string `yaml:"aliasesZh"`
 	KindOf    string   `yaml:"kindOf"` // the English name of the animal this is a kind of ("sea turtle")
+	// Key is the planner's name for a place divers ask for ("sipadan");
+	// records sharing a key are one place to the planner.
+	Key string `yaml:"key"`
+	// States are, for a place made of states ("the east coast"), the site
+	// states it covers.
+	States []string `yaml:"states"`
+}
+
+// Wish is something divers hope to see or do, as the planner understands
+// it (see the wishes section of vocabulary.yaml).
+type Wish struct {
+	Key       string   `yaml:"key"`
+	En        string   `yaml:"en"`
+	Zh        string   `yaml:"zh"`
+	AliasesEn []string `yaml:"aliasesEn"`
+	AliasesZh []string `yaml:"aliasesZh"`
+	// Animal wishes are offered only by a site's recorded animals.
+	Animal bool `yaml:"animal"`
+	// Facts are the words of a site's facts that offer the wish.
+	Facts []string `yaml:"facts"`
+	// ShallowerThan, when set, offers the wish at every site dived from 5 m
+	// or less and no deeper than this many metres.
+	ShallowerThan int `yaml:"shallowerThan"`
 }
 
 // Vocabulary holds every animal and place name the site files use.
 type Vocabulary struct {
 	Animals []Term `yaml:"animals"`
 	Places  []Term `yaml:"places"`
+	Wishes  []Wish `yaml:"wishes"`
 
 	zh map[string]string // lower-cased English name or alias → Chinese name
 }
@@ -69,6 +93,21 @@ func ParseVocabulary(raw []byte) (*Vocabulary, error) {
 				return nil, fmt.Errorf("vocabulary: %q is both %s and %s", name, prev, t.Zh)
 			}
 			v.zh[key] = t.Zh
+		}
+	}
+	wishKeys := map[string]bool{}
+	for _, w := range v.Wishes {
+		if w.Key == "" || strings.TrimSpace(w.En) == "" || strings.TrimSpace(w.Zh) == "" || len(w.Facts) == 0 {
+			return nil, fmt.Errorf("vocabulary: wish %q: key, en, zh and facts are required", w.Key+w.En)
+		}
+		if wishKeys[w.Key] {
+			return nil, fmt.Errorf("vocabulary: wish %q is listed twice", w.Key)
+		}
+		wishKeys[w.Key] = true
+		for _, name := range append(append([]string{}, w.AliasesEn...), w.AliasesZh...) {
+			if strings.TrimSpace(name) == "" {
+				return nil, fmt.Errorf("vocabulary: wish %q has an empty alias", w.Key)
+			}
 		}
 	}
 	for _, t := range v.Animals {

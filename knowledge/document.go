@@ -70,6 +70,7 @@ type frontMatter struct {
 type requirementsYAML struct {
 	Specialties   []models.Specialty `yaml:"specialties"`
 	GuideRequired bool               `yaml:"guideRequired"`
+	DaylightOnly  bool               `yaml:"daylightOnly"`
 	MinAge        int                `yaml:"minAge"`
 	Permit        *models.Permit     `yaml:"permit"`
 }
@@ -188,7 +189,7 @@ func ParseDocument(name string, raw []byte) (Document, error) {
 				Sources: nonNil(fm.Sources),
 				Requirements: models.Requirements{
 					Specialties: nonNil(fm.Requirements.Specialties), GuideRequired: fm.Requirements.GuideRequired,
-					MinAge: fm.Requirements.MinAge, Permit: fm.Requirements.Permit,
+					DaylightOnly: fm.Requirements.DaylightOnly, MinAge: fm.Requirements.MinAge, Permit: fm.Requirements.Permit,
 				},
 			},
 		},

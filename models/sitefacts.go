@@ -68,6 +68,9 @@ type Closure struct {
 type Requirements struct {
 	Specialties   []Specialty `json:"specialties"`
 	GuideRequired bool        `json:"guideRequired"`
+	// DaylightOnly: diving is allowed only in daylight hours (a park rule),
+	// so there are no night dives.
+	DaylightOnly bool `json:"daylightOnly" yaml:"daylightOnly"`
 	// MinAge is 0 when no source gives one.
 	MinAge int     `json:"minAge" minimum:"0"`
 	Permit *Permit `json:"permit,omitempty"`

@@ -12,9 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode"
-
-	"github.com/dovvydive/backend/data"
 )
 
 // Constraints are what the diver has told the planner so far. They persist
@@ -26,10 +25,12 @@ type Constraints struct {
 	Certification string   `json:"certification"` // one of models.CertificationLevels, or "" when unknown
 	Experience    string   `json:"experience"`    // beginner, intermediate, experienced, or ""
 	Places        []string `json:"places"`        // canonical place keys (see Places), in the order the diver named them
+	AvoidPlaces   []string `json:"avoidPlaces"`   // place keys the diver ruled out ("not Sabah", "不去沙巴")
 	Wishes        []string `json:"wishes"`        // canonical wishes (see Wishes), in the order the diver named them
 	MaxDepthM     int      `json:"maxDepthM"`     // 0 means no stated limit
 	Specialties   []string `json:"specialties"`   // specialty training the diver holds (models.Specialties), ascending
 	Language      string   `json:"language"`      // en or zh: the language of the latest message
+	Age           int      `json:"age"`           // the youngest diver's age when a child was mentioned; 0 when not stated
 }
 
 // Experience levels.
@@ -53,6 +54,9 @@ func (c Constraints) normalized() Constraints {
 	if c.Places == nil {
 		c.Places = []string{}
 	}
+	if c.AvoidPlaces == nil {
+		c.AvoidPlaces = []string{}
+	}
 	if c.Wishes == nil {
 		c.Wishes = []string{}
 	}
@@ -67,12 +71,23 @@ func (c Constraints) normalized() Constraints {
 
 // Extract reads the constraints a message states and merges them over prev:
 // each field the message states replaces the previous value ("actually in
-// August" replaces July), unstated fields carry over. It is deterministic and
-// understands English and Simplified Chinese.
+// August" replaces July), unstated fields carry over. Relative months ("next
+// month") are read on today's date in Malaysia. It is deterministic for a
+// given date and understands English and Simplified Chinese.
 func Extract(text string, prev Constraints) Constraints {
+	return ExtractOn(text, prev, time.Now())
+}
+
+// Malaysia keeps UTC+8 all year (no daylight saving), so a fixed zone is
+// exact and needs no time zone database in the image.
+var malaysia = time.FixedZone("MYT", 8*60*60)
+
+// ExtractOn is Extract with "today" given, for relative months.
+func ExtractOn(text string, prev Constraints, now time.Time) Constraints {
 	c := prev
 	c.Months = slices.Clone(prev.Months)
 	c.Places = slices.Clone(prev.Places)
+	c.AvoidPlaces = slices.Clone(prev.AvoidPlaces)
 	c.Wishes = slices.Clone(prev.Wishes)
 	c.Specialties = slices.Clone(prev.Specialties)
 
@@ -81,6 +96,8 @@ func Extract(text string, prev Constraints) Constraints {
 	}
 	if months, season, ok := extractMonths(text); ok {
 		c.Months, c.Season = months, season
+	} else if m, ok := relativeMonth(text, now); ok {
+		c.Months, c.Season = []int{m}, ""
 	}
 	if cert := extractCertification(text); cert != "" {
 		c.Certification = cert
@@ -88,14 +105,28 @@ func Extract(text string, prev Constraints) Constraints {
 	if exp := extractExperience(text); exp != "" {
 		c.Experience = exp
 	}
-	if places := matchTerms(text, placeTerms); len(places) > 0 {
+	places, avoided := matchTermsNegated(text, vocab().placeTerms)
+	if len(places) > 0 {
 		c.Places = places
+		// Naming a place again takes it off the list of places ruled out.
+		c.AvoidPlaces = slices.DeleteFunc(c.AvoidPlaces, func(p string) bool { return slices.Contains(places, p) })
 	}
-	if wishes := matchTerms(text, wishTerms); len(wishes) > 0 {
+	if len(avoided) > 0 {
+		for _, a := range avoided {
+			if !slices.Contains(c.AvoidPlaces, a) {
+				c.AvoidPlaces = append(c.AvoidPlaces, a)
+			}
+		}
+		c.Places = slices.DeleteFunc(c.Places, func(p string) bool { return slices.Contains(avoided, p) })
+	}
+	if wishes := matchTerms(text, vocab().wishTerms); len(wishes) > 0 {
 		c.Wishes = wishes
 	}
 	if depth, ok := extractDepth(text); ok {
 		c.MaxDepthM = depth
+	}
+	if age, ok := extractAge(text); ok {
+		c.Age = age
 	}
 	held, denied := extractSpecialties(text) // training, once claimed, holds until denied
 	for _, sp := range held {
@@ -108,12 +139,45 @@ func Extract(text string, prev Constraints) Constraints {
 	return c.normalized()
 }
 
+var (
+	nextMonthRe = lazyRegexp(`(?i)\bnext month\b|下个月|下个月份|下月`)
+	thisMonthRe = lazyRegexp(`(?i)\bthis month\b|\blater this month\b|这个月|本月`)
+)
+
+// relativeMonth reads "next month" and "this month" on now's date in Malaysia.
+func relativeMonth(text string, now time.Time) (int, bool) {
+	m := int(now.In(malaysia).Month())
+	switch {
+	case nextMonthRe().MatchString(text):
+		return m%12 + 1, true
+	case thisMonthRe().MatchString(text):
+		return m, true
+	}
+	return 0, false
+}
+
+// ageRe reads a child's age: "my 12-year-old", "kids aged 10", "孩子12岁",
+// "12岁的儿子".
+var ageRe = lazyRegexp(`(?i)\b(\d{1,2})[- ]?(?:years?[- ]old|yo|yrs? old)\b|\baged?\s+(\d{1,2})\b|(\d{1,2})\s*(?:岁|周岁)`)
+
+// extractAge returns the youngest age the message states.
+func extractAge(text string) (int, bool) {
+	youngest := 0
+	for _, m := range ageRe().FindAllStringSubmatch(text, -1) {
+		n, _ := strconv.Atoi(m[1] + m[2] + m[3])
+		if n >= 3 && n < 80 && (youngest == 0 || n < youngest) {
+			youngest = n
+		}
+	}
+	return youngest, youngest > 0
+}
+
 // specialtyRules read specialty training a diver says they hold.
 var specialtyRules = []struct {
 	specialty string
 	re        func() *regexp.Regexp
 }{
-	{"cavern", lazyRegexp(`(?i)\b(?:i'?m|i am|i have|i've|i got|i hold|with|and)\s+(?:got\s+|a\s+|an\s+|my\s+|the\s+)?(?:padi\s+|ssi\s+)?(?:cavern|cave)[- ](?:trained|certified|qualified|training|certification|specialty|speciality)\b|(?:我有|我持有|我考了|我拿了|我考过)[^，。？！?]{0,10}洞穴(?:潜水)?(?:证书|证|训练|专长|资格)`)},
+	{"cavern", lazyRegexp(`(?i)\b(?:finished|completed|done|did|passed)\s+(?:my\s+|a\s+|an\s+|the\s+)?(?:padi\s+|ssi\s+)?(?:cavern|cave)(?:\s+diver)?\s+(?:course|training|specialty|speciality)\b|\b(?:i'?m|i am|i have|i've|i got|i hold|with|and)\s+(?:got\s+|a\s+|an\s+|my\s+|the\s+)?(?:padi\s+|ssi\s+)?(?:cavern|cave)[- ](?:trained|certified|qualified|training|certification|specialty|speciality)\b|(?:我有|我持有|我考了|我拿了|我考过)[^，。？！?]{0,10}洞穴(?:潜水)?(?:证书|证|训练|专长|资格)`)},
 	{"deep", lazyRegexp(`(?i)\b(?:i'?m|i am|i have|i've|i got|i hold|with|and)\s+(?:got\s+|a\s+|an\s+|my\s+|the\s+)?(?:padi\s+|ssi\s+)?deep(?:[- ]diver)?[- ](?:specialty|speciality|certified|certification|trained|training)\b|(?:我有|我持有|我考了|我拿了|我考过)[^，。？！?]{0,10}深潜(?:证书|专长|训练|资格)`)},
 	{"wreck_penetration", lazyRegexp(`(?i)\b(?:i'?m|i am|i have|i've|i got|i hold|with|and)\s+(?:got\s+|a\s+|an\s+|my\s+|the\s+)?(?:padi\s+|ssi\s+)?wreck[- ](?:penetration|specialty|speciality|certified|trained|training)\b|(?:我有|我持有|我考了|我拿了|我考过)[^，。？！?]{0,10}沉船(?:专长|穿透|证书|训练)`)},
 }
@@ -358,9 +422,13 @@ var certRules = []struct {
 // intentBefore marks a certification the diver does not hold yet or denies:
 // "want to do my AOW", "not AOW", "还没有进阶", "想考AOW".
 var (
-	intentBeforeRe = lazyRegexp(`(?i)(?:\bnot(?: yet)?|\bno|n't(?: have| got)?(?: an?| my)?|\bwithout|\bwant to (?:do|get|take)(?: my| an?| the)?|\bplan(?:ning)? to (?:do|get|take)(?: my| an?| the)?|\bhope to (?:do|get)(?: my| an?)?|\bget my|\bdo my|\bwork(?:ing)? (?:on|towards?)(?: my| an?)?|\btake (?:my|an?|the)|\bdoing (?:my|an?|the)|没有|还没|没|不是|想考|要考|准备考|打算考|考|想学)\s*$`)
+	intentBeforeRe = lazyRegexp(`(?i)(?:\bneeds?|\brequires?|\brequired|\bneeded|\bminimum(?: is| of)?|\bat least|需要|要求|至少|\bnot(?: yet)?|\bno|n't(?: have| got)?(?: an?| my)?|\bwithout|\bwant to (?:do|get|take)(?: my| an?| the)?|\bplan(?:ning)? to (?:do|get|take)(?: my| an?| the)?|\bhope to (?:do|get)(?: my| an?)?|\bget my|\bdo my|\bwork(?:ing)? (?:on|towards?)(?: my| an?)?|\btake (?:my|an?|the)|\bdoing (?:my|an?|the)|没有|还没|没|不是|想考|要考|准备考|打算考|考|想学)\s*$`)
 	intentAfterRe  = lazyRegexp(`(?i)^\s*(?:course|class|training|cert(?:ification)? course|课程|课|培训)`)
 )
+
+// doneBeforeRe marks a course the diver has finished: "I've now done my
+// Advanced Open Water course", "刚考完进阶课程".
+var doneBeforeRe = lazyRegexp(`(?i)(?:\b(?:done|did|finished|completed|passed|got through)\s+(?:my\s+|the\s+|an?\s+)?|考完|完成了?|学完|上完)\s*$`)
 
 // extractCertification returns the highest level the diver says they hold,
 // or "" when no held level is stated.
@@ -370,7 +438,7 @@ func extractCertification(text string) string {
 		found := false
 		for _, loc := range rule.re().FindAllStringIndex(rest, -1) {
 			before := rest[max(0, loc[0]-40):loc[0]]
-			if intentBeforeRe().MatchString(before) || intentAfterRe().MatchString(rest[loc[1]:]) {
+			if intentBeforeRe().MatchString(before) || (intentAfterRe().MatchString(rest[loc[1]:]) && !doneBeforeRe().MatchString(before)) {
 				continue
 			}
 			found = true
@@ -385,7 +453,7 @@ func extractCertification(text string) string {
 }
 
 var (
-	beginnerRe    = lazyRegexp(`(?i)\b(?:beginners?|newbies?|novices?|first[- ]time diver|first (?:few )?dives?|new diver|new to diving|just (?:got )?certified|newly certified|just qualified|not (?:very )?experienced|inexperienced|few dives|learn(?:ing)? to dive)\b|新手|初学|小白|菜鸟|刚考|刚拿|第一次潜水|经验不多|没什么经验|学潜水`)
+	beginnerRe    = lazyRegexp(`(?i)\bnever (?:been )?(?:dived|dove|scuba[- ]dived|diving)\b|\bi (?:don'?t|do not) dive\b|\bonly snorkel|\btry[- ]?dive|\bdiscover scuba\b|没潜过|从来没有?潜|从没潜|不潜水|只浮潜|体验潜水|\b(?:beginners?|newbies?|novices?|first[- ]time diver|first (?:few )?dives?|new diver|new to diving|just (?:got )?certified|newly certified|just qualified|not (?:very )?experienced|inexperienced|few dives|learn(?:ing)? to dive)\b|新手|初学|小白|菜鸟|刚考|刚拿|第一次潜水|经验不多|没什么经验|学潜水`)
 	experiencedRe = lazyRegexp(`(?i)\b(?:experienced|seasoned|veteran|hundreds of dives)\b|老手|经验丰富|资深`)
 	diveCountRe   = lazyRegexp(`(?i)\b(\d{1,4})\+?\s*(?:logged\s+)?dives\b|(\d{1,4})\s*(?:支|次)\s*(?:潜水|气瓶|潜)|潜(?:水)?(?:了|过)?\s*(\d{1,4})\s*(?:次|支|瓶)`)
 )
@@ -415,13 +483,13 @@ func extractExperience(text string) string {
 // ---- depth ----
 
 var depthRules = []func() *regexp.Regexp{
-	lazyRegexp(`(?i)\b(?:no|not)\s+(?:deeper|further|lower|below|more)\s+(?:than\s+)?(\d{1,3})\s*(m|metres?|meters?|ft|feet)\b`),
+	lazyRegexp(`(?i)\b(?:no|not|nothing)\s+(?:deeper|further|lower|below|more)\s+(?:than\s+)?(\d{1,3})\s*(m|metres?|meters?|ft|feet)\b`),
 	lazyRegexp(`(?i)\b(?:can['’]?t|cannot|can not|won['’]?t|don['’]?t|doesn['’]?t|shouldn['’]?t|not allowed to|never|would rather not|prefer not to)\s+(?:want to\s+|like to\s+|wish to\s+|need to\s+)?(?:go|dive|descend|been)\s+(?:any\s+)?(?:below|deeper than|deeper|past|beyond|more than|lower than)\s*(\d{1,3})\s*(m|metres?|meters?|ft|feet)\b`),
 	lazyRegexp(`(?i)\b(?:less than|shallower than|under|above)\s*(\d{1,3})\s*(m|metres?|meters?|ft|feet)\b`),
 	lazyRegexp(`(?i)\bmax(?:imum|\.)?\s*(?:depth\s*)?(?:of\s*|is\s*|:\s*)?(\d{1,3})\s*(m|metres?|meters?|ft|feet)\b`),
 	lazyRegexp(`(?i)\b(\d{1,3})\s*(m|metres?|meters?|ft|feet)\s*(?:max(?:imum)?|limit|or less|or shallower|at most|tops)\b`),
 	lazyRegexp(`(?i)\b(?:limit(?:ed)?|depth limit|shallower|stay (?:above|within|shallower than)|certified (?:to|for)|only (?:go |dive )?(?:down )?to|can (?:only )?(?:go|dive) (?:down )?to|at most)\s*(?:to|than|of|is)?\s*(\d{1,3})\s*(m|metres?|meters?|ft|feet)\b`),
-	lazyRegexp(`(?:不超过|不要超过|不能超过|不想超过|不想潜超过|不愿超过|不想下到|不想深于|不深于|没潜过|最深|最多|限深|只能潜到|只能下到|只能到|只能潜|深度限制)\s*(?:是|为)?\s*(\d{1,3})\s*(米|m|公尺)`),
+	lazyRegexp(`(?:不超过|不要超过|不能超过|不想超过|不想潜超过|不愿超过|不想下到|不想深于|不深于|没潜过|最深只到|最深只能到|最深到|最深|最多|限深|只能潜到|只能下到|只能到|只能潜|深度限制)\s*(?:是|为)?\s*(\d{1,3})\s*(米|m|公尺)`),
 	lazyRegexp(`(\d{1,3})\s*(米|m|公尺)\s*(?:以内|以浅|之内|以下|内)`),
 }
 
@@ -484,10 +552,26 @@ func isLatin(s string) bool {
 	return true
 }
 
+// matchTermsNegated is matchTerms that also returns the keys named only
+// after a negation ("not Sabah", "不去沙巴", "besides Tioman").
+func matchTermsNegated(text string, terms []term) (named, negated []string) {
+	named = matchTerms(text, terms)
+	for _, k := range matchTermsWhere(text, terms, true) {
+		if !slices.Contains(named, k) {
+			negated = append(negated, k)
+		}
+	}
+	return named, negated
+}
+
 // matchTerms returns the keys whose aliases occur in text, in order of first
 // occurrence. A match inside a longer match of an earlier term is not counted
 // again ("whale shark" is not also "shark"), so specific terms come first.
-func matchTerms(text string, terms []term) []string {
+func matchTerms(text string, terms []term) []string { return matchTermsWhere(text, terms, false) }
+
+// matchTermsWhere returns the keys named without a negation before them, or
+// (negated) only those named after one.
+func matchTermsWhere(text string, terms []term, negated bool) []string {
 	type hit struct {
 		key string
 		pos int
@@ -505,7 +589,7 @@ func matchTerms(text string, terms []term) []string {
 		}
 		first := -1
 		for _, l := range locs {
-			if !negatedBefore(masked[:l[0]]) {
+			if (negatedBefore(masked[:l[0]]) || closedAfterRe().MatchString(masked[l[1]:])) == negated {
 				first = l[0]
 				break
 			}
@@ -531,7 +615,11 @@ func matchTerms(text string, terms []term) []string {
 	return keys
 }
 
-var negationRe = lazyRegexp(`(?i)(?:\bnot|\bno|\bwithout|\bexcept|\bbesides|\bavoid(?:ing)?|\bskip(?:ping)?|不要|不想|不去|除了|避开)\s*(?:the\s+|any\s+)?$`)
+var negationRe = lazyRegexp(`(?i)(?:\bnot|\bno|\bwithout|\bexcept|\bbesides|\bother than|\bapart from|\bexcluding|\binstead of|\brather than|\bavoid(?:ing)?|\bskip(?:ping)?|n['’]t (?:want to )?(?:go|fly|travel|dive)(?: to| in| at)?|n['’]t need(?: an?| the)?|不需要|不用|无需|不要去|不想去|不去|不要|不想|不考虑|除了|避开|别去)\s*(?:the\s+|any\s+|in\s+|to\s+)?$`)
+
+// closedAfterRe marks a place named as closed ("the east coast is closed",
+// "东海岸关闭"): the diver is asking where else to go.
+var closedAfterRe = lazyRegexp(`(?i)^\s*(?:(?:is|are)\s+)?(?:closed|shut)\b|^\s*(?:都)?(?:关闭|不开放|停运|封岛)`)
 
 // negatedBefore reports a name just after "not", "no", "without", "不要"…:
 // "sharks but not hammerheads" wishes for sharks only.
@@ -587,97 +675,11 @@ func isWordByte(b byte) bool {
 	return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '_'
 }
 
-// placeTerms are islands, regions, states and areas divers name. Islands come
-// before the regions that contain them so that the most specific name wins.
-// placeTerms are the places the extractor knows; each also answers to the
-// Chinese names data/vocabulary.yaml gives a place of the same English name.
-var placeTerms = compileTerms(withVocabularyNames([]term{
-	{key: "sipadan", aliases: []string{"sipadan", "诗巴丹", "西巴丹"}},
-	{key: "mabul", aliases: []string{"mabul", "马布岛", "马布"}},
-	{key: "kapalai", aliases: []string{"kapalai", "卡帕莱", "卡帕莱岛"}},
-	{key: "mataking", aliases: []string{"mataking", "马达京"}},
-	{key: "si-amil", aliases: []string{"si amil", "siamil"}},
-	{key: "mantabuan", aliases: []string{"mantabuan"}},
-	{key: "pom-pom", aliases: []string{"pom pom", "pompom", "邦邦岛", "邦邦"}},
-	{key: "lankayan", aliases: []string{"lankayan", "兰卡央"}},
-	{key: "layang-layang", aliases: []string{"layang layang", "layang", "swallow reef", "拉央拉央", "燕子岛", "燕子礁"}},
-	{key: "mantanani", aliases: []string{"mantanani"}},
-	{key: "tar-park", aliases: []string{"tunku abdul rahman", "tar park", "pulau sapi", "东姑阿都拉曼"}},
-	{key: "labuan", aliases: []string{"labuan", "纳闽"}},
-	{key: "perhentian", aliases: []string{"perhentian", "停泊岛", "停泊"}},
-	{key: "redang", aliases: []string{"redang", "热浪岛", "热浪"}},
-	{key: "lang-tengah", aliases: []string{"lang tengah", "浪中岛"}},
-	{key: "tenggol", aliases: []string{"tenggol"}},
-	{key: "tioman", aliases: []string{"tioman", "刁曼岛", "刁曼"}},
-	{key: "aur", aliases: []string{"pulau aur", "aur island", "aur"}},
-	{key: "dayang", aliases: []string{"pulau dayang", "dayang"}},
-	{key: "tinggi", aliases: []string{"pulau tinggi", "tinggi"}},
-	{key: "sibu", aliases: []string{"pulau sibu", "sibu island"}},
-	{key: "payar", aliases: []string{"pulau payar", "payar"}},
-	{key: "langkawi", aliases: []string{"langkawi", "兰卡威", "浮罗交怡"}},
-	{key: "miri", aliases: []string{"miri", "美里"}},
-	{key: "semporna", aliases: []string{"semporna", "仙本那"}},
-	{key: "sandakan", aliases: []string{"sandakan", "山打根"}},
-	{key: "kota-kinabalu", aliases: []string{"kota kinabalu", "亚庇", "哥打京那巴鲁"}},
-	{key: "east-coast", aliases: []string{"east coast", "eastern peninsula", "东海岸", "東海岸"}},
-	{key: "borneo", aliases: []string{"borneo", "婆罗洲"}},
-	{key: "sabah", aliases: []string{"sabah", "沙巴"}},
-	{key: "sarawak", aliases: []string{"sarawak", "砂拉越", "砂捞越"}},
-	{key: "terengganu", aliases: []string{"terengganu", "trengganu", "登嘉楼", "丁加奴"}},
-	{key: "pahang", aliases: []string{"pahang", "彭亨"}},
-	{key: "johor", aliases: []string{"johor", "johore", "柔佛"}},
-	{key: "kedah", aliases: []string{"kedah", "吉打"}},
-}))
+// Wishes lists the canonical wishes Extract can return.
+func Wishes() []string { return keys(vocab().wishTerms) }
 
 // Places lists the canonical place keys Extract can return.
-func Places() []string { return keys(placeTerms) }
-
-// wishTerms are what divers hope to see or do. Specific sharks come before
-// "shark", and nudibranchs before macro.
-var wishTerms = compileTerms([]term{
-	{key: "hammerheads", aliases: []string{"hammerhead sharks", "hammerhead shark", "hammerheads", "hammerhead", "hammer heads", "锤头鲨", "双髻鲨", "锤头"}},
-	{key: "whale_sharks", aliases: []string{"whale sharks", "whale shark", "whaleshark", "鲸鲨"}},
-	{key: "manta", aliases: []string{"manta rays", "manta ray", "mantas", "manta", "蝠鲼", "魔鬼鱼"}},
-	{key: "sharks", aliases: []string{"sharks", "shark", "threshers", "thresher", "鲨鱼", "鲨"}},
-	{key: "pelagics", aliases: []string{"pelagics", "pelagic", "big fish", "big stuff", "big animals", "大物", "大货", "大型鱼类", "大型生物"}},
-	{key: "turtles", aliases: []string{"turtles", "turtle", "海龟", "乌龟", "玳瑁"}},
-	{key: "nudibranchs", aliases: []string{"nudibranchs", "nudibranch", "nudis", "nudi", "sea slugs", "sea slug", "海蛞蝓", "裸鳃"}},
-	{key: "macro", aliases: []string{"macro", "muck", "critters", "critter", "frogfish", "mandarinfish", "mandarin fish", "pygmy seahorse", "seahorses", "seahorse", "微距", "小生物", "海马", "青蛙鱼", "七彩麒麟鱼", "五彩青蛙鱼", "麒麟鱼"}},
-	{key: "wrecks", aliases: []string{"wrecks", "wreck", "shipwreck", "沉船"}},
-	{key: "walls", aliases: []string{"walls", "wall", "drop-off", "drop off", "dropoff", "峭壁", "断崖", "岩壁", "断层"}},
-	{key: "drift", aliases: []string{"drift dives", "drift diving", "drift", "drifts", "放流", "漂流"}},
-	{key: "barracuda", aliases: []string{"barracudas", "barracuda", "梭鱼", "巴拉库达"}},
-	{key: "jacks", aliases: []string{"jacks", "jackfish", "trevally", "trevallies", "鲹鱼", "鲹", "杰克鱼"}},
-	{key: "reef", aliases: []string{"coral reefs", "coral reef", "corals", "coral", "reefs", "珊瑚礁", "珊瑚"}},
-})
-
-// withVocabularyNames adds to each term the Chinese names of the vocabulary's
-// places whose English name or alias is one of the term's aliases.
-func withVocabularyNames(list []term) []term {
-	v, err := data.LoadVocabulary()
-	if err != nil { // the embedded vocabulary is checked by its tests
-		return list
-	}
-	for i, t := range list {
-		for _, p := range v.Places {
-			names := append([]string{p.En}, p.AliasesEn...)
-			if !slices.ContainsFunc(names, func(n string) bool {
-				return slices.Contains(t.aliases, strings.ToLower(strings.ReplaceAll(n, "-", " ")))
-			}) {
-				continue
-			}
-			for _, zh := range append([]string{p.Zh}, p.AliasesZh...) {
-				if !slices.Contains(list[i].aliases, zh) {
-					list[i].aliases = append(list[i].aliases, zh)
-				}
-			}
-		}
-	}
-	return list
-}
-
-// Wishes lists the canonical wishes Extract can return.
-func Wishes() []string { return keys(wishTerms) }
+func Places() []string { return keys(vocab().placeTerms) }
 
 func keys(list []term) []string {
 	out := make([]string, len(list))

@@ -103,7 +103,7 @@ func TestExtract_ReadsOneMessage(t *testing.T) {
 		{"turtles", "I'd love to see turtles", want{wishes: []string{"turtles"}}},
 		{"whale shark is not also a shark", "whale sharks please", want{wishes: []string{"whale_sharks"}}},
 		{"hammerhead sharks are hammerheads", "hammerhead sharks and mantas", want{wishes: []string{"hammerheads", "manta"}}},
-		{"macro and nudibranchs", "macro photography, nudibranchs and frogfish", want{wishes: []string{"macro", "nudibranchs"}}},
+		{"macro and nudibranchs", "macro photography, nudibranchs and frogfish", want{wishes: []string{"macro", "nudibranchs", "frogfish"}}},
 		{"wrecks walls drift", "wrecks, walls and a drift or two", want{wishes: []string{"wrecks", "walls", "drift"}}},
 		{"海龟", "想看海龟", want{wishes: []string{"turtles"}}},
 		{"锤头鲨 is not also a shark", "想看锤头鲨", want{wishes: []string{"hammerheads"}}},
@@ -203,7 +203,7 @@ func TestExtract_DoesNotChangePrevious(t *testing.T) {
 func TestConstraints_JSONHasStableShape(t *testing.T) {
 	b, err := json.Marshal(Extract("hello", Constraints{}))
 	require.NoError(t, err)
-	assert.JSONEq(t, `{"months":[],"season":"","certification":"","experience":"","places":[],"wishes":[],"maxDepthM":0,"specialties":[],"language":"en"}`, string(b))
+	assert.JSONEq(t, `{"months":[],"season":"","certification":"","experience":"","places":[],"avoidPlaces":[],"age":0,"wishes":[],"maxDepthM":0,"specialties":[],"language":"en"}`, string(b))
 }
 
 // FuzzExtract checks the invariants every extraction keeps, whatever the text.

@@ -3,17 +3,22 @@ package planner
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/dovvydive/backend/data"
 )
 
-// EvalQuestion is one question of the planner evaluation (data/eval), with
-// the sites a local guide would recommend and the constraints it states; the
-// constraints count violations independently of what the extractor understood.
+// EvalQuestion is one question of the planner evaluation (data/eval): a
+// message (and follow-ups), the sites a local guide would recommend, the
+// sites no good answer offers, what any good answer says, the wish claims
+// that would be false, and the constraints it states.
 type (
 	EvalQuestion    = data.EvalQuestion
 	EvalConstraints = data.EvalConstraints
+	EvalClaim       = data.EvalClaim
 )
 
 // EvalResult is one question's outcome.
@@ -21,103 +26,219 @@ type EvalResult struct {
 	ID          string   `json:"id"`
 	Lang        string   `json:"lang"`
 	Question    string   `json:"question"`
+	FollowUps   []string `json:"followUps,omitempty"`
 	Expected    []string `json:"expected"`
 	Recommended []string `json:"recommended"` // slugs, in the reply's order
 	Hit         bool     `json:"hit"`         // an expected site is among the first three recommended
-	Violations  []string `json:"violations"`  // e.g. "sipadan-barracuda-point: needs advanced_open_water"
-	Error       string   `json:"error,omitempty"`
+	// Unsafe are recommended sites the diver may not dive by the stated
+	// constraints, or that the question says must never be offered.
+	Unsafe []string `json:"unsafe"`
+	// Missing are the mustSay groups the answer says none of.
+	Missing [][]string `json:"missing"`
+	// Contradictions are sites offered for a wish they do not offer then.
+	Contradictions []string `json:"contradictions"`
+	// EnglishRuns are runs of four or more English words in a Chinese answer
+	// (operator names aside).
+	EnglishRuns []string `json:"englishRuns"`
+	// FollowUpsHonoured, for a conversation, says whether the constraints
+	// after the last message hold what the question states; nil otherwise.
+	FollowUpsHonoured *bool  `json:"followUpsHonoured,omitempty"`
+	NotHonoured       string `json:"notHonoured,omitempty"`
+	Answer            string `json:"answer"`
+	Error             string `json:"error,omitempty"`
+}
+
+// EvalTotals sum results, overall or for one language.
+type EvalTotals struct {
+	Questions         int     `json:"questions"`
+	Scored            int     `json:"scored"` // questions with expected sites
+	Hits              int     `json:"hits"`
+	HitAt3            float64 `json:"hitAt3"`
+	Unsafe            int     `json:"unsafe"`         // unsafe picks
+	Missing           int     `json:"missing"`        // required explanations absent
+	Explanations      int     `json:"explanations"`   // required explanations asked for
+	Contradictions    int     `json:"contradictions"` // false wish claims
+	EnglishRuns       int     `json:"englishRuns"`    // Chinese answers with an English run
+	Conversations     int     `json:"conversations"`  // multi-turn questions
+	FollowUpsHonoured int     `json:"followUpsHonoured"`
+	Errors            int     `json:"errors"`
 }
 
 // EvalReport sums up an evaluation.
 type EvalReport struct {
-	Questions  int          `json:"questions"`
-	Hits       int          `json:"hits"`
-	HitAt3     float64      `json:"hitAt3"`     // hits / questions with expected sites
-	Violations int          `json:"violations"` // recommended sites breaking a stated constraint, over all questions
-	Errors     int          `json:"errors"`
-	Results    []EvalResult `json:"results"`
+	EvalTotals
+	ByLang  map[string]EvalTotals `json:"byLang"`
+	Results []EvalResult          `json:"results"`
 }
 
-// Evaluate asks the planner each question as a new conversation and scores
-// hit@3 (an expected slug among the first three recommended sites) and
-// constraint violations: a recommended site above the stated certification,
-// closed in every stated month, needing specialty training the diver has not stated, or starting deeper than the stated limit. A
-// constraint the question states wins over what the extractor understood;
-// when the question states none, the extracted one is checked. Questions
-// without expected sites count for violations only.
+// Evaluate asks the planner each question as a new conversation (with its
+// follow-ups, one message after another) and judges the last answer: hit@3,
+// unsafe picks (a site the diver may not dive by the question's stated
+// constraints, by Blocks, or one of its never sites), the required
+// explanations (mustSay), contradictions (a site offered for a wish the
+// question says it does not offer), English runs in Chinese answers, and
+// for conversations whether the constraints after the last message hold.
 func Evaluate(ctx context.Context, p *Planner, questions []EvalQuestion) EvalReport {
-	var rep EvalReport
-	scored := 0
+	rep := EvalReport{ByLang: map[string]EvalTotals{}}
 	for _, q := range questions {
-		res := EvalResult{ID: q.ID, Lang: q.Lang, Question: q.Question, Expected: q.Expected, Recommended: []string{}, Violations: []string{}}
-		rep.Questions++
-		reply, err := p.Plan(ctx, Turn{Message: q.Question}, nil)
-		if err != nil {
-			res.Error = err.Error()
-			rep.Errors++
-			if len(q.Expected) > 0 {
-				scored++
-			}
-			rep.Results = append(rep.Results, res)
-			continue
-		}
-		sites, err := p.catalog(ctx)
-		if err != nil {
-			res.Error = err.Error()
-			rep.Errors++
-			rep.Results = append(rep.Results, res)
-			continue
-		}
-		bySlug := map[string]Site{}
-		for _, s := range sites {
-			bySlug[s.Slug] = s
-		}
-		want := reply.Constraints
-		if len(q.Constraints.Months) > 0 {
-			want.Months = q.Constraints.Months
-		}
-		if q.Constraints.Certification != "" {
-			want.Certification = q.Constraints.Certification
-		}
-		if q.Constraints.MaxDepthM > 0 {
-			want.MaxDepthM = q.Constraints.MaxDepthM
-		}
-		for i, ref := range reply.Sites {
-			res.Recommended = append(res.Recommended, ref.Slug)
-			if i < 3 && slices.Contains(q.Expected, ref.Slug) {
-				res.Hit = true
-			}
-			res.Violations = append(res.Violations, violations(bySlug[ref.Slug], want)...)
-		}
-		if len(q.Expected) > 0 {
-			scored++
-			if res.Hit {
-				rep.Hits++
-			}
-		}
-		rep.Violations += len(res.Violations)
+		res := evaluateOne(ctx, p, q)
 		rep.Results = append(rep.Results, res)
+		lang := rep.ByLang[q.Lang]
+		for _, t := range []*EvalTotals{&rep.EvalTotals, &lang} {
+			t.add(q, res)
+		}
+		rep.ByLang[q.Lang] = lang
 	}
-	if scored > 0 {
-		rep.HitAt3 = float64(rep.Hits) / float64(scored)
+	rep.finish()
+	for k, t := range rep.ByLang {
+		t.finish()
+		rep.ByLang[k] = t
 	}
 	return rep
 }
 
-// violations lists how site s breaks the stated constraints.
-func violations(s Site, c Constraints) []string {
-	var out []string
-	if !withinCertification(s, c.Certification) {
-		out = append(out, fmt.Sprintf("%s: needs %s, diver has %s", s.Slug, s.MinCertification, c.Certification))
+func (t *EvalTotals) add(q EvalQuestion, r EvalResult) {
+	t.Questions++
+	if len(q.Expected) > 0 {
+		t.Scored++
+		if r.Hit {
+			t.Hits++
+		}
 	}
-	if !inSeason(s, c.Months) {
-		out = append(out, fmt.Sprintf("%s: open months %v, trip in %v", s.Slug, openMonths(s), c.Months))
+	t.Unsafe += len(r.Unsafe)
+	t.Missing += len(r.Missing)
+	t.Explanations += len(q.MustSay)
+	t.Contradictions += len(r.Contradictions)
+	if len(r.EnglishRuns) > 0 {
+		t.EnglishRuns++
 	}
-	if !holdsSpecialties(s, c.Specialties) {
-		out = append(out, fmt.Sprintf("%s: needs %v training, diver holds %v", s.Slug, s.Specialties, c.Specialties))
+	if r.FollowUpsHonoured != nil {
+		t.Conversations++
+		if *r.FollowUpsHonoured {
+			t.FollowUpsHonoured++
+		}
 	}
-	if c.MaxDepthM > 0 && s.MinDepthM > c.MaxDepthM {
-		out = append(out, fmt.Sprintf("%s: starts at %d m, limit %d m", s.Slug, s.MinDepthM, c.MaxDepthM))
+	if r.Error != "" {
+		t.Errors++
 	}
-	return out
+}
+
+func (t *EvalTotals) finish() {
+	if t.Scored > 0 {
+		t.HitAt3 = float64(t.Hits) / float64(t.Scored)
+	}
+}
+
+func evaluateOne(ctx context.Context, p *Planner, q EvalQuestion) EvalResult {
+	res := EvalResult{ID: q.ID, Lang: q.Lang, Question: q.Question, FollowUps: q.FollowUps, Expected: q.Expected,
+		Recommended: []string{}, Unsafe: []string{}, Missing: [][]string{}, Contradictions: []string{}, EnglishRuns: []string{}}
+	var history []Message
+	var prev Constraints
+	var reply Reply
+	for _, msg := range append([]string{q.Question}, q.FollowUps...) {
+		var err error
+		reply, err = p.Plan(ctx, Turn{Message: msg, History: history, PrevConstraints: prev}, nil)
+		if err != nil {
+			res.Error = err.Error()
+			return res
+		}
+		history = append(history, Message{Role: RoleUser, Content: msg}, Message{Role: RoleAssistant, Content: reply.Content})
+		prev = reply.Constraints
+	}
+	sites, err := p.catalog(ctx)
+	if err != nil {
+		res.Error = err.Error()
+		return res
+	}
+	bySlug := map[string]Site{}
+	var operators []string
+	for _, s := range sites {
+		bySlug[s.Slug] = s
+		for _, o := range s.Operators {
+			operators = append(operators, o.Name)
+		}
+	}
+	res.Answer = reply.Content
+	if !utf8.ValidString(reply.Content) {
+		res.Error = "the answer is not valid UTF-8"
+	}
+	stated := statedConstraints(q.Constraints)
+	for i, ref := range reply.Sites {
+		res.Recommended = append(res.Recommended, ref.Slug)
+		if i < 3 && slices.Contains(q.Expected, ref.Slug) {
+			res.Hit = true
+		}
+		if slices.Contains(q.Never, ref.Slug) {
+			res.Unsafe = append(res.Unsafe, ref.Slug+": never to be offered for this question")
+		}
+		for _, b := range Blocks(bySlug[ref.Slug], stated) {
+			res.Unsafe = append(res.Unsafe, ref.Slug+": "+blockText(LangEn, b, stated))
+		}
+		for _, claim := range q.Contradictions {
+			if claim.Site == ref.Slug && slices.Contains(ref.Wishes, claim.Wish) {
+				res.Contradictions = append(res.Contradictions, fmt.Sprintf("%s offered for %s", ref.Slug, claim.Wish))
+			}
+		}
+	}
+	lower := strings.ToLower(reply.Content)
+	for _, group := range q.MustSay {
+		if !slices.ContainsFunc(group, func(p string) bool { return strings.Contains(lower, strings.ToLower(p)) }) {
+			res.Missing = append(res.Missing, group)
+		}
+	}
+	if q.Lang == LangZh {
+		res.EnglishRuns = EnglishRuns(reply.Content, operators)
+	}
+	if len(q.FollowUps) > 0 {
+		ok, why := holds(reply.Constraints, q.Constraints)
+		res.FollowUpsHonoured, res.NotHonoured = &ok, why
+	}
+	return res
+}
+
+// statedConstraints are the question's constraints as the planner's.
+func statedConstraints(e EvalConstraints) Constraints {
+	return Constraints{Months: e.Months, Certification: e.Certification, MaxDepthM: e.MaxDepthM,
+		AvoidPlaces: e.AvoidPlaces, Specialties: e.Specialties, Age: e.Age}
+}
+
+// holds reports whether the planner's constraints hold what the question
+// states, and if not, which field differs.
+func holds(got Constraints, want EvalConstraints) (bool, string) {
+	switch {
+	case len(want.Months) > 0 && !slices.Equal(sortedUnique(got.Months), sortedUnique(want.Months)):
+		return false, fmt.Sprintf("months %v, want %v", got.Months, want.Months)
+	case want.Certification != "" && got.Certification != want.Certification:
+		return false, fmt.Sprintf("certification %q, want %q", got.Certification, want.Certification)
+	case want.MaxDepthM > 0 && got.MaxDepthM != want.MaxDepthM:
+		return false, fmt.Sprintf("maxDepthM %d, want %d", got.MaxDepthM, want.MaxDepthM)
+	case want.Age > 0 && got.Age != want.Age:
+		return false, fmt.Sprintf("age %d, want %d", got.Age, want.Age)
+	}
+	for _, pair := range []struct {
+		name      string
+		got, want []string
+	}{{"places", got.Places, want.Places}, {"avoidPlaces", got.AvoidPlaces, want.AvoidPlaces}, {"specialties", got.Specialties, want.Specialties}} {
+		for _, w := range pair.want {
+			if !slices.Contains(pair.got, w) {
+				return false, fmt.Sprintf("%s %v, want %v", pair.name, pair.got, pair.want)
+			}
+		}
+	}
+	return true, ""
+}
+
+// englishRunRe is four or more Latin words in a row.
+var englishRunRe = regexp.MustCompile(`[A-Za-z][A-Za-z'’.&-]*(?:[ ,]+[A-Za-z][A-Za-z'’.&-]*){3,}`)
+
+// EnglishRuns lists the runs of four or more English words in text, after
+// removing the names (operators') that stay in English.
+func EnglishRuns(text string, names []string) []string {
+	slices.SortFunc(names, func(a, b string) int { return len(b) - len(a) })
+	for _, n := range names {
+		if n != "" {
+			text = strings.ReplaceAll(text, n, " ")
+		}
+	}
+	return englishRunRe.FindAllString(text, -1)
 }

@@ -27,13 +27,47 @@ func TestEvaluate_ScoresHitsAndCountsViolationsOfStatedConstraints(t *testing.T)
 	assert.True(t, rep.Results[0].Hit)
 	assert.False(t, rep.Results[1].Hit)
 	assert.NotEmpty(t, rep.Results[1].Recommended)
-	v := rep.Results[2].Violations
+	v := rep.Results[2].Unsafe
 	require.NotEmpty(t, v)
 	joined := strings.Join(v, "\n")
-	assert.Contains(t, joined, "needs advanced_open_water")
-	assert.Contains(t, joined, "limit 4 m", "Sipadan starts deeper than 4 m")
-	assert.Equal(t, len(v), rep.Violations)
+	assert.Contains(t, joined, "needs Advanced Open Water")
+	assert.Contains(t, joined, "below your 4 m", "Sipadan starts deeper than 4 m")
+	assert.Equal(t, len(v), rep.Unsafe)
 	assert.Zero(t, rep.Errors)
+}
+
+func TestEvaluate_JudgesExplanationsContradictionsEnglishRunsAndFollowUps(t *testing.T) {
+	tp := newTestPlanner(t)
+	qs := []EvalQuestion{
+		{ID: "said", Lang: "en", Question: "AOW diver, hammerheads in April", MustSay: [][]string{{"Layang-Layang"}, {"no such phrase", "nor this"}}},
+		{ID: "claim", Lang: "en", Question: "AOW diver, hammerheads in April",
+			Contradictions: []EvalClaim{{Site: "layang-layang-hammerhead-point", Wish: "hammerheads"}}},
+		{ID: "never", Lang: "en", Question: "AOW diver, hammerheads in April", Never: []string{"layang-layang-hammerhead-point"}},
+		{ID: "follow", Lang: "en", Question: "Turtles in July?", FollowUps: []string{"What about December?"},
+			Constraints: EvalConstraints{Months: []int{12}}},
+		{ID: "unfollowed", Lang: "en", Question: "Turtles in July?", FollowUps: []string{"thanks"},
+			Constraints: EvalConstraints{Months: []int{12}}},
+	}
+	rep := Evaluate(context.Background(), tp.Planner, qs)
+	require.Len(t, rep.Results, 5)
+	assert.Equal(t, [][]string{{"no such phrase", "nor this"}}, rep.Results[0].Missing, "a group none of whose phrases is said")
+	assert.Equal(t, 1, rep.Missing)
+	assert.Equal(t, 2, rep.Explanations)
+	assert.Equal(t, []string{"layang-layang-hammerhead-point offered for hammerheads"}, rep.Results[1].Contradictions,
+		"a claim the question calls false is counted when the site is offered for it")
+	assert.Contains(t, strings.Join(rep.Results[2].Unsafe, " "), "never to be offered")
+	require.NotNil(t, rep.Results[3].FollowUpsHonoured)
+	assert.True(t, *rep.Results[3].FollowUpsHonoured, rep.Results[3].NotHonoured)
+	assert.False(t, *rep.Results[4].FollowUpsHonoured)
+	assert.Equal(t, 2, rep.Conversations)
+	assert.Equal(t, 1, rep.FollowUpsHonoured)
+	assert.Equal(t, 5, rep.ByLang["en"].Questions)
+}
+
+func TestEnglishRuns_FindsFourEnglishWordsInARowButNotOperatorNames(t *testing.T) {
+	assert.Equal(t, []string{"best for big fish"}, EnglishRuns("诗巴丹 best for big fish。", nil))
+	assert.Empty(t, EnglishRuns("潜店：Scuba Junkie Semporna Dive Centre。", []string{"Scuba Junkie Semporna Dive Centre"}))
+	assert.Empty(t, EnglishRuns("进阶开放水域（AOW）及以上；D'Lagoon 珊瑚花园", nil), "three words or fewer are names, not English prose")
 }
 
 // A small in-memory evaluation on the current corpus: the planner should find
@@ -55,12 +89,12 @@ func TestEvaluate_InMemoryCorpusMeetsTheTargets(t *testing.T) {
 	}
 	rep := Evaluate(context.Background(), tp.Planner, qs)
 	for _, r := range rep.Results {
-		if !r.Hit || len(r.Violations) > 0 || r.Error != "" {
-			t.Logf("%s %q: recommended %v, expected %v, violations %v, error %q", r.ID, r.Question, r.Recommended, r.Expected, r.Violations, r.Error)
+		if !r.Hit || len(r.Unsafe) > 0 || r.Error != "" {
+			t.Logf("%s %q: recommended %v, expected %v, unsafe %v, error %q", r.ID, r.Question, r.Recommended, r.Expected, r.Unsafe, r.Error)
 		}
 	}
-	t.Logf("in-memory hit@3 %.2f (%d/%d), violations %d", rep.HitAt3, rep.Hits, len(qs), rep.Violations)
+	t.Logf("in-memory hit@3 %.2f (%d/%d), unsafe %d", rep.HitAt3, rep.Hits, len(qs), rep.Unsafe)
 	assert.GreaterOrEqual(t, rep.HitAt3, 0.8)
-	assert.Zero(t, rep.Violations)
+	assert.Zero(t, rep.Unsafe)
 	assert.Zero(t, rep.Errors)
 }

@@ -21,31 +21,36 @@ const ExtractiveModel = "extractive-v1"
 // needs no network.
 type Extractive struct{}
 
-// Generate builds the answer and emits it line by line.
+// Generate builds the answer and emits it line by line: the answer to the
+// question asked (Lead), what cannot be had and why (Findings), the sites,
+// their caveats, and what is still missing (Closing). Every sentence comes
+// from render.go, so the Gemini generator is handed the same decisions.
 func (Extractive) Generate(ctx context.Context, req Request, emit func(string) error) (Answer, error) {
 	lang := req.Language
 	if lang != LangZh {
 		lang = LangEn
 	}
+	req.Language = lang
 	var b strings.Builder
 	var cites []Citation
 	line := func(s string) { b.WriteString(s + "\n") }
-
-	alternatives := len(req.Sites) > 0 && req.Sites[0].Alternative
-	switch {
-	case len(req.Sites) == 0:
-		line(req.NoFit)
-		line("")
-		line(tr(lang, "Tell me if you can change the dates, the area or the depth limit, and I will look again.",
-			"如果你可以调整日期、地区或深度限制，告诉我，我再帮你找。"))
-	case alternatives:
-		line(req.NoFit)
-		line("")
-		line(tr(lang, "The nearest alternatives:", "可以考虑的替代选择："))
-	default:
-		line(intro(lang, req.Constraints, len(req.Sites)))
+	block := func(lines []string) {
+		for _, l := range lines {
+			line(l)
+		}
+		if len(lines) > 0 {
+			line("")
+		}
 	}
 
+	block(Lead(req))
+	block(Findings(req))
+	if len(req.Sites) == 0 {
+		line(tr(lang, "Tell me if you can change the dates, the area or the depth limit, and I will look again.",
+			"如果你可以调整日期、地区或深度限制，告诉我，我再帮你找。"))
+	} else {
+		line(Intro(lang, req.Constraints, len(req.Sites), req.Sites[0].Alternative))
+	}
 	for i, cs := range req.Sites {
 		line("")
 		s := cs.Site
@@ -54,16 +59,19 @@ func (Extractive) Generate(ctx context.Context, req Request, emit func(string) e
 		if life := lifeHighlights(lang, s, cs.Wishes); life != "" {
 			line("   " + life)
 		}
+		for _, n := range WishNotes(lang, cs, req.Constraints.Months) {
+			line("   " + n)
+		}
 		if q, p, ok := bestQuote(lang, req.Passages, s, cs.Wishes, req.Message); ok {
 			line("   “" + q + "”")
 			cites = append(cites, citationFor(s, p))
 		}
 		line("   " + operatorsLine(lang, s))
 	}
-
 	if len(req.Sites) > 0 {
 		line("")
-		for _, c := range closing(lang, req) {
+		block(Caveats(req))
+		for _, c := range Closing(lang, req) {
 			line(c)
 		}
 	}
@@ -82,51 +90,13 @@ func (Extractive) Generate(ctx context.Context, req Request, emit func(string) e
 	return Answer{Content: content, Citations: cites, Model: ExtractiveModel}, nil
 }
 
-// intro restates what the diver asked for, so they can correct it.
-func intro(lang string, c Constraints, n int) string {
-	var parts []string
-	if len(c.Months) > 0 {
-		parts = append(parts, formatMonths(lang, c.Months))
-	}
-	if c.Certification != "" {
-		parts = append(parts, certName(lang, c.Certification))
-	}
-	if c.Experience == ExperienceBeginner {
-		parts = append(parts, tr(lang, "beginner", "新手"))
-	}
-	if len(c.Wishes) > 0 {
-		names := make([]string, len(c.Wishes))
-		for i, w := range c.Wishes {
-			names[i] = wishName(lang, w)
-		}
-		parts = append(parts, joinList(lang, names))
-	}
-	if len(c.Places) > 0 {
-		parts = append(parts, fmt.Sprintf(tr(lang, "in %s", "%s"), placeNames(lang, c.Places)))
-	}
-	if c.MaxDepthM > 0 {
-		parts = append(parts, fmt.Sprintf(tr(lang, "no deeper than %d m", "不超过%d米"), c.MaxDepthM))
-	}
-	sites := fmt.Sprintf(tr(lang, "Here are %d sites", "推荐以下%d个潜点"), n)
-	if n == 1 {
-		sites = tr(lang, "Here is the site", "推荐以下潜点")
-	}
-	switch {
-	case len(parts) == 0:
-		return sites + tr(lang, " I would suggest:", "：")
-	case lang == LangZh:
-		return "根据你的条件（" + strings.Join(parts, "；") + "），" + sites + "："
-	}
-	return sites + " that best fit what you told me (" + strings.Join(parts, "; ") + "):"
-}
-
 // lifeHighlights names up to four animals of the site, the wished-for ones first.
 func lifeHighlights(lang string, s Site, wishes []string) string {
 	var first, rest []string
 	for _, life := range s.MarineLife {
 		wished := false
 		for _, w := range wishes {
-			for _, word := range wishFactWords[w] {
+			for _, word := range wishFacts(w) {
 				if strings.Contains(strings.ToLower(life), word) {
 					wished = true
 				}
@@ -160,61 +130,56 @@ func operatorsLine(lang string, s Site) string {
 	return fmt.Sprintf(tr(lang, "Operators: %s.", "潜店：%s。"), strings.Join(names, tr(lang, ", ", "、")))
 }
 
-// seasons says when boats run to each chosen site and, where it differs,
-// when it is at its best: from the site's facts, never from a rule of thumb
-// about a whole state (Layang-Layang's resort closes half the year).
-func seasons(lang string, sites []ChosenSite) string {
-	var parts []string
-	for _, cs := range sites {
-		s := cs.Site
-		if len(s.OpenMonths) == 0 {
-			continue
-		}
-		part := fmt.Sprintf(tr(lang, "%s is dived %s", "%s%s可潜"), siteName(lang, s), formatMonths(lang, s.OpenMonths))
-		if len(s.BestMonths) > 0 && !slices.Equal(sortedUnique(s.BestMonths), sortedUnique(s.OpenMonths)) {
-			part += fmt.Sprintf(tr(lang, " (best %s)", "（最佳%s）"), formatMonths(lang, s.BestMonths))
-		}
-		parts = append(parts, part)
-	}
-	if len(parts) == 0 {
-		return ""
-	}
-	return strings.Join(parts, tr(lang, "; ", "；")) + tr(lang, ".", "。")
-}
-
-// closing asks for what is missing and reminds the diver to confirm.
-func closing(lang string, req Request) []string {
-	var out []string
-	c := req.Constraints
-	needsMore := slices.ContainsFunc(req.Sites, func(cs ChosenSite) bool {
-		return cs.Site.MinCertification != "" && cs.Site.MinCertification != "open_water"
-	})
-	if c.Certification == "" && needsMore {
-		out = append(out, tr(lang, "Some of these ask for more than Open Water: tell me your certification and I will check each one.",
-			"其中有些潜点要求高于开放水域的证书：告诉我你的证书级别，我来逐一核对。"))
-	}
-	if len(c.Months) == 0 && len(req.Sites) > 0 {
-		out = append(out, tr(lang, "When are you travelling? ", "你打算什么时候去？")+seasons(lang, req.Sites))
-	}
-	return append(out, tr(lang, "Conditions change: confirm with the operator before you book.", "海况多变，预订前请向潜店确认。"))
-}
-
 // bestQuote picks one or two sentences from the site's passages that best
 // match the diver's wishes and words, preferring passages in their language.
 func bestQuote(lang string, passages []Passage, s Site, wishes []string, message string) (string, Passage, bool) {
+	words := queryWords(message)
+	return quoteBy(lang, passages, s, false, func(lower string) float64 {
+		score := 0.0
+		for _, w := range wishes {
+			if mentions(lower, vocab().wishTerms, w) {
+				score += 3
+			}
+		}
+		for _, w := range words {
+			if strings.Contains(lower, w) {
+				score++
+			}
+		}
+		return score
+	})
+}
+
+// bestQuoteAbout picks the sentences of the site's passages that say most
+// about words; none when no sentence mentions any of them.
+func bestQuoteAbout(lang string, passages []Passage, s Site, words []string) (string, Passage, bool) {
+	return quoteBy(lang, passages, s, true, func(lower string) float64 {
+		score := 0.0
+		for _, w := range words {
+			if strings.Contains(lower, w) {
+				score++
+			}
+		}
+		return score
+	})
+}
+
+// quoteBy quotes the best sentence of the site's passages in lang by score
+// (and the next one when short enough); with mustMatch, a sentence scoring
+// 0 is never quoted.
+func quoteBy(lang string, passages []Passage, s Site, mustMatch bool, scoreOf func(lower string) float64) (string, Passage, bool) {
 	var own []Passage
 	for _, p := range passages {
 		if p.SiteID == s.ID && strings.TrimSpace(p.Text) != "" {
 			own = append(own, p)
 		}
 	}
-	if inLang := slices.DeleteFunc(slices.Clone(own), func(p Passage) bool { return textLanguage(p.Text) != lang }); len(inLang) > 0 {
-		own = inLang
-	}
+	// Only passages in the diver's language are quoted: a Chinese answer
+	// never quotes English.
+	own = slices.DeleteFunc(own, func(p Passage) bool { return textLanguage(p.Text) != lang })
 	if len(own) == 0 {
 		return "", Passage{}, false
 	}
-	words := queryWords(message)
 	type pick struct {
 		passage   int
 		sentences []string
@@ -229,17 +194,9 @@ func bestQuote(lang string, passages []Passage, s Site, wishes []string, message
 			if n < 12 {
 				continue
 			}
-			score := 0.0
-			lower := strings.ToLower(sent)
-			for _, w := range wishes {
-				if mentions(lower, wishTerms, w) {
-					score += 3
-				}
-			}
-			for _, w := range words {
-				if strings.Contains(lower, w) {
-					score++
-				}
+			score := scoreOf(strings.ToLower(sent))
+			if mustMatch && score == 0 {
+				continue
 			}
 			score -= 0.05*float64(si) + 0.2*float64(pi) // earlier sentences of better passages break ties
 			if n > 320 {
@@ -253,13 +210,13 @@ func bestQuote(lang string, passages []Passage, s Site, wishes []string, message
 	if chosen == nil {
 		return "", Passage{}, false
 	}
-	quote := chosen.sentences[chosen.best]
+	quote := unlabelled(chosen.sentences[chosen.best])
 	limit := 280 // a Chinese character carries about two English letters' worth
 	if lang == LangZh {
 		limit = 140
 	}
 	if next := chosen.best + 1; next < len(chosen.sentences) {
-		joined := quote + tr(lang, " ", "") + chosen.sentences[next]
+		joined := quote + tr(lang, " ", "") + unlabelled(chosen.sentences[next])
 		if utf8.RuneCountInString(joined) <= limit {
 			quote = joined
 		}
@@ -268,6 +225,19 @@ func bestQuote(lang string, passages []Passage, s Site, wishes []string, message
 		quote = string([]rune(quote)[:357]) + "…"
 	}
 	return quote, own[chosen.passage], true
+}
+
+// sectionLabels start the site texts' paragraphs ("Requirements: …"); a
+// quote reads better without them.
+var sectionLabels = []string{"Requirements: ", "Safety: ", "Season: ", "Getting there: ", "要求：", "安全：", "季节：", "交通："}
+
+func unlabelled(sentence string) string {
+	for _, l := range sectionLabels {
+		if rest, ok := strings.CutPrefix(sentence, l); ok && rest != "" {
+			return capitalize(rest)
+		}
+	}
+	return sentence
 }
 
 // textLanguage is zh for text with Han characters, en otherwise.

@@ -3,6 +3,7 @@ package planner
 import (
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -21,7 +22,8 @@ func extractiveRequest(t *testing.T, lang, message string, cons Constraints, slu
 	for _, slug := range slugs {
 		s := c.site(t, slug)
 		cand := Candidate{Site: s, Wishes: wishesOffered(Candidate{Site: s}, cons.Wishes, cons.Months)}
-		req.Sites = append(req.Sites, ChosenSite{Site: s, Reason: reason(cand, req.Constraints), Wishes: cand.Wishes})
+		req.Sites = append(req.Sites, ChosenSite{Site: s, Reason: SiteReason(lang, cand, req.Constraints, false), Wishes: cand.Wishes})
+		req.Selection.Fits = append(req.Selection.Fits, cand)
 		req.Passages = append(req.Passages, c.passages(slug)...)
 	}
 	return req
@@ -49,7 +51,7 @@ func TestExtractive_EnglishAnswerNamesSitesWithFactsQuoteAndCitations(t *testing
 	assert.Equal(t, ExtractiveModel, ans.Model)
 	for _, cs := range req.Sites {
 		assert.Contains(t, ans.Content, cs.Site.NameEn, "names every chosen site")
-		assert.Contains(t, ans.Content, depthRange("en", cs.Site), "gives the depth range")
+		assert.Contains(t, ans.Content, fmt.Sprintf("%d–%d m", cs.Site.MinDepthM, cs.Site.MaxDepthM), "gives the depth range")
 	}
 	assert.Contains(t, ans.Content, "Advanced Open Water", "restates the certification")
 	assert.Contains(t, ans.Content, "July")
@@ -112,18 +114,21 @@ func TestExtractive_AlternativesExplainWhyNothingFits(t *testing.T) {
 	cons := Constraints{Months: []int{12}, Places: []string{"tioman"}}
 	req := extractiveRequest(t, "en", "Tioman in December?", cons, "mabul-paradise-reef")
 	req.Sites[0].Alternative = true
-	req.NoFit = "Tioman is out of season in December: the north-east monsoon closes most resorts."
+	req.Selection.Alternatives, req.Selection.Fits = req.Selection.Fits, nil
+	req.Selection.NoFit = NoFit{Kind: NoFitMonsoon, PlaceMonths: []int{3, 4, 5, 6, 7, 8, 9, 10}}
 	ans, _ := generate(t, req)
-	assert.True(t, strings.HasPrefix(ans.Content, req.NoFit), "starts with the reason")
+	assert.True(t, strings.HasPrefix(ans.Content, "Tioman is out of season in December: the north-east monsoon"), "starts with the reason: %s", ans.Content)
+	assert.Contains(t, ans.Content, "boats run there March–October")
 	assert.Contains(t, ans.Content, "nearest alternatives")
 	assert.Contains(t, ans.Content, "Paradise Reef")
 }
 
 func TestExtractive_NoSiteAtAllSaysSoAndAsksWhatCanChange(t *testing.T) {
 	for _, lang := range []string{"en", "zh"} {
-		req := Request{Language: lang, Message: "x", NoFit: tr(lang, "No site I know is safe for a 5 m limit.", "没有适合5米限制的潜点。")}
+		req := Request{Language: lang, Message: "x", Constraints: Constraints{MaxDepthM: 5, Language: lang},
+			Selection: Selection{NoFit: NoFit{Kind: NoFitNothingSafe}}}
 		ans, _ := generate(t, req)
-		assert.Contains(t, ans.Content, req.NoFit)
+		assert.Contains(t, ans.Content, tr(lang, "No site I know is safe for someone staying above 5 m", "我掌握的潜点里没有适合不超过5米深的潜水员的"))
 		assert.Contains(t, ans.Content, tr(lang, "change the dates", "调整日期"))
 		assert.Empty(t, ans.Citations)
 	}
@@ -132,7 +137,7 @@ func TestExtractive_NoSiteAtAllSaysSoAndAsksWhatCanChange(t *testing.T) {
 func TestExtractive_AsksForWhatIsMissing(t *testing.T) {
 	req := extractiveRequest(t, "en", "Where are the barracuda?", Constraints{}, "sipadan-barracuda-point")
 	ans, _ := generate(t, req)
-	assert.Contains(t, ans.Content, "tell me your certification", "an AOW site for a diver of unknown level")
+	assert.Contains(t, ans.Content, "Which certification do you hold? Barracuda Point, Sipadan needs Advanced Open Water", "an AOW site for a diver of unknown level")
 	assert.Contains(t, ans.Content, "When are you travelling?")
 }
 
@@ -185,11 +190,11 @@ func TestClosing_WithoutMonthsSaysWhenEachChosenSiteIsDivedFromItsFacts(t *testi
 		{Site: Site{NameEn: "Hammerhead Point", NameZh: "锤头鲨角", OpenMonths: []int{3, 4, 5, 6, 7, 8}, BestMonths: []int{3, 4, 5}}},
 		{Site: Site{NameEn: "Paradise Reef", NameZh: "天堂礁", OpenMonths: []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}}},
 	}
-	en := strings.Join(closing("en", Request{Sites: sites}), " ")
+	en := strings.Join(Closing("en", Request{Sites: sites}), " ")
 	assert.Contains(t, en, "Hammerhead Point is dived March–August (best March–May)")
 	assert.Contains(t, en, "Paradise Reef is dived all year")
 	assert.NotContains(t, en, "Sabah", "no rule of thumb about a whole state")
-	zh := strings.Join(closing("zh", Request{Sites: sites}), "")
-	assert.Contains(t, zh, "3–8月可潜（最佳3–5月）")
+	zh := strings.Join(Closing("zh", Request{Sites: sites}), "")
+	assert.Contains(t, zh, "3月至8月可潜（最佳3月至5月）")
 	assert.False(t, regexp.MustCompile(`[A-Za-z]`).MatchString(strings.ReplaceAll(zh, "锤头鲨角", "")), "no English in a Chinese answer: %s", zh)
 }

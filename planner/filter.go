@@ -2,7 +2,7 @@ package planner
 
 import (
 	"cmp"
-	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -19,34 +19,43 @@ type Operator struct {
 
 // Site holds the facts about a dive site the planner reasons with.
 type Site struct {
-	ID               uuid.UUID          `json:"id"`
-	Slug             string             `json:"slug"`
-	NameEn           string             `json:"nameEn"`
-	NameZh           string             `json:"nameZh"`
-	Region           string             `json:"region"`
-	State            string             `json:"state"`
-	MinDepthM        int                `json:"minDepthM"`
-	MaxDepthM        int                `json:"maxDepthM"`
-	Difficulty       string             `json:"difficulty"`
-	MinCertification string             `json:"minCertification"`
-	BestSeason       string             `json:"bestSeason"`  // free text, e.g. "Year-round; calmest April to August"
-	BestMonths       []int              `json:"bestMonths"`  // empty means unknown, never "closed"
-	OpenMonths       []int              `json:"openMonths"`  // months boats run (models.DiveSite.DivedIn)
-	RoughMonths      []int              `json:"roughMonths"` // open months with rougher seas: a caveat
-	Sightings        []models.Sighting  `json:"sightings"`
-	Specialties      []models.Specialty `json:"specialties"` // training needed to dive the site at all
-	GuideRequired    bool               `json:"guideRequired"`
-	MarineLife       []string           `json:"marineLife"`
-	Operators        []Operator         `json:"operators"`
+	ID               uuid.UUID           `json:"id"`
+	Slug             string              `json:"slug"`
+	NameEn           string              `json:"nameEn"`
+	NameZh           string              `json:"nameZh"`
+	Region           string              `json:"region"`
+	State            string              `json:"state"`
+	MinDepthM        int                 `json:"minDepthM"`
+	MaxDepthM        int                 `json:"maxDepthM"`
+	Latitude         float64             `json:"latitude"`
+	Longitude        float64             `json:"longitude"`
+	Difficulty       string              `json:"difficulty"`
+	MinCertification string              `json:"minCertification"`
+	BestSeason       string              `json:"bestSeason"`  // free text, e.g. "Year-round; calmest April to August"
+	BestMonths       []int               `json:"bestMonths"`  // empty means unknown, never "closed"
+	OpenMonths       []int               `json:"openMonths"`  // months boats run (models.DiveSite.DivedIn)
+	RoughMonths      []int               `json:"roughMonths"` // open months with rougher seas: a caveat
+	Sightings        []models.Sighting   `json:"sightings"`
+	Specialties      []models.Specialty  `json:"specialties"` // training needed to dive the site at all
+	GuideRequired    bool                `json:"guideRequired"`
+	DaylightOnly     bool                `json:"daylightOnly"`
+	MinAge           int                 `json:"minAge"` // 0 when no source gives one
+	Permit           *models.Permit      `json:"permit,omitempty"`
+	Safety           []models.SafetyNote `json:"safety"`
+	Closures         []models.Closure    `json:"closures"` // dated closures are for the answer to mention
+	MarineLife       []string            `json:"marineLife"`
+	Operators        []Operator          `json:"operators"`
 }
 
 // SiteFromModel converts a stored site (with its operators preloaded).
 func SiteFromModel(m models.DiveSite) Site {
 	s := Site{ID: m.ID, Slug: m.Slug, NameEn: m.NameEn, NameZh: m.NameZh, Region: m.Region, State: m.State,
-		MinDepthM: m.MinDepthM, MaxDepthM: m.MaxDepthM, Difficulty: m.Difficulty, MinCertification: m.MinCertification,
+		MinDepthM: m.MinDepthM, MaxDepthM: m.MaxDepthM, Latitude: m.Latitude, Longitude: m.Longitude, Difficulty: m.Difficulty, MinCertification: m.MinCertification,
 		BestSeason: m.BestSeason, BestMonths: m.BestMonths, MarineLife: m.MarineLife,
 		RoughMonths: m.Facts.RoughMonths, Sightings: m.Facts.Sightings,
-		Specialties: m.Facts.Requirements.Specialties, GuideRequired: m.Facts.Requirements.GuideRequired}
+		Specialties: m.Facts.Requirements.Specialties, GuideRequired: m.Facts.Requirements.GuideRequired,
+		MinAge: m.Facts.Requirements.MinAge, DaylightOnly: m.Facts.Requirements.DaylightOnly, Permit: m.Facts.Requirements.Permit, Safety: m.Facts.Safety,
+		Closures: m.Facts.Closures}
 	if len(m.Facts.OpenMonths) > 0 || len(m.BestMonths) > 0 { // nil: when boats run is not known
 		s.OpenMonths = []int{}
 		for month := 1; month <= 12; month++ {
@@ -66,20 +75,106 @@ type Candidate struct {
 	Site     Site
 	Score    float64   // retrieval score; Select adds boosts for wishes and season
 	Passages []Passage // this site's retrieved passages, best first
-	Reason   string    // set by Select, in the diver's language
-	Unmet    []string  // for alternatives: the constraints it does not meet (UnmetPlace)
-	Wishes   []string  // set by Select: the diver's wishes this site offers
+	Wishes   []string  // set by Select: the diver's wishes this site offers in the months asked
+	Outside  bool      // set by Select for an alternative: it is outside the places asked for
 }
 
-// Selection is what Select chose.
+// Rule kinds: why a diver may not dive a site (a Block) in a Selection.
+const (
+	RuleCertification = "certification" // Level: the site's minimum certification
+	RuleBeginner      = "beginner"      // a beginner and a site above Open Water or rated advanced
+	RuleSpecialty     = "specialty"     // Specialties: training the site needs that the diver has not stated
+	RuleDepth         = "depth"         // Depth: the site's shallowest depth, below the diver's limit
+	RuleClosed        = "closed"        // Months: asked months in which boats do not run to it
+	RuleAge           = "age"           // Age: the site's minimum age, above the youngest diver's
+	RuleAvoided       = "avoided"       // it lies in a place the diver ruled out
+)
+
+// Block is one rule that keeps a diver from a site.
+type Block struct {
+	Kind        string
+	Level       string   // RuleCertification
+	Specialties []string // RuleSpecialty
+	Depth       int      // RuleDepth
+	Months      []int    // RuleClosed
+	Age         int      // RuleAge
+}
+
+// SiteCheck is a site the diver asked about by name (or in a place they
+// named), with what keeps them from it; no blocks means they may dive it.
+type SiteCheck struct {
+	Site   Site
+	Blocks []Block
+}
+
+// WishPlace is a site where a wish is recorded: the months it is seen there
+// (nil for a kind of dive, which has no season) and what keeps this diver
+// from the site.
+type WishPlace struct {
+	Site       Site
+	Months     []int
+	Likelihood models.Likelihood // the likeliest sighting's; "" for a kind of dive
+	Blocks     []Block
+}
+
+// WishFinding is one of the diver's wishes: whether a presented site offers
+// it in the months asked, and where it is recorded.
+type WishFinding struct {
+	Wish    string
+	Offered bool
+	Found   []WishPlace // best first: sites the diver may dive, then the fewest blocks
+}
+
+// NoFit kinds: why nothing fitted.
+const (
+	NoFitNoSites      = "no_sites"      // the catalogue is empty
+	NoFitNothingSafe  = "nothing_safe"  // no site is safe for the diver's level, training, age or depth limit
+	NoFitPlaceUnknown = "place_unknown" // no site in the places asked for
+	NoFitPlaceUnsafe  = "place_unsafe"  // the places' sites are all unsafe for the diver
+	NoFitMonsoon      = "monsoon"       // the places are on the east coast and the months are its monsoon
+	NoFitPlaceClosed  = "place_closed"  // the places' safe sites are closed in the months
+	NoFitClosed       = "closed"        // no safe site is open in the months
+	NoFitOther        = "other"
+)
+
+// NoFit says, without words, why no site fits.
+type NoFit struct {
+	Kind        string
+	PlaceMonths []int   // the months the places' safe sites are open (monsoon, place_closed)
+	Shallowest  *Site   // nothing_safe under a depth limit: the shallowest site otherwise suitable
+	PlaceBlocks []Block // place_unsafe: what keeps the diver from the places' sites
+}
+
+// Selection is what Select decided: the sites to present and everything an
+// answer must explain about them. It holds no words: render.go writes them,
+// in either language, for both generators.
 type Selection struct {
-	Fits         []Candidate // sites meeting every constraint, best first
-	Alternatives []Candidate // only when Fits is empty: the nearest safe sites, with what differs
-	Why          string      // only when Fits is empty: why nothing fits, in the diver's language
+	Fits []Candidate // sites meeting every constraint, best first
+	// Alternatives, only when Fits is empty: the best safe sites open in
+	// the months, outside the places asked for.
+	Alternatives []Candidate
+	// Elsewhere, beside Fits, are sites outside the places asked for that
+	// offer a wish none of the places' sites does.
+	Elsewhere []Candidate
+	NoFit     NoFit // set when Fits is empty
+	// WishesUnmet is true when the diver wished for something and none of the
+	// presented sites offers any of it: they are alternatives too.
+	WishesUnmet bool
+	Wishes      []WishFinding // each wish, in the diver's order
+	Checks      []SiteCheck   // sites the diver named, with what keeps them from each
+	// Monsoon: the months asked fall in the east coast's monsoon and the
+	// diver named (or ruled out) a place there.
+	Monsoon bool
 }
 
-// UnmetPlace in Candidate.Unmet marks an alternative outside the named places.
-const UnmetPlace = "place"
+// Presented are the sites an answer presents: the fits (and the sites
+// elsewhere with the wish), or the alternatives.
+func (s Selection) Presented() []Candidate {
+	if len(s.Fits) > 0 {
+		return append(slices.Clone(s.Fits), s.Elsewhere...)
+	}
+	return s.Alternatives
+}
 
 // Boosts added to a candidate's retrieval score. A chunk's fused score is at
 // most 2/61 ≈ 0.033 and a site sums its best three, so a wish named in a
@@ -89,82 +184,216 @@ const (
 	boostWishPassage = 0.015
 	boostFullSeason  = 0.01
 	boostBeginner    = 0.01
+	boostNamed       = 0.05
 )
 
 // Select filters and ranks candidates by the diver's constraints and keeps
-// at most n. Certification, the beginner rule and the depth limit are never
-// relaxed: a site above the diver's certification, deeper than their limit
-// or (for beginners) above Open Water or rated advanced is never returned,
-// not even as an alternative; nor is a site out of season when months are
-// given. Places narrow the fits; when nothing fits, the alternatives are the
-// best safe sites in season elsewhere, and Why says what excluded the rest
-// (for the named places, when they are in season).
-func Select(cands []Candidate, c Constraints, n int) Selection {
+// at most n. A site the diver may not dive (certification, beginner rule,
+// specialty training, minimum age, a shallowest depth below their limit, a
+// month asked in which boats do not run, a place ruled out) is never
+// returned, not even as an alternative. Places narrow the fits; when nothing
+// fits, the alternatives are the best safe sites elsewhere. named are the
+// sites the message names (their checks say whether the diver may dive them).
+func Select(cands []Candidate, c Constraints, n int, named ...string) Selection {
 	if n < 1 {
 		n = 3
 	}
 	var fits, elsewhere []Candidate
-	var safeCount int
+	var sel Selection
 	for _, cand := range cands {
-		cand.Unmet = nil
-		if !safe(cand.Site, c) {
+		cand.Outside = false
+		blocks := Blocks(cand.Site, c)
+		if slices.Contains(named, cand.Site.Slug) {
+			sel.Checks = append(sel.Checks, SiteCheck{Site: cand.Site, Blocks: blocks})
+			cand.Score += boostNamed
+		}
+		if len(blocks) > 0 {
 			continue
 		}
-		safeCount++
 		cand.Wishes = wishesOffered(cand, c.Wishes, c.Months)
 		cand.Score += boost(cand, c)
-		placeOK, seasonOK := matchesPlace(cand.Site, c.Places), inSeason(cand.Site, c.Months)
-		switch {
-		case placeOK && seasonOK:
-			cand.Reason = reason(cand, c)
+		if matchesPlace(cand.Site, c.Places) {
 			fits = append(fits, cand)
-		case seasonOK:
-			cand.Unmet = []string{UnmetPlace}
+		} else {
+			cand.Outside = true
 			elsewhere = append(elsewhere, cand)
 		}
 	}
 	for _, list := range [][]Candidate{fits, elsewhere} {
 		slices.SortStableFunc(list, byScore)
 	}
-	if len(fits) > 0 {
-		return Selection{Fits: fits[:min(n, len(fits))]}
+	wishedElsewhere := slices.DeleteFunc(slices.Clone(elsewhere), func(c Candidate) bool { return len(c.Wishes) == 0 })
+	switch {
+	case len(fits) > 0 && len(c.Wishes) > 0 && !slices.ContainsFunc(fits, func(c Candidate) bool { return len(c.Wishes) > 0 }) && len(wishedElsewhere) > 0:
+		// The places have nothing the diver wished for, and other sites do:
+		// a guide gives the places' best and says where the wish is.
+		k := min(len(fits), n-1)
+		sel.Fits = fits[:k]
+		nearFirst(wishedElsewhere, cands, c.Places)
+		sel.Elsewhere = slices.Clone(wishedElsewhere[:min(n-k, len(wishedElsewhere))])
+	case len(fits) > 0:
+		if len(c.Wishes) > 0 && len(c.Places) == 0 && !slices.ContainsFunc(fits, func(c Candidate) bool { return len(c.Wishes) > 0 }) {
+			// Nothing offers the wish: the nearest likes of where it is found.
+			var anchors []Site
+			for _, w := range c.Wishes {
+				for _, wp := range wishPlaces(cands, w, c) {
+					anchors = append(anchors, wp.Site)
+				}
+			}
+			nearSites(fits, anchors)
+		}
+		sel.Fits = preferWished(fits, c.Wishes, n)
+	default:
+		nearFirst(elsewhere, cands, c.Places)
+		sel.Alternatives = preferWished(elsewhere, c.Wishes, n)
+		sel.NoFit = noFit(cands, c)
 	}
+	presented := sel.Presented()
+	offered := map[string]bool{}
+	for _, p := range presented {
+		for _, w := range p.Wishes {
+			offered[w] = true
+		}
+	}
+	for _, w := range c.Wishes {
+		sel.Wishes = append(sel.Wishes, WishFinding{Wish: w, Offered: offered[w], Found: wishPlaces(cands, w, c)})
+	}
+	sel.WishesUnmet = len(c.Wishes) > 0 && len(offered) == 0 && len(presented) > 0
+	sel.Monsoon = inMonsoon(c.Months) && slices.ContainsFunc(cands, func(cand Candidate) bool {
+		named := matchesPlace(cand.Site, c.Places) && len(c.Places) > 0 || len(c.AvoidPlaces) > 0 && matchesPlace(cand.Site, c.AvoidPlaces)
+		return named && onEastCoast(cand.Site)
+	})
+	return sel
+}
 
-	// Nothing fits: offer the best safe sites in season elsewhere. Sites of
-	// the named places out of season are not offered (that would recommend a
-	// site out of its season); why() says when they are in season instead.
-	var alts []Candidate
-	for _, cand := range elsewhere[:min(n, len(elsewhere))] {
-		cand.Reason = alternativeReason(cand, c)
-		alts = append(alts, cand)
+// preferWished keeps the n best; when some offer a wish, only those.
+func preferWished(list []Candidate, wishes []string, n int) []Candidate {
+	if len(wishes) > 0 && slices.ContainsFunc(list, func(c Candidate) bool { return len(c.Wishes) > 0 }) {
+		// A site offering nothing the diver wished for is not listed beside
+		// ones that do ("Jawfish Lair" without jawfish on record).
+		list = slices.DeleteFunc(slices.Clone(list), func(c Candidate) bool { return len(c.Wishes) == 0 })
 	}
-	return Selection{Alternatives: alts, Why: why(cands, c, safeCount)}
+	return slices.Clone(list[:min(n, len(list))])
+}
+
+// nearFirst orders alternatives for the places asked for as a guide would:
+// the sites most like them (sharing the most kinds of diving and life) and
+// nearest (Mabul for Sipadan), by a score of kilometres less 150 per shared
+// wish, keeping score order for ties. With no place asked, a wish no site
+// the diver may dive offers is the anchor: its sites' likes come first.
+func nearFirst(list, all []Candidate, places []string) {
+	if len(places) == 0 {
+		return
+	}
+	var asked []Site
+	for _, c := range all {
+		if matchesPlace(c.Site, places) {
+			asked = append(asked, c.Site)
+		}
+	}
+	nearSites(list, asked)
+}
+
+// nearSites orders list by likeness and distance to the anchor sites.
+func nearSites(list []Candidate, asked []Site) {
+	if len(asked) == 0 {
+		return
+	}
+	offers := map[string]bool{}
+	for _, a := range asked {
+		for _, w := range explicitWishes() {
+			if wishInFacts(a, w, nil) {
+				offers[w] = true
+			}
+		}
+	}
+	rank := func(s Site) float64 {
+		km := math.Inf(1)
+		for _, a := range asked {
+			km = min(km, distanceKm(a, s))
+		}
+		for w := range offers {
+			if wishInFacts(s, w, nil) {
+				km -= 250
+			}
+		}
+		return km
+	}
+	ranks := make(map[string]float64, len(list))
+	for _, c := range list {
+		ranks[c.Site.Slug] = rank(c.Site)
+	}
+	slices.SortStableFunc(list, func(a, b Candidate) int { return cmp.Compare(ranks[a.Site.Slug], ranks[b.Site.Slug]) })
+}
+
+// distanceKm is the great-circle distance between two sites.
+func distanceKm(a, b Site) float64 {
+	const r = 6371
+	rad := math.Pi / 180
+	dLat, dLon := (b.Latitude-a.Latitude)*rad, (b.Longitude-a.Longitude)*rad
+	h := math.Sin(dLat/2)*math.Sin(dLat/2) + math.Cos(a.Latitude*rad)*math.Cos(b.Latitude*rad)*math.Sin(dLon/2)*math.Sin(dLon/2)
+	return 2 * r * math.Asin(math.Sqrt(h))
 }
 
 func byScore(a, b Candidate) int {
 	return cmp.Or(cmp.Compare(b.Score, a.Score), cmp.Compare(a.Site.Slug, b.Site.Slug))
 }
 
-// safe reports whether the diver may dive the site at all: certification,
-// beginner rule, the specialty training the site requires (Turtle Cavern's
-// cavern training) which the diver must have stated, and a depth limit
-// that reaches at least the site's shallowest part (a site deeper in places
-// is dived within the limit: the answer says so).
-func safe(s Site, c Constraints) bool {
-	return withinCertification(s, c.Certification) && beginnerOK(s, c.Experience) && holdsSpecialties(s, c.Specialties) &&
-		(c.MaxDepthM <= 0 || s.MinDepthM <= c.MaxDepthM)
+// Blocks lists what keeps the diver from the site: certification, beginner
+// rule, the specialty training the site requires (Turtle Cavern's cavern
+// training), which the diver must have stated, the site's minimum age, a
+// depth limit above the site's shallowest part (a site deeper in places is
+// dived within the limit: the answer says so), a month asked in which boats
+// do not run, and a place the diver ruled out. None means they may dive it.
+func Blocks(s Site, c Constraints) []Block {
+	var out []Block
+	if !withinCertification(s, c.Certification) {
+		out = append(out, Block{Kind: RuleCertification, Level: s.MinCertification})
+	}
+	if !beginnerOK(s, c.Experience) {
+		out = append(out, Block{Kind: RuleBeginner})
+	}
+	if missing := missingSpecialties(s, c.Specialties); len(missing) > 0 {
+		out = append(out, Block{Kind: RuleSpecialty, Specialties: missing})
+	}
+	if c.Age > 0 && s.MinAge > c.Age {
+		out = append(out, Block{Kind: RuleAge, Age: s.MinAge})
+	}
+	if c.MaxDepthM > 0 && s.MinDepthM > c.MaxDepthM {
+		out = append(out, Block{Kind: RuleDepth, Depth: s.MinDepthM})
+	}
+	if closed := closedMonths(s, c.Months); len(closed) > 0 {
+		out = append(out, Block{Kind: RuleClosed, Months: closed})
+	}
+	if len(c.AvoidPlaces) > 0 && matchesPlace(s, c.AvoidPlaces) {
+		out = append(out, Block{Kind: RuleAvoided})
+	}
+	return out
 }
 
-// holdsSpecialties: the diver has said they hold every specialty the site
-// requires (an unstated one is not held).
-func holdsSpecialties(s Site, held []string) bool {
+// wishNightDives is the wish a daylight-only site cannot offer.
+const wishNightDives = "night_dives"
+
+// safe reports whether the diver may dive the site at all, whatever the
+// months and places.
+func safe(s Site, c Constraints) bool {
+	c.Months, c.AvoidPlaces = nil, nil
+	return len(Blocks(s, c)) == 0
+}
+
+// missingSpecialties are the specialties the site requires that the diver
+// has not said they hold (an unstated one is not held).
+func missingSpecialties(s Site, held []string) []string {
+	var out []string
 	for _, sp := range s.Specialties {
 		if !slices.Contains(held, string(sp)) {
-			return false
+			out = append(out, string(sp))
 		}
 	}
-	return true
+	return out
 }
+
+func holdsSpecialties(s Site, held []string) bool { return len(missingSpecialties(s, held)) == 0 }
 
 // withinCertification: a site whose minimum level is not in the levels up to
 // the diver's is excluded. An unknown diver level filters nothing here (the
@@ -188,21 +417,26 @@ func beginnerOK(s Site, experience string) bool {
 	return s.MinCertification == models.CertificationLevels[0] && s.Difficulty != models.DifficultyAdvanced
 }
 
-// inSeason: with travel months given, boats must run to the site in at
-// least one of them (its open months; a site built without them, as in
-// tests, falls back to its best months). Best months only rank.
-func inSeason(s Site, months []int) bool {
+// closedMonths are the months asked in which boats do not run to the site
+// (its open months; a site built without them, as in tests, falls back to
+// its best months, and one with neither is never treated as closed). A trip
+// is in every month it names, so each must be open.
+func closedMonths(s Site, months []int) []int {
 	open := openMonths(s)
-	if len(months) == 0 || open == nil {
-		return true
+	if open == nil {
+		return nil
 	}
+	var out []int
 	for _, m := range months {
-		if slices.Contains(open, m) {
-			return true
+		if !slices.Contains(open, m) {
+			out = append(out, m)
 		}
 	}
-	return false
+	return out
 }
+
+// inSeason: boats run to the site in every month asked.
+func inSeason(s Site, months []int) bool { return len(closedMonths(s, months)) == 0 }
 
 func fullSeason(s Site, months []int) bool {
 	for _, m := range months {
@@ -213,18 +447,14 @@ func fullSeason(s Site, months []int) bool {
 	return len(months) > 0 && len(s.BestMonths) > 0
 }
 
-// placeGroups are places made of states.
-var placeGroups = map[string][]string{
-	"east-coast": {"terengganu", "pahang", "johor"},
-	"borneo":     {"sabah", "sarawak", "labuan"},
-}
-
 func slugify(s string) string {
 	return strings.Join(strings.Fields(strings.ToLower(strings.ReplaceAll(s, "-", " "))), "-")
 }
 
 // matchesPlace: a place key names the site's region or state, or an island
-// its slug starts with or its English name contains.
+// its slug starts with or its English name contains, or a place made of
+// states (the vocabulary's states: the east coast, the peninsula) holds the
+// site's state.
 func matchesPlace(s Site, places []string) bool {
 	if len(places) == 0 {
 		return true
@@ -232,73 +462,74 @@ func matchesPlace(s Site, places []string) bool {
 	region, state, name := slugify(s.Region), slugify(s.State), slugify(s.NameEn)
 	for _, p := range places {
 		if p == region || p == state || strings.HasPrefix(s.Slug, p+"-") || s.Slug == p ||
-			strings.Contains("-"+name+"-", "-"+p+"-") || slices.Contains(placeGroups[p], state) {
+			strings.Contains("-"+name+"-", "-"+p+"-") || slices.Contains(vocab().states[p], state) {
 			return true
 		}
 	}
 	return false
 }
 
-// wishFactWords find a wish in a site's marine life, name and slug.
-var wishFactWords = map[string][]string{
-	"turtles":      {"turtle"},
-	"hammerheads":  {"hammerhead"},
-	"whale_sharks": {"whale shark"},
-	"sharks":       {"shark"},
-	"manta":        {"manta"},
-	"nudibranchs":  {"nudibranch"},
-	"macro":        {"frogfish", "mandarinfish", "pipefish", "seahorse", "jawfish", "pygmy", "mimic octopus", "nudibranch", "blue-ringed", "leaf scorpionfish", "flamboyant cuttlefish"},
-	"wrecks":       {"wreck"},
-	"walls":        {"wall", "drop-off", "drop off"},
-	"drift":        {"drift"},
-	"barracuda":    {"barracuda"},
-	"jacks":        {"trevally", "jack"},
-	"reef":         {"coral", "reef"},
-	"pelagics":     {"shark", "hammerhead", "manta", "barracuda", "trevally", "tuna", "eagle ray"},
-}
-
-// animalWishes are wishes for animals: a site offers one only when its facts
-// record the animal (a sighting in the months asked, or its marine life),
-// never because of its name ("Mantabuan" has no mantas) or a passage that
-// mentions it (one says when whale sharks pass, not that they do in August).
-var animalWishes = map[string]bool{"turtles": true, "hammerheads": true, "whale_sharks": true, "sharks": true,
-	"manta": true, "nudibranchs": true, "macro": true, "barracuda": true, "jacks": true, "pelagics": true}
-
 // notTheAnimal are recorded life that share a wish word but not the wish:
 // bones are not turtles, and a diver asking for sharks does not mean the
 // bamboo sharks resting under ledges.
 var notTheAnimal = []string{"turtle skeletons", "bamboo shark"}
 
-// siteFactsText is what wishFactWords are looked for in: the animals seen at
-// the site in the months asked (all of them when none are) and its other
-// marine life, and for wishes that are kinds of dive (wrecks, walls, drift,
-// reef), its name too.
-func siteFactsText(s Site, wish string, months []int) string {
-	var parts []string
-	if !animalWishes[wish] {
-		parts = append(parts, s.NameEn, s.Slug)
+// sightingOutOfMonths: the marine-life entry is an animal with a recorded
+// sighting season that misses every month asked, so the list does not
+// offer it either (Lankayan lists whale sharks; they pass March–May).
+func sightingOutOfMonths(s Site, life string, months []int) bool {
+	if len(months) == 0 {
+		return false
 	}
 	for _, sg := range s.Sightings {
-		if len(months) == 0 || len(sg.Months) == 0 || slices.ContainsFunc(months, func(m int) bool { return slices.Contains(sg.Months, m) }) {
-			parts = append(parts, sg.Animal)
+		if strings.EqualFold(sg.Animal, life) && len(sg.Months) > 0 {
+			return !slices.ContainsFunc(months, func(m int) bool { return slices.Contains(sg.Months, m) })
+		}
+	}
+	return false
+}
+
+// wishInFacts reports whether the site's facts offer the wish: its fact
+// words are looked for in the animals
+// seen at the site in the months asked (all of them when none are) and its
+// other marine life, and for wishes that are kinds of dive (wrecks, walls,
+// drift, reef), its name too. An animal wish never matches a site's name
+// ("Mantabuan" has no mantas) or a passage that mentions it (one says when
+// whale sharks pass, not that they do in August).
+func wishInFacts(s Site, wish string, months []int) bool {
+	if wish == wishNightDives && s.DaylightOnly {
+		return false
+	}
+	if limit := vocab().wishes[wish].ShallowerThan; limit > 0 {
+		return s.MinDepthM <= 5 && s.MaxDepthM > 0 && s.MaxDepthM <= limit
+	}
+	// Item by item: it runs for every site and wish of every message, so
+	// it builds no strings.
+	facts := wishFacts(wish)
+	has := func(text string) bool {
+		lower := strings.ToLower(text) // no allocation when already lower case
+		for _, not := range notTheAnimal {
+			if strings.Contains(lower, not) {
+				return false
+			}
+		}
+		for _, f := range facts {
+			if strings.Contains(lower, f) {
+				return true
+			}
+		}
+		return false
+	}
+	if !isAnimalWish(wish) && (has(s.NameEn) || has(s.Slug)) {
+		return true
+	}
+	for _, sg := range s.Sightings {
+		if (len(months) == 0 || len(sg.Months) == 0 || len(intersect(months, sg.Months)) > 0) && has(sg.Animal) {
+			return true
 		}
 	}
 	for _, l := range s.MarineLife {
-		if !slices.Contains(notTheAnimal, l) {
-			parts = append(parts, l)
-		}
-	}
-	text := strings.ToLower(strings.Join(parts, " | "))
-	for _, not := range notTheAnimal {
-		text = strings.ReplaceAll(text, not, "")
-	}
-	return text
-}
-
-func wishInFacts(s Site, wish string, months []int) bool {
-	facts := siteFactsText(s, wish, months)
-	for _, w := range wishFactWords[wish] {
-		if strings.Contains(facts, w) {
+		if has(l) && !sightingOutOfMonths(s, l, months) {
 			return true
 		}
 	}
@@ -306,17 +537,36 @@ func wishInFacts(s Site, wish string, months []int) bool {
 }
 
 // wishSeason returns the months the site's sightings of a wished-for animal
-// are recorded in, for an answer given without months.
+// are recorded in; nil when it has none (a kind of dive, or life listed
+// without months).
 func wishSeason(s Site, wish string) []int {
 	var out []int
 	for _, sg := range s.Sightings {
-		for _, w := range wishFactWords[wish] {
-			if strings.Contains(strings.ToLower(sg.Animal), w) && !slices.Contains(notTheAnimal, strings.ToLower(sg.Animal)) {
+		if slices.Contains(notTheAnimal, strings.ToLower(sg.Animal)) {
+			continue
+		}
+		for _, w := range wishFacts(wish) {
+			if strings.Contains(strings.ToLower(sg.Animal), w) {
 				out = append(out, sg.Months...)
 			}
 		}
 	}
 	return sortedUnique(out)
+}
+
+// wishLikelihood is the likeliest of the site's sightings of the wish.
+func wishLikelihood(s Site, wish string) models.Likelihood {
+	best := models.Likelihood("")
+	order := models.Likelihood("").Values()
+	for _, sg := range s.Sightings {
+		if !sightingOffers(sg, wish, nil) {
+			continue
+		}
+		if best == "" || slices.Index(order, string(sg.Likelihood)) < slices.Index(order, string(best)) {
+			best = sg.Likelihood
+		}
+	}
+	return best
 }
 
 // wishesOffered lists the diver's wishes the site offers in the months
@@ -330,7 +580,7 @@ func wishesOffered(cand Candidate, wishes []string, months []int) []string {
 			out = append(out, w)
 			continue
 		}
-		if animalWishes[w] {
+		if isAnimalWish(w) || (w == wishNightDives && cand.Site.DaylightOnly) {
 			continue
 		}
 		if lower == "" {
@@ -340,11 +590,30 @@ func wishesOffered(cand Candidate, wishes []string, months []int) []string {
 			}
 			lower = strings.ToLower(strings.Join(texts, "\n"))
 		}
-		if mentions(lower, wishTerms, w) {
+		if mentions(lower, vocab().wishTerms, w) {
 			out = append(out, w)
 		}
 	}
 	return out
+}
+
+// wishPlaces lists up to five sites whose facts record the wish in any
+// month, with its months there and what keeps this diver from each: those
+// in the places asked for first, then the fewest blocks, the longest season.
+func wishPlaces(cands []Candidate, wish string, c Constraints) []WishPlace {
+	var out []WishPlace
+	for _, cand := range cands {
+		if !wishInFacts(cand.Site, wish, nil) {
+			continue
+		}
+		out = append(out, WishPlace{Site: cand.Site, Months: wishSeason(cand.Site, wish), Likelihood: wishLikelihood(cand.Site, wish),
+			Blocks: Blocks(cand.Site, c)})
+	}
+	slices.SortStableFunc(out, func(a, b WishPlace) int {
+		return cmp.Or(boolInt(!matchesPlace(a.Site, c.Places))-boolInt(!matchesPlace(b.Site, c.Places)),
+			cmp.Compare(len(a.Blocks), len(b.Blocks)), cmp.Compare(len(b.Months), len(a.Months)), cmp.Compare(a.Site.Slug, b.Site.Slug))
+	})
+	return out[:min(5, len(out))]
 }
 
 func boost(cand Candidate, c Constraints) float64 {
@@ -363,63 +632,6 @@ func boost(cand Candidate, c Constraints) float64 {
 		b += boostBeginner
 	}
 	return b
-}
-
-// depthRange writes "5–40 m" / "5–40米".
-func depthRange(lang string, s Site) string {
-	return fmt.Sprintf(tr(lang, "%d–%d m", "%d–%d米"), s.MinDepthM, s.MaxDepthM)
-}
-
-// reason says briefly why a fitting site was chosen.
-func reason(cand Candidate, c Constraints) string {
-	lang, s := c.Language, cand.Site
-	var parts []string
-	open := openMonths(s)
-	switch {
-	case open == nil: // not known: say nothing rather than guess
-	case len(sortedUnique(open)) >= 12:
-		parts = append(parts, tr(lang, "dived all year", "全年可潜"))
-	case len(c.Months) > 0 && len(open) > 0:
-		parts = append(parts, fmt.Sprintf(tr(lang, "open in %s", "%s开放"), formatMonths(lang, inSeasonMonths(s, c.Months))))
-	case len(open) > 0:
-		parts = append(parts, fmt.Sprintf(tr(lang, "dived %s", "%s可潜"), formatMonths(lang, open)))
-	}
-	if open != nil && len(s.BestMonths) > 0 && !slices.Equal(sortedUnique(s.BestMonths), sortedUnique(open)) {
-		parts[len(parts)-1] += fmt.Sprintf(tr(lang, " (best %s)", "（最佳%s）"), formatMonths(lang, s.BestMonths))
-	}
-	if rough := intersect(c.Months, s.RoughMonths); len(rough) > 0 {
-		parts = append(parts, fmt.Sprintf(tr(lang, "rougher seas in %s", "%s海况较差"), formatMonths(lang, rough)))
-	}
-	parts = append(parts, depthRange(lang, s))
-	if c.MaxDepthM > 0 && s.MaxDepthM > c.MaxDepthM {
-		parts = append(parts, fmt.Sprintf(tr(lang, "stay within your %d m", "请保持在%d米以内"), c.MaxDepthM))
-	}
-	if s.MinCertification != "" {
-		parts = append(parts, fmt.Sprintf(tr(lang, "%s and above", "%s及以上"), certName(lang, s.MinCertification)))
-	}
-	if len(cand.Wishes) > 0 {
-		names := make([]string, len(cand.Wishes))
-		for i, w := range cand.Wishes {
-			names[i] = wishName(lang, w)
-		}
-		parts = append(parts, fmt.Sprintf(tr(lang, "for %s", "可看%s"), joinList(lang, names)))
-		if len(c.Months) == 0 {
-			for _, w := range cand.Wishes {
-				if ms := wishSeason(s, w); len(ms) > 0 && len(ms) < 12 {
-					parts = append(parts, fmt.Sprintf(tr(lang, "%s seen %s", "%s出现于%s"), wishName(lang, w), formatMonths(lang, ms)))
-				}
-			}
-		}
-	}
-	if s.GuideRequired {
-		parts = append(parts, tr(lang, "only with a guide", "须由向导带领"))
-	}
-	return strings.Join(parts, tr(lang, "; ", "；"))
-}
-
-// inSeasonMonths are the asked months boats run to the site.
-func inSeasonMonths(s Site, months []int) []int {
-	return intersect(months, openMonths(s))
 }
 
 // openMonths are the months boats run to the site: its computed open months
@@ -446,49 +658,56 @@ func intersect(a, b []int) []int {
 	return out
 }
 
-// alternativeReason says what an alternative changes and why it is offered.
-func alternativeReason(cand Candidate, c Constraints) string {
-	lang, s := c.Language, cand.Site
-	head := fmt.Sprintf(tr(lang, "not in %s", "不在%s"), placeNames(lang, c.Places))
-	if len(c.Places) == 0 {
-		head = tr(lang, "the nearest safe choice", "最接近的安全选择")
-	}
-	if len(c.Months) > 0 {
-		head += fmt.Sprintf(tr(lang, ", but open in %s", "，但%s开放"), formatMonths(lang, inSeasonMonths(s, c.Months)))
-	}
-	rest := reason(Candidate{Site: s, Wishes: cand.Wishes}, Constraints{Language: lang})
-	return head + tr(lang, "; ", "；") + rest
-}
-
-// monsoonMonths close the east coast (placeGroups["east-coast"]): the
-// north-east monsoon of northern winter.
+// monsoonMonths close the east coast: the north-east monsoon of northern
+// winter.
 var monsoonMonths = []int{11, 12, 1, 2}
 
-// why explains, in the diver's language, what excluded every site.
-func why(cands []Candidate, c Constraints, safeCount int) string {
-	lang := c.Language
+func inMonsoon(months []int) bool {
+	return slices.ContainsFunc(months, func(m int) bool { return slices.Contains(monsoonMonths, m) })
+}
+
+func onEastCoast(s Site) bool { return slices.Contains(vocab().states["east-coast"], slugify(s.State)) }
+
+// placeBlocks are the rules (months and places aside) that keep the diver
+// from every site of the places asked for: the ones they all share.
+func placeBlocks(cands []Candidate, c Constraints) []Block {
+	c.Months, c.AvoidPlaces = nil, nil
+	same := func(a, b Block) bool {
+		return a.Kind == b.Kind && a.Level == b.Level && slices.Equal(a.Specialties, b.Specialties) && a.Depth == b.Depth
+	}
+	var out []Block
+	first := true
+	for _, cand := range cands {
+		if !matchesPlace(cand.Site, c.Places) {
+			continue
+		}
+		bs := Blocks(cand.Site, c)
+		if first {
+			out, first = bs, false
+			continue
+		}
+		out = slices.DeleteFunc(out, func(o Block) bool { return !slices.ContainsFunc(bs, func(b Block) bool { return same(o, b) }) })
+	}
+	return out
+}
+
+// noFit decides why nothing fits.
+func noFit(cands []Candidate, c Constraints) NoFit {
 	if len(cands) == 0 {
-		return tr(lang, "I have no dive sites to recommend yet.", "我目前还没有可推荐的潜点。")
+		return NoFit{Kind: NoFitNoSites}
+	}
+	safeCount := 0
+	for _, cand := range cands {
+		if safe(cand.Site, c) {
+			safeCount++
+		}
 	}
 	if safeCount == 0 {
-		var limits []string
-		if c.Certification != "" {
-			name := certName(lang, c.Certification)
-			limits = append(limits, fmt.Sprintf(tr(lang, "%s %s diver", "%s潜水员"), article(name), name))
-		}
-		if c.Experience == ExperienceBeginner {
-			limits = append(limits, tr(lang, "a beginner", "新手"))
-		}
-		if c.MaxDepthM > 0 {
-			limits = append(limits, fmt.Sprintf(tr(lang, "a limit of %d m", "最深%d米的限制"), c.MaxDepthM))
-		}
-		msg := fmt.Sprintf(tr(lang, "No site I know is safe for %s, so I cannot recommend one.",
-			"我掌握的潜点里没有适合%s的，所以无法推荐。"), joinList(lang, limits))
+		nf := NoFit{Kind: NoFitNothingSafe}
 		if s, ok := shallowest(cands, c); ok {
-			msg += fmt.Sprintf(tr(lang, " The shallowest that suits you otherwise is %s, which starts at %d m.",
-				"除深度外最浅的合适潜点是%s，从%d米起。"), siteName(lang, s), s.MinDepthM)
+			nf.Shallowest = &s
 		}
-		return msg
+		return nf
 	}
 	var placeSites, placeSafe int
 	var placeMonths []int
@@ -498,44 +717,29 @@ func why(cands []Candidate, c Constraints, safeCount int) string {
 			placeSites++
 			if safe(cand.Site, c) {
 				placeSafe++
-				placeMonths = append(placeMonths, cand.Site.BestMonths...)
+				placeMonths = append(placeMonths, openMonths(cand.Site)...)
 			}
-			if slices.Contains(placeGroups["east-coast"], slugify(cand.Site.State)) {
+			if onEastCoast(cand.Site) {
 				monsoon = true
 			}
 		}
 	}
-	inMonsoon := slices.ContainsFunc(c.Months, func(m int) bool { return slices.Contains(monsoonMonths, m) })
 	switch {
 	case len(c.Places) > 0 && placeSites == 0:
-		return fmt.Sprintf(tr(lang, "I have no dive sites for %s yet.", "我还没有%s的潜点资料。"), placeNames(lang, c.Places))
+		return NoFit{Kind: NoFitPlaceUnknown}
 	case len(c.Places) > 0 && placeSafe == 0:
-		return fmt.Sprintf(tr(lang, "None of the sites in %s suits your certification, experience or depth limit.",
-			"%s的潜点都不符合你的证书、经验或深度限制。"), placeNames(lang, c.Places))
-	case monsoon && inMonsoon:
-		return fmt.Sprintf(tr(lang,
-			"%s is out of season in %s: the north-east monsoon closes most resorts and boats on the peninsula's east coast from about November to February, and its sites are best in %s.",
-			"%s在%s不是潜水季：东北季风期间（约11月至次年2月）半岛东海岸的大多数度假村和船停运，那里最佳季节是%s。"),
-			placeNames(lang, c.Places), formatMonths(lang, c.Months), formatMonths(lang, placeMonths))
+		return NoFit{Kind: NoFitPlaceUnsafe, PlaceBlocks: placeBlocks(cands, c)}
+	case monsoon && inMonsoon(c.Months):
+		return NoFit{Kind: NoFitMonsoon, PlaceMonths: sortedUnique(placeMonths)}
 	case len(c.Places) > 0 && len(c.Months) > 0:
-		return fmt.Sprintf(tr(lang, "The sites in %s that suit you are out of season in %s; they are best in %s.",
-			"%s适合你的潜点在%s都不当季，最佳季节是%s。"), placeNames(lang, c.Places), formatMonths(lang, c.Months),
-			formatMonths(lang, placeMonths))
+		return NoFit{Kind: NoFitPlaceClosed, PlaceMonths: sortedUnique(placeMonths)}
 	case len(c.Months) > 0:
-		return fmt.Sprintf(tr(lang, "No site that suits you is in season in %s.", "在%s没有适合你的当季潜点。"),
-			formatMonths(lang, c.Months))
+		return NoFit{Kind: NoFitClosed}
 	}
-	return tr(lang, "No site fits everything you asked for.", "没有完全符合你要求的潜点。")
+	return NoFit{Kind: NoFitOther}
 }
 
 func sortedUnique(xs []int) []int { return slices.Compact(sortedCopy(xs)) }
-
-func article(word string) string {
-	if word != "" && strings.ContainsRune("AEIOU", rune(word[0])) {
-		return "an"
-	}
-	return "a"
-}
 
 // shallowest finds, when a depth limit excluded everything, the site that
 // would suit the diver but for depth and reaches the least depth.

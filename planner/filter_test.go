@@ -2,7 +2,6 @@ package planner
 
 import (
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -76,7 +75,7 @@ func TestSelect_UnderADepthLimitOffersSitesThatStartWithinItAndSaysToStayThere(t
 		assert.LessOrEqual(t, f.Site.MinDepthM, 12, f.Site.Slug)
 		if f.Site.MaxDepthM > 12 {
 			deeper++
-			assert.Contains(t, f.Reason, "stay within your 12 m", f.Site.Slug)
+			assert.Contains(t, SiteReason("en", f, Constraints{MaxDepthM: 12}, false), "can be dived within your 12 m", f.Site.Slug)
 		}
 	}
 	assert.Positive(t, deeper, "sites deeper in places are offered, dived within the limit")
@@ -142,7 +141,7 @@ func TestSelect_WishesOutrankRetrieval(t *testing.T) {
 	require.NotEmpty(t, sel.Fits)
 	assert.Equal(t, "layang-layang-hammerhead-point", sel.Fits[0].Site.Slug)
 	assert.Equal(t, []string{"hammerheads"}, sel.Fits[0].Wishes)
-	assert.Contains(t, sel.Fits[0].Reason, "hammerheads")
+	assert.Contains(t, SiteReason("en", sel.Fits[0], Constraints{}, false), "hammerheads")
 
 	// A wish found only in a retrieved passage counts too, for less.
 	withPassage := cands(nil)
@@ -163,39 +162,43 @@ func TestSelect_EastCoastInDecemberOffersSabahAndExplainsTheMonsoon(t *testing.T
 		require.NotEmpty(t, sel.Alternatives, lang)
 		for _, a := range sel.Alternatives {
 			assert.Equal(t, "open_water", a.Site.MinCertification, "alternatives never relax certification")
-			assert.Equal(t, []string{UnmetPlace}, a.Unmet)
+			assert.True(t, a.Outside, "outside the place asked for")
 			assert.Equal(t, "Sabah", a.Site.State)
 			assert.Contains(t, a.Site.BestMonths, 12, "alternatives are never out of season")
-			assert.NotEmpty(t, a.Reason)
+			assert.Contains(t, SiteReason(lang, a, c, true), tr(lang, "not in Tioman", "不在刁曼岛"))
 		}
+		why := noFitText(lang, sel.NoFit, c)
 		assert.Len(t, sel.Alternatives, 2, "the two safe Sabah sites open in December")
 		if lang == "en" {
-			assert.Contains(t, sel.Why, "north-east monsoon")
-			assert.NotContains(t, sel.Why, "all year", "no claim about other states' seasons: the alternatives carry their own")
-			assert.Contains(t, sel.Why, "December")
-			assert.Contains(t, sel.Why, "March–October", "when the named place is in season")
+			assert.Contains(t, why, "north-east monsoon")
+			assert.NotContains(t, why, "all year", "no claim about other states' seasons: the alternatives carry their own")
+			assert.Contains(t, why, "December")
+			assert.Contains(t, why, "March–October", "when the named place is in season")
 		} else {
-			assert.Contains(t, sel.Why, "东北季风")
-			assert.NotContains(t, sel.Why, "全年")
-			assert.Contains(t, sel.Why, "12月")
+			assert.Contains(t, why, "东北季风")
+			assert.NotContains(t, why, "全年")
+			assert.Contains(t, why, "12月")
 		}
 	}
 }
 
 func TestSelect_NothingSafeSaysSoAndOffersNothing(t *testing.T) {
-	sel := Select(cands(nil), Constraints{Certification: "open_water", MaxDepthM: 2, Language: "en"}, 3)
+	c := Constraints{Certification: "open_water", MaxDepthM: 2, Language: "en"}
+	sel := Select(cands(nil), c, 3)
 	assert.Empty(t, sel.Fits)
 	assert.Empty(t, sel.Alternatives)
-	assert.Contains(t, sel.Why, "an Open Water diver")
-	assert.Contains(t, sel.Why, "2 m")
-	assert.Contains(t, sel.Why, "kapalai-mandarin-valley, which starts at 3 m", "names the shallowest site that fits otherwise")
+	why := noFitText("en", sel.NoFit, c)
+	assert.Contains(t, why, "an Open Water diver")
+	assert.Contains(t, why, "2 m")
+	assert.Contains(t, why, "kapalai-mandarin-valley, which starts at 3 m", "names the shallowest site that fits otherwise")
 }
 
 func TestSelect_UnknownPlaceOffersSitesElsewhere(t *testing.T) {
-	sel := Select(cands(nil), Constraints{Places: []string{"miri"}, Language: "en"}, 3)
+	c := Constraints{Places: []string{"miri"}, Language: "en"}
+	sel := Select(cands(nil), c, 3)
 	assert.Empty(t, sel.Fits)
 	assert.Len(t, sel.Alternatives, 3)
-	assert.Contains(t, sel.Why, "Miri")
+	assert.Contains(t, noFitText("en", sel.NoFit, c), "Miri")
 }
 
 // Every combination of constraints: nothing returned, fit or alternative,
@@ -225,7 +228,7 @@ func TestSelect_HardConstraintsHoldForEveryCombination(t *testing.T) {
 							assert.True(t, inSeason(f.Site, c.Months) && matchesPlace(f.Site, c.Places), "%s for %+v", f.Site.Slug, c)
 						}
 						if len(sel.Fits) == 0 {
-							assert.NotEmpty(t, strings.TrimSpace(sel.Why), "%+v", c)
+							assert.NotEmpty(t, sel.NoFit.Kind, "%+v", c)
 						}
 					}
 				}
@@ -241,7 +244,7 @@ func TestFormatMonths_WritesRunsForPeople(t *testing.T) {
 	assert.Equal(t, "July", formatMonths("en", []int{7}))
 	assert.Equal(t, "March, May–June", formatMonths("en", []int{3, 5, 6}))
 	assert.Equal(t, "all year", formatMonths("en", allYear))
-	assert.Equal(t, "4–8月", formatMonths("zh", []int{4, 5, 6, 7, 8}))
+	assert.Equal(t, "4月至8月", formatMonths("zh", []int{4, 5, 6, 7, 8}))
 	assert.Equal(t, "全年", formatMonths("zh", allYear))
 }
 
@@ -249,5 +252,5 @@ func TestSelect_EmptyCatalogSaysSo(t *testing.T) {
 	sel := Select(nil, Constraints{Language: "en"}, 3)
 	assert.Empty(t, sel.Fits)
 	assert.Empty(t, sel.Alternatives)
-	assert.Contains(t, sel.Why, "no dive sites")
+	assert.Contains(t, noFitText("en", sel.NoFit, Constraints{}), "no dive sites")
 }

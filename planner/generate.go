@@ -23,20 +23,21 @@ const (
 // ChosenSite is a site the answer should present.
 type ChosenSite struct {
 	Site        Site
-	Reason      string // why it was chosen, in the diver's language
-	Wishes      []string
-	Alternative bool // true when nothing fitted and this is the nearest alternative
+	Reason      string   // why it was chosen, in the diver's language (SiteReason)
+	Wishes      []string // the diver's wishes it offers in the months asked
+	Alternative bool     // nothing fitted, or it offers none of the wishes: the nearest alternative
 }
 
 // Request is everything a Generator may use. It holds only this
 // conversation's data: no session token, no other session's turns.
 type Request struct {
-	Language    string // en or zh
-	Message     string // the diver's message being answered
+	Language    string   // en or zh
+	Message     string   // the diver's message being answered
+	Intents     []string // what the message asks (IntentWhere, IntentCan, …)
 	Constraints Constraints
 	History     []Message    // recent turns of this conversation, oldest first, without Message
-	Sites       []ChosenSite // up to three fits, or alternatives when nothing fits
-	NoFit       string       // when Sites are alternatives (or empty): why nothing fits
+	Selection   Selection    // what Select decided: the generators explain it
+	Sites       []ChosenSite // the presented sites: up to three fits, or alternatives
 	Passages    []Passage    // retrieved passages of the chosen sites, best first
 }
 

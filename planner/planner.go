@@ -39,6 +39,9 @@ type Config struct {
 	PassagesPerSite int           // passages per chosen site handed to the generator; default 2
 	HistoryTurns    int           // most recent turns handed to the generator; default 10
 	CatalogTTL      time.Duration // how long the site list is reused; default one minute, negative to reload every time
+	// Now is the clock relative dates ("next month") are read on; default
+	// time.Now. The evaluation fixes it to its questions' reference date.
+	Now func() time.Time
 }
 
 // Planner turns a diver's message into a grounded reply.
@@ -70,6 +73,9 @@ func New(cfg Config) (*Planner, error) {
 	if cfg.CatalogTTL == 0 {
 		cfg.CatalogTTL = time.Minute
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	return &Planner{cfg: cfg}, nil
 }
 
@@ -88,6 +94,7 @@ type SiteRef struct {
 	NameZh      string    `json:"nameZh"`
 	Reason      string    `json:"reason"`
 	Alternative bool      `json:"alternative"` // nothing fitted; this is the nearest alternative
+	Wishes      []string  `json:"-"`           // the diver's wishes the site was offered for
 }
 
 // Reply is the planner's answer to a Turn.
@@ -106,7 +113,7 @@ type Reply struct {
 // (streamed through emit when it is not nil). A failing embedder or
 // generator service is an *ErrUpstream; a cancelled context stops work.
 func (p *Planner) Plan(ctx context.Context, turn Turn, emit func(string) error) (Reply, error) {
-	cons := Extract(turn.Message, turn.PrevConstraints)
+	cons := ExtractOn(turn.Message, turn.PrevConstraints, p.cfg.Now())
 	query := retrievalQuery(turn.Message, cons)
 
 	vec, err := p.cfg.Embedder.EmbedQuery(ctx, query)
@@ -140,8 +147,24 @@ func (p *Planner) Plan(ctx context.Context, turn Turn, emit func(string) error) 
 	}
 
 	fused := Fuse([][]Passage{vecHits, textHits}, RRFK, p.cfg.Depth)
-	sel := Select(candidates(sites, fused), cons, p.cfg.MaxSites)
-	req := p.request(turn, cons, sel)
+	asked := intents(turn.Message)
+	named := namedSites(turn.Message, sites)
+	if len(named) > 0 {
+		// A site's own name is not a wish: "Turtle Cavern" asks about the
+		// cavern, not for turtles.
+		// Only the wishes are read again: the name may also be a place
+		// ("Mantabuan Island").
+		cons.Wishes = ExtractOn(maskSiteNames(turn.Message, sites, named), turn.PrevConstraints, p.cfg.Now()).Wishes
+	}
+	if len(named) == 0 && hasIntent(asked, IntentCan) && len(cons.Places) > 0 {
+		for _, s := range sites { // "can I dive Sipadan?": every site there
+			if matchesPlace(s, cons.Places) {
+				named = append(named, s.Slug)
+			}
+		}
+	}
+	sel := Select(candidates(sites, fused), cons, p.cfg.MaxSites, named...)
+	req := p.request(turn, cons, sel, asked)
 
 	ans, err := p.cfg.Generator.Generate(ctx, req, emit)
 	if err != nil {
@@ -157,7 +180,7 @@ func (p *Planner) Plan(ctx context.Context, turn Turn, emit func(string) error) 
 	reply.Sites = []SiteRef{}
 	for _, cs := range req.Sites {
 		reply.Sites = append(reply.Sites, SiteRef{ID: cs.Site.ID, Slug: cs.Site.Slug, NameEn: cs.Site.NameEn,
-			NameZh: cs.Site.NameZh, Reason: cs.Reason, Alternative: cs.Alternative})
+			NameZh: cs.Site.NameZh, Reason: cs.Reason, Alternative: cs.Alternative, Wishes: slices.Clone(cs.Wishes)})
 	}
 	return reply, nil
 }
@@ -197,7 +220,7 @@ func (p *Planner) catalog(ctx context.Context) ([]Site, error) {
 func retrievalQuery(message string, c Constraints) string {
 	extra := make([]string, 0, len(c.Wishes)+len(c.Places))
 	for _, w := range c.Wishes {
-		extra = append(extra, wishEn[w])
+		extra = append(extra, wishName(LangEn, w))
 	}
 	for _, pl := range c.Places {
 		extra = append(extra, placeName(LangEn, pl))
@@ -238,14 +261,16 @@ func candidates(sites []Site, fused []Passage) []Candidate {
 
 // request gathers what the generator needs: the chosen sites with their best
 // passages (in the diver's language first) and the recent turns.
-func (p *Planner) request(turn Turn, cons Constraints, sel Selection) Request {
-	req := Request{Language: cons.Language, Message: turn.Message, Constraints: cons, NoFit: sel.Why}
-	chosen, alt := sel.Fits, false
-	if len(chosen) == 0 {
-		chosen, alt = sel.Alternatives, true
+func (p *Planner) request(turn Turn, cons Constraints, sel Selection, asked []string) Request {
+	req := Request{Language: cons.Language, Message: turn.Message, Constraints: cons, Selection: sel, Intents: asked}
+	perSite := p.cfg.PassagesPerSite
+	if hasIntent(asked, IntentConditions) {
+		perSite = max(perSite, 6) // the sentence on visibility or water temperature may be in any passage
 	}
-	for _, c := range chosen {
-		req.Sites = append(req.Sites, ChosenSite{Site: c.Site, Reason: c.Reason, Wishes: c.Wishes, Alternative: alt})
+	for i, c := range sel.Presented() {
+		alt := len(sel.Fits) == 0 || sel.WishesUnmet || i >= len(sel.Fits)
+		req.Sites = append(req.Sites, ChosenSite{Site: c.Site, Reason: SiteReason(cons.Language, c, cons, alt),
+			Wishes: c.Wishes, Alternative: alt})
 		ps := slices.Clone(c.Passages)
 		slices.SortStableFunc(ps, func(a, b Passage) int { // the diver's language first, keeping rank order
 			return boolInt(textLanguage(a.Text) != cons.Language) - boolInt(textLanguage(b.Text) != cons.Language)
@@ -256,7 +281,7 @@ func (p *Planner) request(turn Turn, cons Constraints, sel Selection) Request {
 				continue
 			}
 			req.Passages = append(req.Passages, ps)
-			if kept++; kept == p.cfg.PassagesPerSite {
+			if kept++; kept == perSite {
 				break
 			}
 		}

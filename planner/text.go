@@ -63,7 +63,7 @@ func formatMonths(lang string, months []int) string {
 		case r[0] == r[1]:
 			parts = append(parts, monthEn[r[0]])
 		case lang == LangZh:
-			parts = append(parts, fmt.Sprintf("%d–%d月", r[0], r[1]))
+			parts = append(parts, fmt.Sprintf("%d月至%d月", r[0], r[1]))
 		default:
 			parts = append(parts, monthEn[r[0]]+"–"+monthEn[r[1]])
 		}
@@ -90,31 +90,6 @@ func certName(lang, level string) string {
 		return tr(lang, "Divemaster", "潜水长（DM）")
 	}
 	return level
-}
-
-var wishZh = map[string]string{
-	"turtles": "海龟", "hammerheads": "双髻鲨（锤头鲨）", "whale_sharks": "鲸鲨", "sharks": "鲨鱼", "manta": "蝠鲼",
-	"macro": "微距生物", "nudibranchs": "海蛞蝓（裸鳃）", "wrecks": "沉船", "walls": "峭壁", "drift": "放流潜水",
-	"reef": "珊瑚礁", "barracuda": "梭鱼", "jacks": "鲹鱼", "pelagics": "大型鱼类",
-}
-
-var wishEn = map[string]string{
-	"turtles": "turtles", "hammerheads": "hammerheads", "whale_sharks": "whale sharks", "sharks": "sharks",
-	"manta": "mantas", "macro": "macro life", "nudibranchs": "nudibranchs", "wrecks": "wrecks", "walls": "walls",
-	"drift": "drift dives", "reef": "coral reefs", "barracuda": "barracuda", "jacks": "jacks and trevally",
-	"pelagics": "big pelagics",
-}
-
-func wishName(lang, wish string) string {
-	if lang == LangZh {
-		if s, ok := wishZh[wish]; ok {
-			return s
-		}
-	}
-	if s, ok := wishEn[wish]; ok {
-		return s
-	}
-	return wish
 }
 
 // lifeName names an animal in lang: in Chinese from the catalogue's
@@ -152,37 +127,6 @@ func siteName(lang string, s Site) string {
 	return s.NameEn
 }
 
-var placeZh = map[string]string{
-	"sipadan": "诗巴丹", "mabul": "马布岛", "kapalai": "卡帕莱", "mataking": "马达京", "pom-pom": "邦邦岛",
-	"lankayan": "兰卡央", "layang-layang": "拉央拉央", "tar-park": "东姑阿都拉曼海洋公园", "labuan": "纳闽",
-	"perhentian": "停泊岛", "redang": "热浪岛", "lang-tengah": "浪中岛", "tioman": "刁曼岛", "langkawi": "兰卡威",
-	"miri": "美里", "semporna": "仙本那", "sandakan": "山打根", "kota-kinabalu": "亚庇", "east-coast": "东海岸",
-	"borneo": "婆罗洲", "sabah": "沙巴", "sarawak": "砂拉越", "terengganu": "登嘉楼", "pahang": "彭亨",
-	"johor": "柔佛", "kedah": "吉打",
-}
-
-// placeName writes a place key for people: "layang-layang" → "Layang-Layang".
-func placeName(lang, key string) string {
-	if lang == LangZh {
-		if s, ok := placeZh[key]; ok {
-			return s
-		}
-	}
-	switch key {
-	case "east-coast":
-		return "the east coast"
-	case "tar-park":
-		return "Tunku Abdul Rahman Park"
-	case "layang-layang":
-		return "Layang-Layang"
-	}
-	words := strings.Split(key, "-")
-	for i, w := range words {
-		words[i] = strings.ToUpper(w[:1]) + w[1:]
-	}
-	return strings.Join(words, " ")
-}
-
 func placeNames(lang string, keys []string) string {
 	names := make([]string, len(keys))
 	for i, k := range keys {
@@ -201,15 +145,17 @@ func placeNames(lang string, keys []string) string {
 func areaName(lang string, s Site) string {
 	region, state := s.Region, s.State
 	if lang == LangZh {
-		if zh, ok := placeZh[slugify(region)]; ok {
-			region = zh
-		}
-		if zh, ok := placeZh[slugify(state)]; ok {
-			state = zh
-		}
+		region, state = zhPlace(region), zhPlace(state)
 	}
 	if region == "" || region == state {
 		return state
 	}
 	return region + tr(lang, ", ", "，") + state
+}
+
+func article(word string) string {
+	if word != "" && strings.ContainsRune("AEIOU", rune(word[0])) {
+		return "an"
+	}
+	return "a"
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/dovvydive/backend/knowledge"
 	"github.com/dovvydive/backend/knowledge/embedding"
 	"github.com/dovvydive/backend/models"
+	"github.com/dovvydive/backend/planner"
 	"github.com/dovvydive/backend/seeds"
 )
 
@@ -111,7 +112,7 @@ func TestCorpus_CertificationAndSeasonsAreConsistent(t *testing.T) {
 func TestEval_EveryExpectedSiteExistsAndRespectsTheQuestion(t *testing.T) {
 	questions, err := data.EvalQuestions()
 	require.NoError(t, err)
-	require.GreaterOrEqual(t, len(questions), 50)
+	require.GreaterOrEqual(t, len(questions), 130)
 	docs, err := seeds.Sites()
 	require.NoError(t, err)
 	sites := map[string]models.DiveSite{}
@@ -120,29 +121,116 @@ func TestEval_EveryExpectedSiteExistsAndRespectsTheQuestion(t *testing.T) {
 	}
 	ids := map[string]bool{}
 	langs := map[string]int{}
+	conversations := 0
 	for _, q := range questions {
 		assert.False(t, ids[q.ID], "duplicate id %s", q.ID)
 		ids[q.ID] = true
 		langs[q.Lang]++
+		assert.True(t, strings.HasPrefix(q.ID, q.Lang+"-"), "%s: the id names its language", q.ID)
 		assert.NotEmpty(t, strings.TrimSpace(q.Question), q.ID)
-		require.NotEmpty(t, q.Expected, q.ID)
-		if c := q.Constraints.Certification; c != "" {
-			_, ok := models.CertificationsUpTo(c)
-			assert.True(t, ok, "%s: unknown certification %s", q.ID, c)
+		if len(q.FollowUps) > 0 {
+			conversations++
 		}
-		for _, m := range q.Constraints.Months {
+		for _, f := range q.FollowUps {
+			assert.NotEmpty(t, strings.TrimSpace(f), "%s: empty follow-up", q.ID)
+		}
+		require.NotEmpty(t, q.Expected, q.ID)
+		c := q.Constraints
+		if c.Certification != "" {
+			_, ok := models.CertificationsUpTo(c.Certification)
+			assert.True(t, ok, "%s: unknown certification %s", q.ID, c.Certification)
+		}
+		for _, m := range c.Months {
 			assert.True(t, m >= 1 && m <= 12, "%s: month %d", q.ID, m)
 		}
+		for _, p := range append(append([]string{}, c.Places...), c.AvoidPlaces...) {
+			assert.True(t, evalPlaces[p], "%s: unknown place key %s", q.ID, p)
+		}
+		for _, sp := range c.Specialties {
+			assert.Contains(t, models.Specialty("").Values(), sp, "%s: unknown specialty", q.ID)
+		}
+		assert.True(t, c.Age >= 0 && c.Age < 100, "%s: age %d", q.ID, c.Age)
 		for _, slug := range q.Expected {
 			site, ok := sites[slug]
 			if !assert.True(t, ok, "%s: unknown site %s", q.ID, slug) {
 				continue
 			}
-			assert.Empty(t, q.Constraints.Violations(site), "%s: the expected %s breaks the question's constraints", q.ID, slug)
+			assert.Empty(t, c.Violations(site), "%s: the expected %s breaks the question's constraints", q.ID, slug)
+			for _, sp := range site.Facts.Requirements.Specialties {
+				assert.Contains(t, c.Specialties, string(sp), "%s: the expected %s needs %s training", q.ID, slug, sp)
+			}
+			if minAge := site.Facts.Requirements.MinAge; c.Age > 0 && minAge > 0 {
+				assert.GreaterOrEqual(t, c.Age, minAge, "%s: the expected %s is for divers aged %d and over", q.ID, slug, minAge)
+			}
+			for _, p := range c.AvoidPlaces {
+				assert.False(t, sitePlaces(site)[p], "%s: the expected %s is in %s, which the diver ruled out", q.ID, slug, p)
+			}
+		}
+		seen := map[string]bool{}
+		for _, slug := range q.Never {
+			_, ok := sites[slug]
+			assert.True(t, ok, "%s: unknown never site %s", q.ID, slug)
+			assert.NotContains(t, q.Expected, slug, "%s: %s is both expected and never", q.ID, slug)
+			assert.False(t, seen[slug], "%s: %s listed twice under never", q.ID, slug)
+			seen[slug] = true
+		}
+		for _, group := range q.MustSay {
+			assert.NotEmpty(t, group, "%s: empty mustSay group", q.ID)
+			for _, phrase := range group {
+				assert.NotEmpty(t, strings.TrimSpace(phrase), "%s: empty mustSay phrase", q.ID)
+			}
+		}
+		for _, claim := range q.Contradictions {
+			_, ok := sites[claim.Site]
+			assert.True(t, ok, "%s: unknown contradiction site %s", q.ID, claim.Site)
+			assert.True(t, evalWishes[claim.Wish], "%s: unknown wish %s", q.ID, claim.Wish)
 		}
 	}
 	assert.Equal(t, len(questions), langs["en"]+langs["zh"], "every question is en or zh")
 	assert.InDelta(t, len(questions)/2, langs["en"], float64(len(questions))/5, "roughly half in each language")
+	assert.GreaterOrEqual(t, conversations, 34, "multi-turn questions")
+}
+
+// evalWishes and evalPlaces are the planner's wish and place keys
+// (data/vocabulary.yaml), which eval questions may name.
+var evalWishes, evalPlaces = keySet(planner.Wishes()), keySet(planner.Places())
+
+func keySet(keys []string) map[string]bool {
+	out := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		out[k] = true
+	}
+	return out
+}
+
+// sitePlaces are the place keys a site lies in, so a test can tell an
+// expected site from one in a place the diver ruled out.
+func sitePlaces(s models.DiveSite) map[string]bool {
+	out := map[string]bool{strings.ToLower(s.State): true}
+	for key := range evalPlaces {
+		if strings.HasPrefix(s.Slug, key+"-") {
+			out[key] = true
+		}
+	}
+	switch s.Slug {
+	case "aur-raynors-rock":
+		out["aur"], out["dayang"] = true, true
+	case "sibu-besar-reefs":
+		out["sibu"] = true
+	}
+	switch s.Region {
+	case "Semporna", "Sandakan", "Kota Kinabalu", "Langkawi":
+		out[strings.ReplaceAll(strings.ToLower(s.Region), " ", "-")] = true
+	}
+	switch s.State {
+	case "Sabah", "Sarawak", "Labuan":
+		out["borneo"] = true
+	case "Terengganu", "Pahang", "Johor":
+		out["peninsula"], out["east-coast"] = true, true
+	case "Kedah":
+		out["peninsula"] = true
+	}
+	return out
 }
 
 func TestEvalConstraints_ViolationsNameEachBrokenConstraint(t *testing.T) {
