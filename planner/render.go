@@ -402,7 +402,7 @@ func canLines(lang string, c Constraints, sel Selection, message string) []strin
 			out = append(out, fmt.Sprintf(tr(lang, "Yes: you may dive %s%s.", "可以：你可以潜%s%s。"), names, extra))
 			continue
 		}
-		line := fmt.Sprintf(tr(lang, "You cannot dive %s: %s.", "你不能潜%s：%s。"), names, strings.TrimPrefix(blocksText(lang, g.blocks, c), ""))
+		line := fmt.Sprintf(tr(lang, "You cannot dive %s: %s.", "你不能潜%s：%s。"), names, blocksText(lang, g.blocks, c))
 		if fix := whatChanges(lang, g.blocks, g.site); fix != "" {
 			line += " " + fix
 		}
@@ -593,14 +593,20 @@ func firstTimeLines(lang string, c Constraints) []string {
 // sites, quoted from their facts, and booking through an operator.
 func arrangeLines(lang string, req Request) []string {
 	var out []string
-	seen := map[string]bool{}
+	var texts []*models.Permit
+	bySite := map[string][]Site{}
 	for _, s := range relevantSites(req) {
-		if s.Permit == nil || seen[s.Permit.En] {
+		if s.Permit == nil {
 			continue
 		}
-		seen[s.Permit.En] = true
-		out = append(out, fmt.Sprintf(tr(lang, "%s (%s): %s", "%s（%s）：%s"), siteName(lang, s),
-			tr(lang, s.Permit.Issuer, orElse(s.Permit.IssuerZh, s.Permit.Issuer)), tr(lang, s.Permit.En, s.Permit.Zh)))
+		if _, ok := bySite[s.Permit.En]; !ok {
+			texts = append(texts, s.Permit)
+		}
+		bySite[s.Permit.En] = append(bySite[s.Permit.En], s)
+	}
+	for _, p := range texts {
+		out = append(out, fmt.Sprintf(tr(lang, "%s (%s): %s", "%s（%s）：%s"), capitalize(siteNames(lang, bySite[p.En])),
+			tr(lang, p.Issuer, orElse(p.IssuerZh, p.Issuer)), tr(lang, p.En, p.Zh)))
 	}
 	if len(out) == 0 {
 		out = append(out, tr(lang, "None of these sites needs a park permit I know of: book the dives with an operator, who arranges boats and any marine park fees.",
