@@ -54,6 +54,9 @@ type Vocabulary struct {
 	Wishes  []Wish `yaml:"wishes"`
 
 	zh map[string]string // lower-cased English name or alias → Chinese name
+
+	namesOnce             sync.Once
+	animalNames, allNames []termName
 }
 
 // ZhName returns the Chinese name of an animal or place given in English
@@ -122,7 +125,7 @@ func ParseVocabulary(raw []byte) (*Vocabulary, error) {
 // of their names, in either language, and of the kinds of those animals
 // ("turtles" is sea turtle, and so green turtle and hawksbill turtle).
 func (v *Vocabulary) AnimalsIn(text string) []string {
-	mentioned := mentionedTerms(v.Animals, text)
+	mentioned := mentionedTerms(v.names(false), text)
 	named := map[string]bool{}
 	for i := range mentioned {
 		named[v.Animals[i].En] = true
@@ -136,28 +139,50 @@ func (v *Vocabulary) AnimalsIn(text string) []string {
 	return out
 }
 
+// termName is one name of a term, for mentionedTerms.
+type termName struct {
+	text string
+	term int
+	zh   bool
+}
+
+// termNames lists every name of terms, longest first, as mentionedTerms
+// matches them. Sorting them was most of a message's cost in this package,
+// so the vocabulary keeps its two lists sorted (see names).
+func termNames(terms []Term) []termName {
+	var names []termName
+	for i, t := range terms {
+		for _, n := range append([]string{t.En}, t.AliasesEn...) {
+			names = append(names, termName{strings.ToLower(n), i, false})
+		}
+		for _, n := range append([]string{t.Zh}, t.AliasesZh...) {
+			names = append(names, termName{n, i, true})
+		}
+	}
+	slices.SortStableFunc(names, func(a, b termName) int {
+		return utf8.RuneCountInString(b.text) - utf8.RuneCountInString(a.text)
+	})
+	return names
+}
+
+// names returns the sorted names of the animals (all false) or of the
+// animals and places (all true), built once.
+func (v *Vocabulary) names(all bool) []termName {
+	v.namesOnce.Do(func() {
+		v.animalNames = termNames(v.Animals)
+		v.allNames = termNames(append(append([]Term{}, v.Animals...), v.Places...))
+	})
+	if all {
+		return v.allNames
+	}
+	return v.animalNames
+}
+
 // mentionedTerms reports which terms text names: an English name or alias
 // as a whole word, any case; a Chinese one anywhere. Longer names are
 // matched first and each stretch of text counts once, so "turtle skeletons"
 // and "海龟骨骼" are turtle skeletons and not also turtles.
-func mentionedTerms(terms []Term, text string) map[int]bool {
-	type name struct {
-		text string
-		term int
-		zh   bool
-	}
-	var names []name
-	for i, t := range terms {
-		for _, n := range append([]string{t.En}, t.AliasesEn...) {
-			names = append(names, name{strings.ToLower(n), i, false})
-		}
-		for _, n := range append([]string{t.Zh}, t.AliasesZh...) {
-			names = append(names, name{n, i, true})
-		}
-	}
-	slices.SortStableFunc(names, func(a, b name) int {
-		return utf8.RuneCountInString(b.text) - utf8.RuneCountInString(a.text)
-	})
+func mentionedTerms(names []termName, text string) map[int]bool {
 	out := map[int]bool{}
 	lower := " " + strings.ToLower(text) + " "
 	for _, n := range names {
@@ -184,7 +209,7 @@ func (v *Vocabulary) OtherNames(text, lang string) []string {
 	var out []string
 	seen := map[string]bool{}
 	terms := append(append([]Term{}, v.Animals...), v.Places...)
-	mentioned := mentionedTerms(terms, text)
+	mentioned := mentionedTerms(v.names(true), text)
 	for i, t := range terms {
 		if !mentioned[i] {
 			continue

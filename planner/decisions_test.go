@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dovvydive/backend/data"
 )
 
 // ask plans one message (after earlier ones) on the in-memory corpus.
@@ -175,4 +177,25 @@ func equalInts(got []int, want ...int) bool {
 		}
 	}
 	return true
+}
+
+// The intents' probes only skip regular expressions that cannot match: on
+// every evaluation message, intents with probes equal intents without.
+func TestIntents_ProbesNeverHideAMatch(t *testing.T) {
+	qs, err := data.EvalQuestions()
+	require.NoError(t, err)
+	for _, q := range qs {
+		for _, m := range append([]string{q.Question}, q.FollowUps...) {
+			var want []string
+			for _, r := range intentRules {
+				if r.re().MatchString(m) {
+					want = append(want, r.intent)
+				}
+			}
+			if len(want) == 0 {
+				want = []string{IntentWhere}
+			}
+			assert.Equal(t, want, intents(m), m)
+		}
+	}
 }
