@@ -67,7 +67,7 @@ soak: ## 10-minute soak of two instances at 40 req/s: CSV and PNG in .data/soak/
 
 .PHONY: build
 # nomsgpack drops gin's MessagePack codec (3 MB of code this API never uses);
-# a smaller binary maps fewer pages, which measured 7 MB less RSS (README).
+# a smaller binary maps fewer pages, which measured 7 MB less RSS (docs/testing.md).
 BUILD_FLAGS := -trimpath -tags nomsgpack
 build: ## Build the binary into bin/
 	$(GO) build $(BUILD_FLAGS) -ldflags "-s -w -X github.com/dovvydive/backend/app.Version=$$(git describe --tags --always --dirty 2>/dev/null || echo dev)" -o $(BIN) .
