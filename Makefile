@@ -50,7 +50,7 @@ bench: ## Benchmark /health and GET /api/v1/dive-sites/{id} under concurrent loa
 
 .PHONY: bench-planner
 bench-planner: ## Message round trips on the built binary (extractive, 16 sessions): msg/s, p50/p99, DB round trips and server CPU per message
-	scripts/with-test-db.sh $(GO) test -run '^$$' -bench BenchmarkPlannerMessages -benchtime 1x -count 1 -timeout 10m -v .
+	scripts/with-test-db.sh $(GO) test -run '^$$' -bench BenchmarkPlannerMessages -benchtime 1x -count 1 -timeout 10m -v ./e2e/
 
 .PHONY: bench-search
 bench-search: ## Measure knowledge search on a 100,000-chunk corpus: COPY vs GORM, HNSW build, recall, API vs database floor (minutes)
@@ -63,7 +63,7 @@ bench-search-1m: ## The same on 1,000,000 chunks: recall and latency per ef_sear
 
 .PHONY: soak
 soak: ## 10-minute soak of two instances at 40 req/s: CSV and PNG in .data/soak/ (SOAK_DURATION, SOAK_RATE, SOAK_INTERVAL); not part of make test
-	scripts/with-test-db.sh $(GO) test -tags soak -run '^TestSoak$$' -count 1 -timeout 60m -v .
+	scripts/with-test-db.sh $(GO) test -tags soak -run '^TestSoak$$' -count 1 -timeout 60m -v ./e2e/
 
 .PHONY: build
 # nomsgpack drops gin's MessagePack codec (3 MB of code this API never uses);

@@ -56,10 +56,10 @@ for budget in FuzzJSONBody:20000 FuzzQuery:20000 FuzzSearch:25000 FuzzSearchBody
 done
 
 echo "== pass 4: fault tests on the Neon replica"
-$GO test "${flags[@]}" -tags faults -p 1 -run '^TestFault' -v .
+$GO test "${flags[@]}" -tags faults -p 1 -run '^TestFault' -v ./e2e/
 
 if $with_image; then
   echo "== pass 5: the OCI image as one of the two instances behind HAProxy"
   GO=$GO scripts/image.sh build
-  TEST_IMAGE=dovvydive:latest $GO test -count=1 -run '^TestCluster_' -v .
+  TEST_IMAGE=dovvydive:latest $GO test -count=1 -run '^TestCluster_' -v ./e2e/
 fi

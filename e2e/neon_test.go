@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // Tests of the Neon path against the local replica (scripts/neon-sim.sh):
 // TLS-only direct endpoint, PgBouncer in transaction mode as the pooled one,
@@ -28,17 +28,6 @@ import (
 	"github.com/dovvydive/backend/migrations"
 	"github.com/dovvydive/backend/seeds"
 )
-
-func neonEnv(pooled, direct string) map[string]string {
-	return map[string]string{"APP_ENV": "test", "DATABASE_PROVIDER": "neon",
-		"NEON_DATABASE_URL": pooled, "NEON_DIRECT_URL": direct}
-}
-
-func neonConfig(pooled, direct string) database.Config {
-	cfg := database.DefaultConfig()
-	cfg.Provider, cfg.NeonURL, cfg.NeonDirectURL = database.ProviderNeon, pooled, direct
-	return cfg
-}
 
 func withQuery(t *testing.T, dsn, key, value string) string {
 	t.Helper()

@@ -1,11 +1,10 @@
-package main
+package e2e
 
 import (
 	"bufio"
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -18,34 +17,6 @@ import (
 
 	"github.com/dovvydive/backend/database/dbtest"
 )
-
-// plannerEnv runs instances that share a database and a session secret, so
-// a token issued by one is valid on the other.
-func plannerEnv(dsn string) map[string]string {
-	return map[string]string{"APP_ENV": "test", "DATABASE_URL": dsn, "SESSION_SECRET": strings.Repeat("e2e-secret-", 4),
-		"SERVER_REQUEST_TIMEOUT": "60s", "LOG_LEVEL": "warn"}
-}
-
-func postJSON(t testing.TB, client *http.Client, url, token, body string, header ...string) (int, http.Header, []byte) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	res, err := client.Do(req)
-	if err != nil {
-		t.Errorf("POST %s: %v", url, err)
-		return -1, nil, nil
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	return res.StatusCode, res.Header, raw
-}
 
 func TestServe_TwoInstancesShareOneSessionsQuotaExactly(t *testing.T) {
 	t.Parallel()

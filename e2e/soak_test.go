@@ -1,6 +1,6 @@
 //go:build soak
 
-package main
+package e2e
 
 // The soak (make soak, never part of make test): two instances on loopback
 // under a fixed, moderate rate of mixed requests for SOAK_DURATION (10 min by

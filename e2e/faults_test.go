@@ -1,6 +1,6 @@
 //go:build faults
 
-package main
+package e2e
 
 // Fault tests: they kill and freeze the Neon replica's PostgreSQL, so they
 // run alone, after every other test (pass 3 of scripts/run-tests.sh).
