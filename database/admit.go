@@ -4,24 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
-	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 )
-
-// admitGuardedSQL is admitSQL that also requires the session to be live and
-// to own the conversation: in a pipelined batch the admission runs whatever
-// the lock statement before it found, so it must check for itself.
-var admitGuardedSQL = func() string {
-	const accepted = `WHERE used.n < @limit AND NOT EXISTS (SELECT 1 FROM prior)`
-	if !strings.Contains(admitSQL, accepted) {
-		panic("database: admitSQL changed; update admitGuardedSQL")
-	}
-	return strings.Replace(admitSQL, accepted, accepted+`
-		AND EXISTS (SELECT 1 FROM guest_sessions s WHERE s.id = @session AND s.expires_at > clock.now)
-		AND EXISTS (SELECT 1 FROM conversations c WHERE c.id = @conversation AND c.session_id = @session)`, 1)
-}()
 
 // Admission is what AdmitUserMessage did: the stored message (see
 // UserMessageResult) and, for a newly stored one, the conversation's
@@ -58,7 +44,7 @@ func (d *DB) AdmitUserMessage(ctx context.Context, sessionID, conversationID uui
 		b := &pgx.Batch{}
 		b.Queue("BEGIN")
 		b.Queue(`SELECT 1 FROM guest_sessions WHERE id = $1 FOR NO KEY UPDATE`, sessionID)
-		b.Queue(admitGuardedSQL, pgx.NamedArgs(admitArgs(msg, q, key)))
+		b.Queue(admitSQL, pgx.NamedArgs(admitArgs(msg, q, key)))
 		b.Queue(turnsSQL, pgx.NamedArgs{"exclude": msg.ID, "n": historyLimit(history),
 			"conversation": conversationID, "session": sessionID})
 		b.Queue("COMMIT")

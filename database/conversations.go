@@ -268,7 +268,13 @@ prior AS (
 	SELECT k.fingerprint, k.conversation_id, k.state, k.lease_until, k.user_message_id, k.reply_message_id
 	  FROM idempotency_keys k, clock
 	 WHERE k.session_id = @session AND k.key = @key AND k.expires_at > clock.now),
-accepted AS (SELECT clock.now FROM clock, used WHERE used.n < @limit AND NOT EXISTS (SELECT 1 FROM prior)),
+accepted AS (SELECT clock.now FROM clock, used WHERE used.n < @limit AND NOT EXISTS (SELECT 1 FROM prior)
+	-- The session must be live and own the conversation: the transactional
+	-- path has checked both under the session's row lock already (two index
+	-- lookups more), but in AdmitUserMessage's pipelined batch this runs
+	-- whatever the lock statement before it found, so it checks for itself.
+	AND EXISTS (SELECT 1 FROM guest_sessions s WHERE s.id = @session AND s.expires_at > clock.now)
+	AND EXISTS (SELECT 1 FROM conversations c WHERE c.id = @conversation AND c.session_id = @session)),
 msg AS (
 	INSERT INTO messages (id, conversation_id, session_id, role, content, created_at)
 	SELECT @id, @conversation, @session, 'user', @content, now FROM accepted
