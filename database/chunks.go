@@ -258,26 +258,28 @@ func searchSQL(vec pgvector.Vector, k int, f SearchFilter) (string, []any) {
 	s.id, s.slug, s.name_en, s.name_zh, s.region, s.difficulty
 FROM site_chunks AS c JOIN dive_sites AS s ON s.id = c.site_id`)
 	sep := "\nWHERE "
+	// cond adds a condition whose one placeholder ($%d) is the next
+	// argument's number: pgx's $n, as every hand-written statement here.
 	cond := func(sql string, v any) {
 		args = append(args, v)
 		sb.WriteString(sep)
-		sb.WriteString(strings.Replace(sql, "?", "$"+strconv.Itoa(len(args)), 1))
+		fmt.Fprintf(&sb, sql, len(args))
 		sep = " AND "
 	}
 	if f.Region != "" {
-		cond("lower(s.region) = lower(?)", f.Region)
+		cond("lower(s.region) = lower($%d)", f.Region)
 	}
 	if f.State != "" {
-		cond("lower(s.state) = lower(?)", f.State)
+		cond("lower(s.state) = lower($%d)", f.State)
 	}
 	if f.Difficulty != "" {
-		cond("s.difficulty = ?", f.Difficulty)
+		cond("s.difficulty = $%d", f.Difficulty)
 	}
 	if len(f.Certifications) > 0 {
-		cond("s.min_certification = ANY(?)", f.Certifications)
+		cond("s.min_certification = ANY($%d)", f.Certifications)
 	}
 	if f.MaxDepthM > 0 {
-		cond("s.max_depth_m <= ?", f.MaxDepthM)
+		cond("s.max_depth_m <= $%d", f.MaxDepthM)
 	}
 	sb.WriteString("\nORDER BY c.embedding <=> $1 LIMIT ")
 	sb.WriteString(strconv.Itoa(k))
