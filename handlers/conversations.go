@@ -53,7 +53,7 @@ type ConversationHandler struct {
 // quotaPerHour messages per rolling hour.
 func NewConversationHandler(store conversationStore, auth *sessionAuth, p Planner, quotaPerHour int) *ConversationHandler {
 	if quotaPerHour <= 0 {
-		quotaPerHour = 100
+		quotaPerHour = database.DefaultMessageQuota.Limit
 	}
 	return &ConversationHandler{store: store, auth: auth, planner: p, quota: database.Quota{Limit: quotaPerHour, Window: time.Hour}}
 }
