@@ -90,8 +90,12 @@ type SearchConfig struct {
 	// 400 is the highest value whose plans are tested to still use the index.
 	EfSearch int `mapstructure:"ef_search" validate:"omitempty,min=10,max=400"`
 	// MaxConcurrent bounds the searches running in the database at once; the
-	// rest wait within their request's deadline. Set it to the database's
-	// cores: HNSW search is CPU-bound and slows down past that (README).
+	// rest wait within their request's deadline. Set it to about twice the
+	// database's cores (on Neon, the compute's vCPUs): HNSW search is
+	// CPU-bound and slows down when more run than there are cores, but a slot
+	// is also held for the round trip and the reading of the rows, so one
+	// slot per core leaves the database idle part of the time (the
+	// measurements are in database.DefaultMaxConcurrentSearches's comment).
 	MaxConcurrent int `mapstructure:"max_concurrent" validate:"min=1,max=200"`
 	// MinScore is the relevance floor (1 − cosine distance) for queries the
 	// server embeds: weaker vector hits are dropped instead of answered as
@@ -173,15 +177,25 @@ var envNames = map[string][]string{
 }
 
 // EnvName is the environment variable that sets key.
-func EnvName(key string) string {
+func EnvName(key string) string { return envNamesOf(key)[0] }
+
+// envNamesOf lists the environment variables that set key, in the order
+// they are tried: its envNames entry, else its derived name alone.
+func envNamesOf(key string) []string {
 	if names, ok := envNames[key]; ok {
-		return names[0]
+		return names
 	}
-	return strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+	return []string{strings.ToUpper(strings.ReplaceAll(key, ".", "_"))}
 }
 
-// DefaultConfig is the built-in configuration, the lowest layer.
+// DefaultConfig is the built-in configuration, the lowest layer. A default
+// that another package also needs (it falls back to it, or enforces it) is
+// that package's constant, referred to here, so each is written once;
+// config.yaml and .env.example are tied to this function by
+// TestConfigYAML_MatchesTheCodeDefaultsKeyForKeyAndNamesEachEnvironmentVariable
+// and TestEnvExample_NamesOnlyVariablesTheCodeReadsAndSetsOnlyDefaults.
 func DefaultConfig() Config {
+	db := database.DefaultConfig()
 	return Config{
 		App: AppConfig{Env: EnvDevelopment, LogLevel: "info"},
 		Server: ServerConfig{
@@ -194,15 +208,16 @@ func DefaultConfig() Config {
 			TrustedProxies:  []string{},
 			CORSOrigins:     []string{"http://localhost:3000", "http://localhost:5173"},
 		},
-		Database: database.DefaultConfig(),
-		Session:  SessionConfig{TTLHours: 24, AbsoluteTTLHours: 168, CreatePerIPPerHour: 30},
-		Seed:     SeedConfig{OnStart: false},
+		Database: db,
+		Session: SessionConfig{TTLHours: 24, AbsoluteTTLHours: int(database.DefaultSessionMaxAge / time.Hour),
+			CreatePerIPPerHour: database.DefaultSessionCreationLimit},
+		Seed: SeedConfig{OnStart: false},
 		Embedding: EmbeddingConfig{Provider: "hash", GeminiModel: embedding.GeminiModel, BatchSize: 64,
-			Timeout: 30 * time.Second, MaxRetries: 5, RequestsPerMinute: 100},
-		Search: SearchConfig{EfSearch: 0, MaxConcurrent: database.DefaultMaxConcurrentSearches,
-			MinScore: -1},
+			Timeout: embedding.DefaultTimeout, MaxRetries: 5, RequestsPerMinute: embedding.DefaultRequestsPerMinute},
+		Search:    SearchConfig{EfSearch: 0, MaxConcurrent: db.MaxConcurrentSearches, MinScore: -1},
 		Telemetry: TelemetryConfig{MetricsAddr: "127.0.0.1"},
-		Planner:   PlannerConfig{Generator: "extractive", GeminiModel: planner.GeminiModel, QuotaPerHour: 100},
+		Planner: PlannerConfig{Generator: "extractive", GeminiModel: planner.GeminiModel,
+			QuotaPerHour: database.DefaultMessageQuota.Limit},
 	}
 }
 
@@ -242,11 +257,7 @@ func Load(opts LoadOptions) (Config, error) {
 		}
 	}
 	for _, key := range v.AllKeys() {
-		names, ok := envNames[key]
-		if !ok {
-			names = []string{EnvName(key)}
-		}
-		if err := v.BindEnv(append([]string{key}, names...)...); err != nil {
+		if err := v.BindEnv(append([]string{key}, envNamesOf(key)...)...); err != nil {
 			return Config{}, fmt.Errorf("bind %s: %w", key, err)
 		}
 	}
@@ -256,6 +267,24 @@ func Load(opts LoadOptions) (Config, error) {
 		}
 	}
 
+	cfg, err := decode(v)
+	if err != nil {
+		return Config{}, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	if cfg.Session.Secret == "" && cfg.App.Env != EnvProduction {
+		cfg.Session.Secret = randomSecret()
+		cfg.Session.Ephemeral = true
+	}
+	cfg.Database.MaxConcurrentSearches = cfg.Search.MaxConcurrent
+	return cfg, nil
+}
+
+// decode turns viper's merged layers into a Config, naming by environment
+// variable every value of the wrong type.
+func decode(v *viper.Viper) (Config, error) {
 	var cfg Config
 	if err := v.Unmarshal(&cfg, viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
 		mapstructure.StringToTimeDurationHookFunc(),
@@ -266,14 +295,6 @@ func Load(opts LoadOptions) (Config, error) {
 		}
 		return Config{}, fmt.Errorf("decode config: %w", err)
 	}
-	if err := cfg.Validate(); err != nil {
-		return Config{}, err
-	}
-	if cfg.Session.Secret == "" && cfg.App.Env != EnvProduction {
-		cfg.Session.Secret = randomSecret()
-		cfg.Session.Ephemeral = true
-	}
-	cfg.Database.MaxConcurrentSearches = cfg.Search.MaxConcurrent
 	return cfg, nil
 }
 
@@ -322,11 +343,7 @@ func mergeDotEnv(v *viper.Viper, path string) error {
 	}
 	merged := map[string]any{}
 	for _, key := range v.AllKeys() {
-		names, ok := envNames[key]
-		if !ok {
-			names = []string{EnvName(key)}
-		}
-		for _, name := range names {
+		for _, name := range envNamesOf(key) {
 			if dot.IsSet(strings.ToLower(name)) {
 				setNested(merged, key, dot.Get(strings.ToLower(name)))
 				break
@@ -352,6 +369,12 @@ func setNested(m map[string]any, key string, val any) {
 // setDefaults registers every field of the default config with viper, so
 // that every key can be set from the environment (spf13/viper#761).
 func setDefaults(v *viper.Viper, prefix string, val reflect.Value) {
+	eachKey(prefix, val, func(key string, f reflect.Value) { v.SetDefault(key, f.Interface()) })
+}
+
+// eachKey calls fn with every config key under prefix in val (a Config or one
+// of its sections) and the field that holds it, in declaration order.
+func eachKey(prefix string, val reflect.Value, fn func(key string, f reflect.Value)) {
 	t := val.Type()
 	for i := range t.NumField() {
 		tag := t.Field(i).Tag.Get("mapstructure")
@@ -364,10 +387,10 @@ func setDefaults(v *viper.Viper, prefix string, val reflect.Value) {
 		}
 		f := val.Field(i)
 		if f.Kind() == reflect.Struct && f.Type() != reflect.TypeOf(time.Duration(0)) {
-			setDefaults(v, key, f)
+			eachKey(key, f, fn)
 			continue
 		}
-		v.SetDefault(key, f.Interface())
+		fn(key, f)
 	}
 }
 

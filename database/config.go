@@ -73,9 +73,8 @@ type RetryConfig struct {
 	MaxDelay     time.Duration `mapstructure:"max_delay" validate:"gtefield=InitialDelay,max=5m"`
 }
 
-// DefaultConfig is the configuration the issue tracker and README promise:
-// 20 connections, 30 s idle timeout, 10 s connect timeout, 5 attempts from 1 s
-// doubling up to 30 s.
+// DefaultConfig is the database section's built-in configuration; the app's
+// defaults take it whole, and config.yaml documents each key.
 func DefaultConfig() Config {
 	return Config{
 		Provider:      ProviderLocal,

@@ -53,7 +53,7 @@ type ConversationHandler struct {
 // quotaPerHour messages per rolling hour.
 func NewConversationHandler(store conversationStore, auth *sessionAuth, p Planner, quotaPerHour int) *ConversationHandler {
 	if quotaPerHour <= 0 {
-		quotaPerHour = 100
+		quotaPerHour = database.DefaultMessageQuota.Limit
 	}
 	return &ConversationHandler{store: store, auth: auth, planner: p, quota: database.Quota{Limit: quotaPerHour, Window: time.Hour}}
 }
@@ -463,6 +463,9 @@ func (h *ConversationHandler) answer(ctx context.Context, sessionID, conversatio
 // are told to the client; their error text, which may quote the request,
 // goes to the log only at warn level, never the message.
 func planError(ctx context.Context, err error) error {
+	if clientGone(ctx) {
+		return clientClosed{} // whatever failed, failed because the client left
+	}
 	var up *planner.ErrUpstream
 	switch {
 	case errors.As(err, &up):

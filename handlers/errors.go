@@ -127,9 +127,40 @@ func writeError(c *gin.Context, e *APIError) {
 	c.AbortWithStatusJSON(e.status, e)
 }
 
+// statusClientClosedRequest is nginx's 499: the client closed its connection
+// before the answer was ready. It is never sent, since nobody is listening;
+// it is what such a request is logged and counted as, so that clients
+// hanging up (wrk at the end of a run, a user closing the tab) are not
+// mistaken for the database failing.
+const statusClientClosedRequest = 499
+
+// clientGone reports that the request's client went away: net/http cancels
+// a request's context when its connection closes. The request deadline edge
+// sets ends the context with DeadlineExceeded instead, which stays a 503.
+func clientGone(ctx context.Context) bool {
+	return errors.Is(ctx.Err(), context.Canceled)
+}
+
+// clientClosed is the answer to a request whose client went away: status
+// 499 and no body. Its JSON encoding fails on purpose, before a byte is
+// written; huma then sees the request's context cancelled, writes nothing
+// and keeps the 499 (huma's transformAndWrite).
+type clientClosed struct{}
+
+func (clientClosed) Error() string                { return "client closed the request" }
+func (clientClosed) GetStatus() int               { return statusClientClosedRequest }
+func (clientClosed) MarshalJSON() ([]byte, error) { return nil, errNoBody }
+
+var errNoBody = errors.New("no body: the client is gone")
+
 // storeError maps a database error to a response. Driver text goes to the
 // log only, never into the body.
 func storeError(ctx context.Context, err error) error {
+	// The failure is the client's leaving (the driver reports the cancelled
+	// query as a lost connection): nothing to warn an operator about.
+	if clientGone(ctx) {
+		return clientClosed{}
+	}
 	// Whatever the driver reports, a failure after the request's deadline is
 	// the deadline's doing: the database was too slow, so 503, never 500.
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) && !errors.Is(err, database.ErrNotFound) {
@@ -143,8 +174,9 @@ func storeError(ctx context.Context, err error) error {
 		return newAPIError(http.StatusServiceUnavailable, CodeDatabaseUnavailable, "",
 			"the database is not available right now; retry shortly")
 	case errors.Is(err, context.Canceled):
-		// The client went away; nobody reads this response.
-		return newAPIError(499, CodeRequestTimeout, "", "client closed the request")
+		// Cancelled while the request's context is live (no such path is
+		// known): answered as it always was.
+		return newAPIError(statusClientClosedRequest, CodeRequestTimeout, "", "client closed the request")
 	default:
 		loggerFrom(ctx).Error("query failed", "error", err.Error())
 		return internalError()

@@ -73,6 +73,9 @@ type readyzOutput struct {
 // version this binary needs.
 func (h *HealthHandler) Readyz(ctx context.Context, _ *struct{}) (*readyzOutput, error) {
 	if err := h.db.Ready(ctx); err != nil {
+		if clientGone(ctx) {
+			return nil, clientClosed{} // a probe that timed out on its side: not a readiness failure
+		}
 		reason := "migrations pending"
 		switch {
 		case errors.Is(err, ErrStarting):
@@ -170,6 +173,9 @@ func (h *HealthHandler) Health(ctx context.Context, _ *struct{}) (*healthOutput,
 		out.Body.Database.Status = "healthy"
 		out.Status, out.RetryAfter = http.StatusOK, ""
 	} else {
+		if clientGone(ctx) {
+			return nil, clientClosed{}
+		}
 		loggerFrom(ctx).Warn("health check failed", "error", r.Err.Error())
 	}
 	return out, nil

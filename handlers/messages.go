@@ -69,8 +69,13 @@ func (h *ConversationHandler) PostMessage(ctx context.Context, in *postMessageIn
 		}
 		body, err := h.answer(ctx, s.ID, convID, res, in.IdempotencyKey, emit)
 		switch {
-		case err != nil && errors.Is(ctx.Err(), context.Canceled):
-			return // the client went away: nobody is listening
+		case err != nil && clientGone(ctx):
+			// The client went away: nobody is listening. Before the stream
+			// opened, the request is recorded as the client's 499.
+			if !gc.Writer.Written() {
+				gc.Status(statusClientClosedRequest)
+			}
+			return
 		case err != nil:
 			var apiErr *APIError
 			if !errors.As(err, &apiErr) {

@@ -32,7 +32,8 @@ var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
 //     in time instead of requests piling up;
 //   - turns a panic into a JSON 500, the stack going to the log only;
 //   - counts the request in metrics (when m is set) and writes its one line
-//     to access at the end.
+//     to access at the end; a request whose client went away is counted and
+//     logged (at info) as 499, never as the 5xx its failure would have been.
 //
 // The context carries a requestInfo; loggerFrom builds a logger with the id
 // only when a handler logs, which most requests never do.
@@ -67,6 +68,12 @@ func edge(log, access *slog.Logger, timeout time.Duration, m *HTTPMetrics) gin.H
 		}()
 
 		status := c.Writer.Status()
+		if status >= 500 && clientGone(ctx) {
+			// A failure after the client left is the leaving's doing, even
+			// where no handler mapped it to clientClosed: a 5xx here would
+			// page an operator for a client that hung up.
+			status = statusClientClosedRequest
+		}
 		if m != nil {
 			m.observe(c, status, start)
 		}
@@ -75,6 +82,8 @@ func edge(log, access *slog.Logger, timeout time.Duration, m *HTTPMetrics) gin.H
 		}
 		level := slog.LevelInfo
 		switch {
+		case status == statusClientClosedRequest:
+			// Nobody failed and nobody waits for an answer: a note, at info.
 		case status >= 500:
 			level = slog.LevelError
 		case status >= 400:

@@ -42,11 +42,11 @@ type RouterConfig struct {
 	CORSOrigins    []string
 	SessionSecret  []byte // signs guest-session tokens
 	SessionTTL     time.Duration
-	// SessionMaxAge caps a session's life however active (0: 7 days).
+	// SessionMaxAge caps a session's life however active (0: database.DefaultSessionMaxAge).
 	SessionMaxAge time.Duration
-	// SessionsPerIPHour caps sessions one client address creates per hour (0: 30).
+	// SessionsPerIPHour caps sessions one client address creates per hour (0: database.DefaultSessionCreationLimit).
 	SessionsPerIPHour int
-	// MessagesPerHour is each session's message quota per rolling hour (0: 100).
+	// MessagesPerHour is each session's message quota per rolling hour (0: database.DefaultMessageQuota).
 	MessagesPerHour int
 	// Planner answers messages; nil builds the offline extractive planner
 	// over the store and Embedder.

@@ -117,6 +117,8 @@ func (h *SearchHandler) Search(ctx context.Context, in *searchInput) (*searchOut
 	switch {
 	case errors.As(err, &inputErr):
 		return nil, invalid(inputErr.Field, inputErr.Message)
+	case err != nil && clientGone(ctx):
+		return nil, clientClosed{} // an embedding cut short by the client's leaving is nobody's outage
 	case errors.Is(err, knowledge.ErrEmbeddingUnavailable):
 		loggerFrom(ctx).Warn("embedding unavailable", "error", err.Error())
 		return nil, newAPIError(http.StatusServiceUnavailable, CodeEmbeddingUnavailable, "",

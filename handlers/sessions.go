@@ -22,7 +22,7 @@ type sessionStore interface {
 type SessionLimits struct {
 	TTL             time.Duration // sliding: idle time after which a session expires
 	MaxAge          time.Duration // absolute cap from creation; 0 takes database.DefaultSessionMaxAge
-	CreatePerIPHour int           // sessions one client address may create per rolling hour; 0 takes 30
+	CreatePerIPHour int           // sessions one client address may create per rolling hour; 0 takes database.DefaultSessionCreationLimit
 }
 
 // SessionHandler serves /api/v1/sessions: anonymous guest sessions whose

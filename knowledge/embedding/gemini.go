@@ -18,15 +18,22 @@ import (
 // shut down in January 2026).
 const GeminiModel = "gemini-embedding-001"
 
+// Defaults of GeminiConfig, taken when a field is zero; the app's
+// configuration defaults refer to them.
+const (
+	DefaultTimeout           = 30 * time.Second
+	DefaultRequestsPerMinute = 100
+)
+
 // GeminiConfig configures the Gemini embedder.
 type GeminiConfig struct {
 	APIKey            string
 	Model             string        // default GeminiModel
 	BaseURL           string        // default Google's; tests point it at a fake server
 	BatchSize         int           // texts per request; the API takes at most 100
-	Timeout           time.Duration // per request
+	Timeout           time.Duration // per request; default DefaultTimeout
 	MaxRetries        int           // on 429, 5xx and timeouts
-	RequestsPerMinute int           // client-side rate limit
+	RequestsPerMinute int           // client-side rate limit; default DefaultRequestsPerMinute
 	HTTPClient        *http.Client  // default a plain http.Client
 }
 
@@ -52,10 +59,10 @@ func NewGemini(_ context.Context, cfg GeminiConfig) (*Gemini, error) {
 	}
 	cfg.BatchSize = min(max(cfg.BatchSize, 1), 100)
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = 30 * time.Second
+		cfg.Timeout = DefaultTimeout
 	}
 	if cfg.RequestsPerMinute <= 0 {
-		cfg.RequestsPerMinute = 100
+		cfg.RequestsPerMinute = DefaultRequestsPerMinute
 	}
 	client, err := gemini.NewClient(cfg.APIKey, cfg.BaseURL, cfg.HTTPClient)
 	if err != nil {
