@@ -46,8 +46,7 @@ func (Extractive) Generate(ctx context.Context, req Request, emit func(string) e
 	block(Lead(req))
 	block(Findings(req))
 	if len(req.Sites) == 0 {
-		line(tr(lang, "Tell me if you can change the dates, the area or the depth limit, and I will look again.",
-			"如果你可以调整日期、地区或深度限制，告诉我，我再帮你找。"))
+		line(AskToChange(lang))
 	} else {
 		line(Intro(lang, req.Constraints, len(req.Sites), req.Sites[0].Alternative))
 	}
@@ -88,46 +87,6 @@ func (Extractive) Generate(ctx context.Context, req Request, emit func(string) e
 		}
 	}
 	return Answer{Content: content, Citations: cites, Model: ExtractiveModel}, nil
-}
-
-// lifeHighlights names up to four animals of the site, the wished-for ones first.
-func lifeHighlights(lang string, s Site, wishes []string) string {
-	var first, rest []string
-	for _, life := range s.MarineLife {
-		wished := false
-		for _, w := range wishes {
-			for _, word := range wishFacts(w) {
-				if strings.Contains(strings.ToLower(life), word) {
-					wished = true
-				}
-			}
-		}
-		if wished {
-			first = append(first, lifeName(lang, life))
-		} else {
-			rest = append(rest, lifeName(lang, life))
-		}
-	}
-	all := append(first, rest...)
-	if len(all) == 0 {
-		return ""
-	}
-	return fmt.Sprintf(tr(lang, "Look for %s.", "可以看到%s。"), joinList(lang, all[:min(4, len(all))]))
-}
-
-func operatorsLine(lang string, s Site) string {
-	if len(s.Operators) == 0 {
-		return tr(lang, "No operator is listed for it yet: ask the dive centres of the area.", "暂无登记的潜店，请咨询当地潜水中心。")
-	}
-	var names []string
-	for _, o := range s.Operators {
-		n := o.Name
-		if lang == LangZh && o.NameZh != "" {
-			n = o.NameZh
-		}
-		names = append(names, n)
-	}
-	return fmt.Sprintf(tr(lang, "Operators: %s.", "潜店：%s。"), strings.Join(names, tr(lang, ", ", "、")))
 }
 
 // bestQuote picks one or two sentences from the site's passages that best

@@ -852,3 +852,49 @@ func seasons(lang string, sites []ChosenSite) string {
 func Decisions(req Request) []string {
 	return append(append(Lead(req), Findings(req)...), Caveats(req)...)
 }
+
+// AskToChange closes an answer with no site at all.
+func AskToChange(lang string) string {
+	return tr(lang, "Tell me if you can change the dates, the area or the depth limit, and I will look again.",
+		"如果你可以调整日期、地区或深度限制，告诉我，我再帮你找。")
+}
+
+// lifeHighlights names up to four animals of the site, the wished-for ones first.
+func lifeHighlights(lang string, s Site, wishes []string) string {
+	var first, rest []string
+	for _, life := range s.MarineLife {
+		wished := false
+		for _, w := range wishes {
+			for _, word := range wishFacts(w) {
+				if strings.Contains(strings.ToLower(life), word) {
+					wished = true
+				}
+			}
+		}
+		if wished {
+			first = append(first, lifeName(lang, life))
+		} else {
+			rest = append(rest, lifeName(lang, life))
+		}
+	}
+	all := append(first, rest...)
+	if len(all) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(tr(lang, "Look for %s.", "可以看到%s。"), joinList(lang, all[:min(4, len(all))]))
+}
+
+func operatorsLine(lang string, s Site) string {
+	if len(s.Operators) == 0 {
+		return tr(lang, "No operator is listed for it yet: ask the dive centres of the area.", "暂无登记的潜店，请咨询当地潜水中心。")
+	}
+	var names []string
+	for _, o := range s.Operators {
+		n := o.Name
+		if lang == LangZh && o.NameZh != "" {
+			n = o.NameZh
+		}
+		names = append(names, n)
+	}
+	return fmt.Sprintf(tr(lang, "Operators: %s.", "潜店：%s。"), strings.Join(names, tr(lang, ", ", "、")))
+}
