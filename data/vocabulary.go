@@ -42,6 +42,11 @@ type Wish struct {
 	Animal bool `yaml:"animal"`
 	// Facts are the words of a site's facts that offer the wish.
 	Facts []string `yaml:"facts"`
+	// Not are recorded animals that contain a fact word but are not the
+	// wish ("whale shark" for sharks, "turtle skeletons" for turtles).
+	Not []string `yaml:"not"`
+	// FactsOnly: only the site's facts offer it, never its texts.
+	FactsOnly bool `yaml:"factsOnly"`
 	// ShallowerThan, when set, offers the wish at every site dived from 5 m
 	// or less and no deeper than this many metres.
 	ShallowerThan int `yaml:"shallowerThan"`

@@ -108,8 +108,12 @@ func ExtractOn(text string, prev Constraints, now time.Time) Constraints {
 	places, avoided := matchTermsNegated(text, vocab().placeTerms)
 	if len(places) > 0 {
 		c.Places = places
-		// Naming a place again takes it off the list of places ruled out.
-		c.AvoidPlaces = slices.DeleteFunc(c.AvoidPlaces, func(p string) bool { return slices.Contains(places, p) })
+		if len(avoided) == 0 {
+			// A later message naming places ("what about Sipadan?" after
+			// "not Sabah") has changed the diver's mind: the earlier
+			// exclusions go.
+			c.AvoidPlaces = nil
+		}
 	}
 	if len(avoided) > 0 {
 		for _, a := range avoided {
@@ -268,6 +272,11 @@ var (
 	// "七八月": two adjacent numerals, July and August.
 	zhMonthPairRe   = lazyRegexp(`([一二三四五六七八九])([二三四五六七八九十])月`)
 	sentenceStartRe = lazyRegexp(`(?:^|[.!?。！？]\s*)$`)
+	// "between March and May" is a range.
+	betweenAndRe    = lazyRegexp(`(?i)^\s*and\s*$`)
+	betweenBeforeRe = lazyRegexp(`(?i)\bbetween\s+(?:early\s+|mid[- ]?\s*|late\s+)?$`)
+	// "May I…?" asks leave; it names no month.
+	mayVerbAfterRe = lazyRegexp(`(?i)^\s+(?:i|we|you|they|he|she)\b`)
 )
 
 // seasonRules map season words to months. Order matters: the first rule that
@@ -316,7 +325,7 @@ func extractMonths(text string) (months []int, season string, ok bool) {
 
 	// English month names, with ranges between consecutive names.
 	locs := enMonthRe().FindAllStringSubmatchIndex(text, -1)
-	var prevMonth, prevEnd int
+	var prevMonth, prevStart, prevEnd int
 	for _, loc := range locs {
 		word := text[loc[2]:loc[3]]
 		m := monthNames[strings.ToLower(word)]
@@ -324,12 +333,13 @@ func extractMonths(text string) (months []int, season string, ok bool) {
 			prevMonth = 0
 			continue
 		}
-		if prevMonth != 0 && enRangeRe().MatchString(text[prevEnd:loc[0]]) {
+		if prevMonth != 0 && (enRangeRe().MatchString(text[prevEnd:loc[0]]) ||
+			(betweenAndRe().MatchString(text[prevEnd:loc[0]]) && betweenBeforeRe().MatchString(text[:prevStart]))) {
 			addRange(prevMonth, m)
 		} else {
 			add(m)
 		}
-		prevMonth, prevEnd = m, loc[1]
+		prevMonth, prevStart, prevEnd = m, loc[0], loc[1]
 	}
 
 	// Chinese months: ranges first, then lists, then single months.
@@ -373,6 +383,9 @@ func isMonthWord(text, word string, start, end int) bool {
 		return true
 	}
 	before := text[:start]
+	if lw == "may" && mayVerbAfterRe().MatchString(text[end:]) {
+		return false
+	}
 	if m := wordBeforeRe().FindStringSubmatch(before); m != nil && monthContext[strings.ToLower(m[1])] {
 		return true
 	}
@@ -422,7 +435,7 @@ var certRules = []struct {
 // intentBefore marks a certification the diver does not hold yet or denies:
 // "want to do my AOW", "not AOW", "还没有进阶", "想考AOW".
 var (
-	intentBeforeRe = lazyRegexp(`(?i)(?:\bneeds?|\brequires?|\brequired|\bneeded|\bminimum(?: is| of)?|\bat least|需要|要求|至少|\bnot(?: yet)?|\bno|n't(?: have| got)?(?: an?| my)?|\bwithout|\bwant to (?:do|get|take)(?: my| an?| the)?|\bplan(?:ning)? to (?:do|get|take)(?: my| an?| the)?|\bhope to (?:do|get)(?: my| an?)?|\bget my|\bdo my|\bwork(?:ing)? (?:on|towards?)(?: my| an?)?|\btake (?:my|an?|the)|\bdoing (?:my|an?|the)|没有|还没|没|不是|想考|要考|准备考|打算考|考|想学)\s*$`)
+	intentBeforeRe = lazyRegexp(`(?i)(?:\bshould i (?:get|do|take)(?: my| an?| the)?|\bneeds?|\brequires?|\brequired|\bneeded|\bminimum(?: is| of)?|\bat least|需要|要求|至少|\bnot(?: yet)?|\bno|n't(?: have| got)?(?: an?| my)?|\bwithout|\bwant to (?:do|get|take)(?: my| an?| the)?|\bplan(?:ning)? to (?:do|get|take)(?: my| an?| the)?|\bhope to (?:do|get)(?: my| an?)?|\bget my|\bdo my|\bwork(?:ing)? (?:on|towards?)(?: my| an?)?|\btake (?:my|an?|the)|\bdoing (?:my|an?|the)|没有|还没|没|不是|想考|要考|准备考|打算考|考|想学)\s*$`)
 	intentAfterRe  = lazyRegexp(`(?i)^\s*(?:course|class|training|cert(?:ification)? course|课程|课|培训)`)
 )
 
@@ -430,30 +443,45 @@ var (
 // Advanced Open Water course", "刚考完进阶课程".
 var doneBeforeRe = lazyRegexp(`(?i)(?:\b(?:done|did|finished|completed|passed|got through)\s+(?:my\s+|the\s+|an?\s+)?|考完|完成了?|学完|上完)\s*$`)
 
-// extractCertification returns the highest level the diver says they hold,
-// or "" when no held level is stated.
+// othersBeforeRe marks a level someone else holds: "my husband is AOW",
+// "我老公是进阶".
+var othersBeforeRe = lazyRegexp(`(?i)(?:\b(?:husband|wife|partner|friend|buddy|boyfriend|girlfriend|son|daughter|brother|sister|dad|mum|mom|father|mother|he|she|they|instructor|guide)(?:'s| is| has| holds| got| was)\s+(?:got\s+|an?\s+|his\s+|her\s+|their\s+)?|(?:老公|老婆|丈夫|妻子|朋友|男朋友|女朋友|儿子|女儿|他|她|他们|教练)(?:是|有|考了|持有)\s*)$`)
+
+// levelQuestionAfterRe marks a level asked about, not held: "is AOW
+// enough?", "进阶够吗".
+var levelQuestionAfterRe = lazyRegexp(`(?i)^\s*(?:(?:is|be)\s+)?(?:enough|sufficient|good enough|required|needed|necessary)\b|^\s*(?:够吗|够不够|足够吗|就够了吗|可以吗)`)
+
+var advancedBeforeRe = lazyRegexp(`(?i)(?:\badvanced|\badv\.?|进阶)\s*$`)
+
+// extractCertification returns the level the diver says they hold, or ""
+// when none is stated. When several are (a group: "I'm OW and my wife is
+// AOW" with the third person missed, "we're OW and AOW"), the lowest is
+// taken: a level read too high could send a diver somewhere unsafe, one read
+// too low only narrows the choice.
 func extractCertification(text string) string {
 	rest := text
+	lowest := ""
 	for _, rule := range certRules {
-		found := false
 		for _, loc := range rule.re().FindAllStringIndex(rest, -1) {
 			before := rest[max(0, loc[0]-40):loc[0]]
-			if intentBeforeRe().MatchString(before) || (intentAfterRe().MatchString(rest[loc[1]:]) && !doneBeforeRe().MatchString(before)) {
+			after := rest[loc[1]:]
+			if rule.level == "open_water" && advancedBeforeRe().MatchString(text[max(0, loc[0]-20):loc[0]]) {
+				continue // the rest of "Advanced Open Water" after "I'm Advanced" was masked
+			}
+			if intentBeforeRe().MatchString(before) || othersBeforeRe().MatchString(before) || levelQuestionAfterRe().MatchString(after) ||
+				(intentAfterRe().MatchString(after) && !doneBeforeRe().MatchString(before)) {
 				continue
 			}
-			found = true
+			lowest = rule.level // rules run highest first
 			break
-		}
-		if found {
-			return rule.level
 		}
 		rest = rule.re().ReplaceAllStringFunc(rest, func(s string) string { return strings.Repeat(" ", len(s)) })
 	}
-	return ""
+	return lowest
 }
 
 var (
-	beginnerRe    = lazyRegexp(`(?i)\bnever (?:been )?(?:dived|dove|scuba[- ]dived|diving)\b|\bi (?:don'?t|do not) dive\b|\bonly snorkel|\btry[- ]?dive|\bdiscover scuba\b|没潜过|从来没有?潜|从没潜|不潜水|只浮潜|体验潜水|\b(?:beginners?|newbies?|novices?|first[- ]time diver|first (?:few )?dives?|new diver|new to diving|just (?:got )?certified|newly certified|just qualified|not (?:very )?experienced|inexperienced|few dives|learn(?:ing)? to dive)\b|新手|初学|小白|菜鸟|刚考|刚拿|第一次潜水|经验不多|没什么经验|学潜水`)
+	beginnerRe    = lazyRegexp(`(?i)\bnever (?:been )?(?:dived|dove|scuba[- ]dived|diving)\b|\bi (?:don'?t|do not) dive\b|\bsnorkel\w*|\btry[- ]?dive|\bdiscover scuba\b|没潜过|从来没有?潜|从没潜|不潜水|只浮潜|体验潜水|\b(?:beginners?|newbies?|novices?|first[- ]time diver|first (?:few )?dives?|new diver|new to diving|just (?:got )?certified|newly certified|just qualified|not (?:very )?experienced|inexperienced|few dives|learn(?:ing)? to dive)\b|新手|初学|小白|菜鸟|刚考|刚拿|第一次潜水|经验不多|没什么经验|学潜水`)
 	experiencedRe = lazyRegexp(`(?i)\b(?:experienced|seasoned|veteran|hundreds of dives)\b|老手|经验丰富|资深`)
 	diveCountRe   = lazyRegexp(`(?i)\b(\d{1,4})\+?\s*(?:logged\s+)?dives\b|(\d{1,4})\s*(?:支|次)\s*(?:潜水|气瓶|潜)|潜(?:水)?(?:了|过)?\s*(\d{1,4})\s*(?:次|支|瓶)`)
 )
@@ -489,8 +517,8 @@ var depthRules = []func() *regexp.Regexp{
 	lazyRegexp(`(?i)\bmax(?:imum|\.)?\s*(?:depth\s*)?(?:of\s*|is\s*|:\s*)?(\d{1,3})\s*(m|metres?|meters?|ft|feet)\b`),
 	lazyRegexp(`(?i)\b(\d{1,3})\s*(m|metres?|meters?|ft|feet)\s*(?:max(?:imum)?|limit|or less|or shallower|at most|tops)\b`),
 	lazyRegexp(`(?i)\b(?:limit(?:ed)?|depth limit|shallower|stay (?:above|within|shallower than)|certified (?:to|for)|only (?:go |dive )?(?:down )?to|can (?:only )?(?:go|dive) (?:down )?to|at most)\s*(?:to|than|of|is)?\s*(\d{1,3})\s*(m|metres?|meters?|ft|feet)\b`),
-	lazyRegexp(`(?:不超过|不要超过|不能超过|不想超过|不想潜超过|不愿超过|不想下到|不想深于|不深于|没潜过|最深只到|最深只能到|最深到|最深|最多|限深|只能潜到|只能下到|只能到|只能潜|深度限制)\s*(?:是|为)?\s*(\d{1,3})\s*(米|m|公尺)`),
-	lazyRegexp(`(\d{1,3})\s*(米|m|公尺)\s*(?:以内|以浅|之内|以下|内)`),
+	lazyRegexp(`(?:不超过|不要超过|不能超过|不想超过|不想潜超过|不愿超过|不想下到|不想深于|不深于|没潜过|最深只到|最深只能到|最深到|最深|最多|限深|只能潜到|只能下到|只能到|只能潜|深度限制)\s*(?:是|为)?\s*(\d{1,3})\s*(英尺|米|m|公尺)`),
+	lazyRegexp(`(\d{1,3})\s*(英尺|米|m|公尺)\s*(?:以内|以浅|之内|以下|内)`),
 }
 
 var noDepthLimitRe = lazyRegexp(`(?i)\bno depth limit\b|\bany depth\b|不限深度|深度不限`)
@@ -500,7 +528,7 @@ func extractDepth(text string) (int, bool) {
 	for _, re := range depthRules {
 		if m := re().FindStringSubmatch(text); m != nil {
 			n, _ := strconv.Atoi(m[1])
-			if u := strings.ToLower(m[2]); u == "ft" || u == "feet" {
+			if u := strings.ToLower(m[2]); u == "ft" || u == "feet" || u == "英尺" {
 				n = int(float64(n) * 0.3048)
 			}
 			if n >= 3 && n <= 100 {
@@ -589,7 +617,7 @@ func matchTermsWhere(text string, terms []term, negated bool) []string {
 		}
 		first := -1
 		for _, l := range locs {
-			if (negatedBefore(masked[:l[0]]) || closedAfterRe().MatchString(masked[l[1]:])) == negated {
+			if (negatedBefore(masked[:l[0]]) || negatedAfter(masked[:l[0]], masked[l[1]:])) == negated {
 				first = l[0]
 				break
 			}
@@ -615,11 +643,27 @@ func matchTermsWhere(text string, terms []term, negated bool) []string {
 	return keys
 }
 
-var negationRe = lazyRegexp(`(?i)(?:\bnot|\bno|\bwithout|\bexcept|\bbesides|\bother than|\bapart from|\bexcluding|\binstead of|\brather than|\bavoid(?:ing)?|\bskip(?:ping)?|n['’]t (?:want to )?(?:go|fly|travel|dive)(?: to| in| at)?|n['’]t need(?: an?| the)?|不需要|不用|无需|不要去|不想去|不去|不要|不想|不考虑|除了|避开|别去)\s*(?:the\s+|any\s+|in\s+|to\s+)?$`)
+var negationRe = lazyRegexp(`(?i)(?:\bnot|\bno|\bwithout|\bexcept|\bbesides|\bother than|\bapart from|\bexcluding|\binstead of|\brather than|\bavoid(?:ing)?|\bskip(?:ping)?|n['’]t (?:want to )?(?:go|fly|travel|dive)(?: to| in| at)?|n['’]t want(?: to (?:go|dive|visit))?(?: to| in)?|\brather not(?: go| dive| visit)?(?: to| in)?|n['’]t need(?: an?| the)?|不需要|不用|无需|不要去|不想去|不去|不要|不想|不考虑|除了|避开|别去)\s*(?:the\s+|any\s+|in\s+|to\s+)?$`)
 
 // closedAfterRe marks a place named as closed ("the east coast is closed",
 // "东海岸关闭"): the diver is asking where else to go.
-var closedAfterRe = lazyRegexp(`(?i)^\s*(?:(?:is|are)\s+)?(?:closed|shut)\b|^\s*(?:都)?(?:关闭|不开放|停运|封岛)`)
+var closedAfterRe = lazyRegexp(`(?i)^\s*(?:(?:is|are)\s+)?(?:closed|shut)\b|^\s*(?:都)?(?:关闭|不开放|停运|封岛)|^\s*(?:就|也|我)?(?:不去了?|不考虑了?|算了|免了)`)
+
+// questionBeforeRe: "is Tioman closed?" asks, it does not rule Tioman out.
+var questionBeforeRe = lazyRegexp(`(?i)\b(?:is|are|was|will)\s+(?:the\s+)?$`)
+
+// negatedAfter: the place is named as closed or ruled out after it, in a
+// clause that is not a question.
+func negatedAfter(before, after string) bool {
+	if !closedAfterRe().MatchString(after) || questionBeforeRe().MatchString(before) {
+		return false
+	}
+	clause := after
+	if i := strings.IndexAny(after, "，,。.;；!！"); i >= 0 {
+		clause = after[:i]
+	}
+	return !strings.ContainsAny(clause, "?？") && !strings.Contains(clause, "吗")
+}
 
 // negatedBefore reports a name just after "not", "no", "without", "不要"…:
 // "sharks but not hammerheads" wishes for sharks only.

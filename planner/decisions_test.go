@@ -199,3 +199,55 @@ func TestIntents_ProbesNeverHideAMatch(t *testing.T) {
 		}
 	}
 }
+
+// Found by a review probe: each once gave an unsafe pick or a wrong reading.
+func TestExtract_ReadsTheDiverNotOthersAndRangesAndFeetInChinese(t *testing.T) {
+	for _, tc := range []struct {
+		text  string
+		check func(Constraints) bool
+	}{
+		{"I'm Open Water and my husband is Advanced Open Water. Where in Sipadan in May?", func(c Constraints) bool { return c.Certification == "open_water" }},
+		{"我是OW，我老公是进阶，五月去诗巴丹", func(c Constraints) bool { return c.Certification == "open_water" }},
+		{"Should I get AOW before Sipadan in May?", func(c Constraints) bool { return c.Certification == "" }},
+		{"Is AOW enough for Barracuda Point?", func(c Constraints) bool { return c.Certification == "" }},
+		{"I'm Advanced Open Water.", func(c Constraints) bool { return c.Certification == "advanced_open_water" }},
+		{"我是进阶，最多只能潜到40英尺，想看沉船", func(c Constraints) bool { return c.MaxDepthM == 12 }},
+		{"沙巴就不去了，七月半岛有什么？OW", func(c Constraints) bool { return equal(c.AvoidPlaces, "sabah") && equal(c.Places, "peninsula") }},
+		{"I don't want Sabah", func(c Constraints) bool { return equal(c.AvoidPlaces, "sabah") }},
+		{"I'd rather not go to Tioman", func(c Constraints) bool { return equal(c.AvoidPlaces, "tioman") }},
+		{"Is Tioman closed in December?", func(c Constraints) bool { return equal(c.Places, "tioman") && len(c.AvoidPlaces) == 0 }},
+		{"Hi, May I dive Turtle Cavern?", func(c Constraints) bool { return len(c.Months) == 0 }},
+		{"Between March and May", func(c Constraints) bool { return equalInts(c.Months, 3, 4, 5) }},
+		{"Where is the best place for a 6-year-old to snorkel in August?", func(c Constraints) bool { return c.Experience == ExperienceBeginner }},
+	} {
+		c := Extract(tc.text, Constraints{})
+		assert.True(t, tc.check(c), "%q → %+v", tc.text, c)
+	}
+	c := Extract("What about Sipadan? I'm AOW", Extract("Not Sabah", Constraints{}))
+	assert.Empty(t, c.AvoidPlaces, "naming a place later changes the diver's mind")
+}
+
+func TestPlan_ReviewProbeAnswers(t *testing.T) {
+	tp := newTestPlanner(t)
+	r := ask(t, tp, "Is it true that I can dive Barracuda Point as an Open Water diver?")
+	assert.True(t, strings.HasPrefix(r.Content, "No, that is not right:"), r.Content)
+	r = ask(t, tp, "Night dives at Sipadan?")
+	assert.Contains(t, r.Content, "No night dives at")
+	for _, s := range r.Sites {
+		assert.NotContains(t, s.Wishes, "night_dives", s.Slug)
+	}
+	r = ask(t, tp, "Sharks in January, I'm Open Water")
+	assert.NotContains(t, r.Content, "sharks seen March–May", "whale sharks' months are not sharks'")
+	r = ask(t, tp, "I'm OW, max depth 25m, where in July?")
+	assert.Contains(t, r.Content, "stay within 18 m")
+	r = ask(t, tp, "I'm 45 years old and AOW, where in July?")
+	assert.NotContains(t, r.Content, "Without a certification")
+	r = ask(t, tp, "Where is the best place for a 6-year-old to snorkel in August?")
+	for _, s := range r.Sites {
+		assert.NotEqual(t, "sipadan-barracuda-point", s.Slug)
+	}
+	r = ask(t, tp, "Can I see jawfish at Jawfish Lair in July?")
+	assert.Contains(t, r.Content, "Jawfish Lair, Lankayan has no jawfish on record in July")
+	r = ask(t, tp, "真的吗？开放水域可以潜梭鱼角？")
+	assert.Contains(t, r.Content, "你不能潜")
+}

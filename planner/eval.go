@@ -234,6 +234,7 @@ var englishRunRe = regexp.MustCompile(`[A-Za-z][A-Za-z'’.&-]*(?:[ ,]+[A-Za-z][
 // EnglishRuns lists the runs of four or more English words in text, after
 // removing the names (operators') that stay in English.
 func EnglishRuns(text string, names []string) []string {
+	names = slices.Clone(names)
 	slices.SortFunc(names, func(a, b string) int { return len(b) - len(a) })
 	for _, n := range names {
 		if n != "" {

@@ -105,6 +105,7 @@ type Block struct {
 type SiteCheck struct {
 	Site   Site
 	Blocks []Block
+	Wishes []string // the diver's wishes it offers in the months asked
 }
 
 // WishPlace is a site where a wish is recorded: the months it is seen there
@@ -162,6 +163,9 @@ type Selection struct {
 	WishesUnmet bool
 	Wishes      []WishFinding // each wish, in the diver's order
 	Checks      []SiteCheck   // sites the diver named, with what keeps them from each
+	// DaylightOnly are the sites asked about where night dives were wished
+	// for and the park allows diving only in daylight.
+	DaylightOnly []Site
 	// Monsoon: the months asked fall in the east coast's monsoon and the
 	// diver named (or ruled out) a place there.
 	Monsoon bool
@@ -185,6 +189,7 @@ const (
 	boostFullSeason  = 0.01
 	boostBeginner    = 0.01
 	boostNamed       = 0.05
+	boostOpenToAll   = 0.005
 )
 
 // Select filters and ranks candidates by the diver's constraints and keeps
@@ -204,8 +209,12 @@ func Select(cands []Candidate, c Constraints, n int, named ...string) Selection 
 		cand.Outside = false
 		blocks := Blocks(cand.Site, c)
 		if slices.Contains(named, cand.Site.Slug) {
-			sel.Checks = append(sel.Checks, SiteCheck{Site: cand.Site, Blocks: blocks})
+			sel.Checks = append(sel.Checks, SiteCheck{Site: cand.Site, Blocks: blocks, Wishes: wishesOffered(cand, c.Wishes, c.Months)})
 			cand.Score += boostNamed
+		}
+		if cand.Site.DaylightOnly && slices.Contains(c.Wishes, wishNightDives) &&
+			(slices.Contains(named, cand.Site.Slug) || len(c.Places) > 0 && matchesPlace(cand.Site, c.Places)) {
+			sel.DaylightOnly = append(sel.DaylightOnly, cand.Site)
 		}
 		if len(blocks) > 0 {
 			continue
@@ -221,13 +230,18 @@ func Select(cands []Candidate, c Constraints, n int, named ...string) Selection 
 	}
 	for _, list := range [][]Candidate{fits, elsewhere} {
 		slices.SortStableFunc(list, byScore)
+		if slices.Contains(c.Wishes, wishNightDives) {
+			// Where night dives are asked for, a daylight-only park comes
+			// last: it is offered only when it is the place asked about.
+			slices.SortStableFunc(list, func(a, b Candidate) int { return boolInt(a.Site.DaylightOnly) - boolInt(b.Site.DaylightOnly) })
+		}
 	}
 	wishedElsewhere := slices.DeleteFunc(slices.Clone(elsewhere), func(c Candidate) bool { return len(c.Wishes) == 0 })
 	switch {
 	case len(fits) > 0 && len(c.Wishes) > 0 && !slices.ContainsFunc(fits, func(c Candidate) bool { return len(c.Wishes) > 0 }) && len(wishedElsewhere) > 0:
 		// The places have nothing the diver wished for, and other sites do:
 		// a guide gives the places' best and says where the wish is.
-		k := min(len(fits), n-1)
+		k := max(1, min(len(fits), n-1)) // with one site to show, the place's own
 		sel.Fits = fits[:k]
 		nearFirst(wishedElsewhere, cands, c.Places)
 		sel.Elsewhere = slices.Clone(wishedElsewhere[:min(n-k, len(wishedElsewhere))])
@@ -278,7 +292,7 @@ func preferWished(list []Candidate, wishes []string, n int) []Candidate {
 
 // nearFirst orders alternatives for the places asked for as a guide would:
 // the sites most like them (sharing the most kinds of diving and life) and
-// nearest (Mabul for Sipadan), by a score of kilometres less 150 per shared
+// nearest (Mabul for Sipadan), by a score of kilometres less 250 per shared
 // wish, keeping score order for ties. With no place asked, a wish no site
 // the diver may dive offers is the anchor: its sites' likes come first.
 func nearFirst(list, all []Candidate, places []string) {
@@ -393,8 +407,6 @@ func missingSpecialties(s Site, held []string) []string {
 	return out
 }
 
-func holdsSpecialties(s Site, held []string) bool { return len(missingSpecialties(s, held)) == 0 }
-
 // withinCertification: a site whose minimum level is not in the levels up to
 // the diver's is excluded. An unknown diver level filters nothing here (the
 // answer states each site's requirement); an unknown site level is excluded
@@ -469,26 +481,6 @@ func matchesPlace(s Site, places []string) bool {
 	return false
 }
 
-// notTheAnimal are recorded life that share a wish word but not the wish:
-// bones are not turtles, and a diver asking for sharks does not mean the
-// bamboo sharks resting under ledges.
-var notTheAnimal = []string{"turtle skeletons", "bamboo shark"}
-
-// sightingOutOfMonths: the marine-life entry is an animal with a recorded
-// sighting season that misses every month asked, so the list does not
-// offer it either (Lankayan lists whale sharks; they pass March–May).
-func sightingOutOfMonths(s Site, life string, months []int) bool {
-	if len(months) == 0 {
-		return false
-	}
-	for _, sg := range s.Sightings {
-		if strings.EqualFold(sg.Animal, life) && len(sg.Months) > 0 {
-			return !slices.ContainsFunc(months, func(m int) bool { return slices.Contains(sg.Months, m) })
-		}
-	}
-	return false
-}
-
 // wishInFacts reports whether the site's facts offer the wish: its fact
 // words are looked for in the animals
 // seen at the site in the months asked (all of them when none are) and its
@@ -503,23 +495,7 @@ func wishInFacts(s Site, wish string, months []int) bool {
 	if limit := vocab().wishes[wish].ShallowerThan; limit > 0 {
 		return s.MinDepthM <= 5 && s.MaxDepthM > 0 && s.MaxDepthM <= limit
 	}
-	// Item by item: it runs for every site and wish of every message, so
-	// it builds no strings.
-	facts := wishFacts(wish)
-	has := func(text string) bool {
-		lower := strings.ToLower(text) // no allocation when already lower case
-		for _, not := range notTheAnimal {
-			if strings.Contains(lower, not) {
-				return false
-			}
-		}
-		for _, f := range facts {
-			if strings.Contains(lower, f) {
-				return true
-			}
-		}
-		return false
-	}
+	has := func(text string) bool { return isTheWish(wish, text) }
 	if !isAnimalWish(wish) && (has(s.NameEn) || has(s.Slug)) {
 		return true
 	}
@@ -542,13 +518,8 @@ func wishInFacts(s Site, wish string, months []int) bool {
 func wishSeason(s Site, wish string) []int {
 	var out []int
 	for _, sg := range s.Sightings {
-		if slices.Contains(notTheAnimal, strings.ToLower(sg.Animal)) {
-			continue
-		}
-		for _, w := range wishFacts(wish) {
-			if strings.Contains(strings.ToLower(sg.Animal), w) {
-				out = append(out, sg.Months...)
-			}
+		if isTheWish(wish, sg.Animal) {
+			out = append(out, sg.Months...)
 		}
 	}
 	return sortedUnique(out)
@@ -580,7 +551,7 @@ func wishesOffered(cand Candidate, wishes []string, months []int) []string {
 			out = append(out, w)
 			continue
 		}
-		if isAnimalWish(w) || (w == wishNightDives && cand.Site.DaylightOnly) {
+		if isAnimalWish(w) || vocab().wishes[w].FactsOnly {
 			continue
 		}
 		if lower == "" {
@@ -630,6 +601,9 @@ func boost(cand Candidate, c Constraints) float64 {
 	}
 	if c.Experience == ExperienceBeginner && cand.Site.Difficulty == models.DifficultyBeginner {
 		b += boostBeginner
+	}
+	if c.Certification == "" && cand.Site.MinCertification == models.CertificationLevels[0] {
+		b += boostOpenToAll // a guide not knowing the card suggests what every diver may dive first
 	}
 	return b
 }
@@ -761,4 +735,19 @@ func shallowest(cands []Candidate, c Constraints) (Site, bool) {
 		}
 	}
 	return best, found
+}
+
+// sightingOutOfMonths: the marine-life entry is an animal with a recorded
+// sighting season that misses every month asked, so the list does not
+// offer it either (Lankayan lists whale sharks; they pass March–May).
+func sightingOutOfMonths(s Site, life string, months []int) bool {
+	if len(months) == 0 {
+		return false
+	}
+	for _, sg := range s.Sightings {
+		if strings.EqualFold(sg.Animal, life) && len(sg.Months) > 0 {
+			return !slices.ContainsFunc(months, func(m int) bool { return slices.Contains(sg.Months, m) })
+		}
+	}
+	return false
 }

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Intents: what a message asks, beyond "where should I dive?". An answer
@@ -28,8 +29,8 @@ var intentRules = []struct {
 	probes []string
 	re     func() *regexp.Regexp
 }{
-	{IntentFirstTime, []string{"never", "non", "try", "discover", "intro", "snorkel", "first time", "certif", "kid", "child", "son", "daughter", "year", "没潜", "从来", "从没", "体验", "浮潜", "不会潜", "没有", "孩子", "小孩", "儿童", "儿子", "女儿"}, lazyRegexp(`(?i)\bnever (?:been )?(?:dived|dove|scuba|diving)\b|\bnon[- ]divers?\b|\btry[- ]?dives?\b|\bdiscover scuba\b|\bintro(?:ductory)? dives?\b|\bsnorkel\w*|\bfirst time (?:diving|scuba)\b|\bnot certified\b|\bno certification\b|\b(?:kids?|children|child|son|daughter)\b|\d{1,2}[- ]?years?[- ]old|没潜过|从来没有?潜|从没潜|体验潜水|浮潜|不会潜水|没有(?:潜水)?证|孩子|小孩|儿童|儿子|女儿`)},
-	{IntentCan, []string{"can", "could", "may", "allowed", "possible", "able", "now that", "am i", "qualify", "能", "可以", "可不可以", "资格"}, lazyRegexp(`(?i)\b(?:can|could|may|am i allowed to|is it possible for me to|would i be able to|will i be able to|allowed to)\s+(?:i|we|an? \w+ \w+ diver|open water divers?)?\s*(?:still\s+)?(?:do|dive|go (?:into|in|to|deeper)|enter|visit|join)\b|\bnow that i'?m\b.*\b(?:deeper|can)\b|\bam i (?:qualified|certified) (?:for|to)\b|\bdo i qualify\b|能不能潜|可不可以潜|(?:可以|能)[^。？！?]{0,6}(?:去|潜|进)[^。？！?]{0,12}吗|能进|可以进|够不够资格|有资格|能不能去|可以下|能下`)},
+	{IntentFirstTime, []string{"never", "non", "try", "discover", "intro", "snorkel", "first time", "certif", "kid", "child", "son", "daughter", "year", "没潜", "从来", "从没", "体验", "浮潜", "不会潜", "没有", "孩子", "小孩", "儿童", "儿子", "女儿"}, lazyRegexp(`(?i)\bnever (?:been )?(?:dived|dove|scuba|diving)\b|\bnon[- ]divers?\b|\btry[- ]?dives?\b|\bdiscover scuba\b|\bintro(?:ductory)? dives?\b|\bsnorkel\w*|\bfirst time (?:diving|scuba)\b|\bnot certified\b|\bno certification\b|\b(?:kids?|children|child|son|daughter)\b|没潜过|从来没有?潜|从没潜|体验潜水|浮潜|不会潜水|没有(?:潜水)?证|孩子|小孩|儿童|儿子|女儿`)},
+	{IntentCan, []string{"can", "could", "may", "allowed", "possible", "able", "now that", "am i", "qualify", "能", "可以", "可不可以", "资格"}, lazyRegexp(`(?i)\b(?:can|could|may|am i allowed to|is it possible for me to|would i be able to|will i be able to|allowed to)\s+(?:i|we|an? \w+ \w+ diver|open water divers?)?\s*(?:still\s+)?(?:do|dive|go (?:into|in|to|deeper)|enter|visit|join)\b|\bnow that i'?m\b.*\b(?:deeper|can)\b|\bam i (?:qualified|certified) (?:for|to)\b|\bdo i qualify\b|能不能潜|可不可以潜|(?:可以|能)[^。！]{0,6}(?:去|潜|进)[^。！]{0,12}[吗？?]|能进|可以进|够不够资格|有资格|能不能去|可以下|能下`)},
 	{IntentWhen, []string{"when", "month", "time of", "best", "什么时候", "月", "季节", "时间"}, lazyRegexp(`(?i)\bwhen\b.*\b(?:best|see|go|season|time|are|is|do)\b|\bwhich months?\b|\bwhat months?\b|\bwhat time of (?:the )?year\b|\bbest (?:time|month|season)\b|什么时候|哪个月|几月|哪几个月|季节|最佳时间|什么月份`)},
 	{IntentArrange, []string{"permit", "book", "reserv", "arrange", "what do i need", "park", "fee", "许可", "预订", "预定", "订", "准备", "手续", "门票", "费用"}, lazyRegexp(`(?i)\bpermits?\b|\bbook(?:ing)?\b|\breserv\w*|\barrange\w*|\bwhat do i need\b|\bpark (?:fee|rules?)\b|\bfees?\b|许可证?|预订|预定|订|准备什么|需要准备|需要什么手续|手续|门票|费用`)},
 	{IntentSafety, []string{"safe", "danger", "kidnap", "security", "curfew", "esszone", "pirat", "decompression", "chamber", "安全", "危险", "绑架", "宵禁", "治安", "减压"}, lazyRegexp(`(?i)\bsafe(?:ty)?\b|\bdanger\w*|\bkidnap\w*|\bsecurity\b|\bcurfew\b|\besszone\b|\bpirat\w*|\bdecompression\b|\bchamber\b|安全|危险|绑架|宵禁|治安|减压舱|减压病`)},
@@ -70,6 +71,18 @@ func siteOwnNames(s Site) (en, zh string) {
 	return en, zh
 }
 
+// nameRegexps caches the case-insensitive pattern of each site name.
+var nameRegexps sync.Map
+
+func nameRegexp(name string) *regexp.Regexp {
+	if re, ok := nameRegexps.Load(name); ok {
+		return re.(*regexp.Regexp)
+	}
+	re := regexp.MustCompile(`(?i)` + regexp.QuoteMeta(name))
+	nameRegexps.Store(name, re)
+	return re
+}
+
 // maskSiteNames blanks the named sites' own names in message, so their
 // words are not read as wishes.
 func maskSiteNames(message string, sites []Site, named []string) string {
@@ -81,7 +94,7 @@ func maskSiteNames(message string, sites []Site, named []string) string {
 		if len(en) >= 6 {
 			// Case-insensitive on the message itself: lower-casing can change
 			// byte offsets, and a cut inside a character would corrupt it.
-			message = regexp.MustCompile(`(?i)`+regexp.QuoteMeta(en)).ReplaceAllString(message, " ")
+			message = nameRegexp(en).ReplaceAllString(message, " ")
 		}
 		if len([]rune(zh)) >= 3 {
 			message = strings.ReplaceAll(message, zh, " ")

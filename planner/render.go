@@ -25,7 +25,7 @@ func Lead(req Request) []string {
 	lang, c, sel := req.Language, req.Constraints, req.Selection
 	var out []string
 	if hasIntent(req.Intents, IntentCan) {
-		out = append(out, canLines(lang, c, sel, req.Message)...)
+		out = append(out, canLines(lang, c, sel, req.Message, req.Intents)...)
 	}
 	if hasIntent(req.Intents, IntentWhen) {
 		out = append(out, whenLines(lang, c, sel, req)...)
@@ -109,6 +109,27 @@ func Findings(req Request) []string {
 			}
 		}
 	}
+	if len(sel.DaylightOnly) > 0 {
+		out = append(out, fmt.Sprintf(tr(lang, "No night dives at %s: the park allows diving there only in daylight.",
+			"%s不能夜潜：公园只允许白天潜水。"), siteNames(lang, sel.DaylightOnly)))
+	}
+	// A site asked about by name that lacks an animal wished for says so:
+	// "Jawfish Lair" has no jawfish on record.
+	for _, ch := range sel.Checks {
+		for _, w := range c.Wishes {
+			if isAnimalWish(w) && !slices.Contains(ch.Wishes, w) {
+				when := ""
+				if len(c.Months) > 0 {
+					when = fmt.Sprintf(tr(lang, " in %s", "在%s"), formatMonths(lang, c.Months))
+				}
+				if lang == LangZh {
+					out = append(out, fmt.Sprintf("%s%s没有%s的记录。", siteName(lang, ch.Site), when, wishName(lang, w)))
+				} else {
+					out = append(out, fmt.Sprintf("%s has no %s on record%s.", siteName(lang, ch.Site), wishName(lang, w), when))
+				}
+			}
+		}
+	}
 	if sel.Monsoon && sel.NoFit.Kind != NoFitMonsoon {
 		out = append(out, tr(lang, "The north-east monsoon closes most resorts and boats on the peninsula's east coast from about November to February.",
 			"东北季风期间（约11月至次年2月），半岛东海岸的大多数度假村和船停运。"))
@@ -122,7 +143,7 @@ func Findings(req Request) []string {
 func Caveats(req Request) []string {
 	lang, c := req.Language, req.Constraints
 	var out []string
-	if limit, ok := certDepthLimit[c.Certification]; ok && c.MaxDepthM == 0 {
+	if limit, ok := certDepthLimit[c.Certification]; ok && (c.MaxDepthM == 0 || c.MaxDepthM > limit) {
 		var deeper []string
 		for _, cs := range req.Sites {
 			if cs.Site.MaxDepthM > limit {
@@ -173,7 +194,7 @@ func closureLines(lang string, req Request) []string {
 	seen := map[string]bool{}
 	for _, s := range relevantSites(req) {
 		for _, cl := range s.Closures {
-			if seen[cl.En] || !closureInMonths(cl, req.Constraints.Months) {
+			if cl.From == "" || seen[cl.En] || !closureInMonths(cl, req.Constraints.Months) {
 				continue
 			}
 			seen[cl.En] = true
@@ -243,14 +264,10 @@ func WishNotes(lang string, cs ChosenSite, months []int) []string {
 // sightingOffers: the sighting is of an animal the wish is for, seen in a
 // month asked (any, when none are).
 func sightingOffers(sg models.Sighting, wish string, months []int) bool {
-	animal := strings.ToLower(sg.Animal)
-	if slices.Contains(notTheAnimal, animal) {
-		return false
-	}
 	if len(months) > 0 && len(sg.Months) > 0 && len(intersect(months, sg.Months)) == 0 {
 		return false
 	}
-	return slices.ContainsFunc(wishFacts(wish), func(f string) bool { return strings.Contains(animal, f) })
+	return isTheWish(wish, sg.Animal)
 }
 
 func orElse(s, other string) string {
@@ -357,7 +374,7 @@ func specialtyName(lang, sp string) string {
 // canLines answer "may I dive it?": for the sites asked about, yes or no
 // with the rule and what would change it (sites sharing the same answer in
 // one line); with no site named, what the diver's certification allows.
-func canLines(lang string, c Constraints, sel Selection, message string) []string {
+func canLines(lang string, c Constraints, sel Selection, message string, asked []string) []string {
 	var out []string
 	type group struct {
 		names  []string
@@ -383,7 +400,10 @@ func canLines(lang string, c Constraints, sel Selection, message string) []strin
 	for _, ch := range sel.Checks {
 		bySlug[ch.Site.Slug] = ch.Site
 	}
-	confirm := hasIntent(intents(message), IntentConfirm)
+	// "Is it true that Sipadan needs AOW?" is confirmed by a block; "is it
+	// true that I can dive it?" is denied by one.
+	confirm := hasIntent(asked, IntentConfirm)
+	heardPermission := confirm && permissionClaimRe().MatchString(message)
 	for _, g := range groups {
 		var list []Site
 		for _, slug := range g.names {
@@ -391,7 +411,11 @@ func canLines(lang string, c Constraints, sel Selection, message string) []strin
 		}
 		names := siteNames(lang, list)
 		if len(g.blocks) > 0 && confirm {
-			out = append(out, tr(lang, "Yes, that is right:", "是的，没错："))
+			if heardPermission {
+				out = append(out, tr(lang, "No, that is not right:", "不，不是这样："))
+			} else {
+				out = append(out, tr(lang, "Yes, that is right:", "是的，没错："))
+			}
 			confirm = false
 		}
 		if len(g.blocks) == 0 {
@@ -404,19 +428,9 @@ func canLines(lang string, c Constraints, sel Selection, message string) []strin
 		}
 		line := fmt.Sprintf(tr(lang, "You cannot dive %s: %s.", "你不能潜%s：%s。"), names, blocksText(lang, g.blocks, c))
 		if fix := whatChanges(lang, g.blocks, g.site); fix != "" {
-			line += " " + fix
+			line += tr(lang, " ", "") + fix
 		}
 		out = append(out, line)
-	}
-	var daylight []Site
-	for _, ch := range sel.Checks {
-		if ch.Site.DaylightOnly && slices.Contains(c.Wishes, wishNightDives) {
-			daylight = append(daylight, ch.Site)
-		}
-	}
-	if len(daylight) > 0 {
-		out = append(out, fmt.Sprintf(tr(lang, "No night dives at %s: the park allows diving there only in daylight.",
-			"%s不能夜潜：公园只允许白天潜水。"), siteNames(lang, daylight)))
 	}
 	if len(sel.Checks) == 0 && c.Certification != "" {
 		if limit, ok := certDepthLimit[c.Certification]; ok {
@@ -471,6 +485,10 @@ func siteNames(lang string, sites []Site) string {
 	}
 	return joinList(lang, shorts) + " (" + where + ")"
 }
+
+// permissionClaimRe: what the diver heard is that they may ("I can dive
+// it", "开放水域可以潜").
+var permissionClaimRe = lazyRegexp(`(?i)\b(?:i|we|you|open water divers?)\s+(?:can|may|could|are allowed to)\b|\bcan (?:i|we|you|an? \w+ (?:\w+ )?diver)\b|可以潜|能潜|可以去|能去`)
 
 // whatChanges says what would open a blocked site to the diver: the
 // training to earn, the months boats run.
@@ -581,7 +599,7 @@ func firstTimeLines(lang string, c Constraints) []string {
 	out := []string{tr(lang,
 		"Without a certification you can still snorkel, or join a try dive with an instructor; to dive on your own with a buddy you need an Open Water course first. The sites below are the easiest I know, for snorkelling, a try dive or your first dives after the course.",
 		"没有潜水证书也可以浮潜，或在教练带领下参加体验潜水；要和潜伴自行潜水，须先完成开放水域课程。以下是我所知最容易的潜点，适合浮潜、体验潜水或考证后的头几次潜水。")}
-	if c.Age > 0 {
+	if c.Age > 0 && c.Age < 18 {
 		out = append(out, fmt.Sprintf(tr(lang,
 			"For a %d-year-old: none of these sites lists a minimum age of its own; each dive centre sets the ages for its try dives and children's courses, so ask the operator before you book.",
 			"关于%d岁的孩子：这些潜点本身都没有规定最低年龄；体验潜水和儿童课程的年龄要求由各潜水中心自定，预订前请先询问潜店。"), c.Age))

@@ -138,6 +138,24 @@ func isAnimalWish(wish string) bool { return vocab().wishes[wish].Animal }
 // wishFacts are the words of a site's facts that offer wish.
 func wishFacts(wish string) []string { return vocab().wishes[wish].Facts }
 
+// isTheWish reports whether a recorded animal (or life) offers the wish: it
+// contains a fact word and none of the wish's exclusions.
+func isTheWish(wish, animal string) bool {
+	w := vocab().wishes[wish]
+	lower := strings.ToLower(animal) // no allocation when already lower case
+	for _, not := range w.Not {
+		if strings.Contains(lower, not) {
+			return false
+		}
+	}
+	for _, f := range w.Facts {
+		if strings.Contains(lower, f) {
+			return true
+		}
+	}
+	return false
+}
+
 // explicitWishes are the wishes of vocabulary.yaml's wishes list (not the
 // animals), in its order: the kinds of diving and life a place is known for.
 func explicitWishes() []string {
