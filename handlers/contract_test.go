@@ -16,6 +16,39 @@ import (
 	"github.com/dovvydive/backend/handlers/contracttest"
 )
 
+func TestContract_TagsEveryOperationAndSaysWhichNeedNoToken(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, unconnectedDB(t))
+	for _, doc := range []string{"/api/v1/openapi.json", "/api/v1/openapi-3.0.json"} {
+		r := get(t, srv.URL+doc)
+		require.Equal(t, http.StatusOK, r.status, r.raw)
+		declared := map[string]bool{}
+		for _, tag := range r.body["tags"].([]any) {
+			declared[tag.(map[string]any)["name"].(string)] = true
+		}
+		assert.Len(t, declared, 6, doc)
+		assert.NotEmpty(t, r.body["servers"], doc)
+		public, authed := 0, 0
+		for path, item := range r.body["paths"].(map[string]any) {
+			for method, raw := range item.(map[string]any) {
+				op := raw.(map[string]any)
+				tags, _ := op["tags"].([]any)
+				require.Len(t, tags, 1, "%s %s %s: one tag", doc, method, path)
+				assert.True(t, declared[tags[0].(string)], "%s %s: tag %v is declared", method, path, tags[0])
+				sec, ok := op["security"].([]any)
+				require.True(t, ok, "%s %s %s: security is explicit", doc, method, path)
+				if len(sec) == 0 {
+					public++
+				} else {
+					authed++
+				}
+			}
+		}
+		assert.Positive(t, public, doc)
+		assert.Positive(t, authed, doc)
+	}
+}
+
 func TestContract_IsOpenAPI31AndListsEveryRoute(t *testing.T) {
 	t.Parallel()
 	srv := newServer(t, unconnectedDB(t))
