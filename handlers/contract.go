@@ -17,6 +17,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/validation"
+	"github.com/google/uuid"
 
 	"github.com/dovvydive/backend/models"
 )
@@ -82,7 +83,16 @@ func (enumSchema[T]) Schema(huma.Registry) *huma.Schema {
 	return s
 }
 
+// uuidSchema documents every uuid.UUID as a string in the uuid format, so a
+// generated client types ids alike everywhere.
+type uuidSchema string
+
+func (uuidSchema) Schema(huma.Registry) *huma.Schema {
+	return &huma.Schema{Type: huma.TypeString, Format: "uuid"}
+}
+
 func registerEnums(r huma.Registry) {
+	r.RegisterTypeAlias(reflect.TypeFor[uuid.UUID](), reflect.TypeFor[uuidSchema]())
 	r.RegisterTypeAlias(reflect.TypeFor[models.Difficulty](), reflect.TypeFor[enumSchema[models.Difficulty]]())
 	r.RegisterTypeAlias(reflect.TypeFor[models.Certification](), reflect.TypeFor[enumSchema[models.Certification]]())
 	r.RegisterTypeAlias(reflect.TypeFor[models.Language](), reflect.TypeFor[enumSchema[models.Language]]())

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 
@@ -47,6 +48,31 @@ func TestContract_TagsEveryOperationAndSaysWhichNeedNoToken(t *testing.T) {
 		assert.Positive(t, public, doc)
 		assert.Positive(t, authed, doc)
 	}
+}
+
+func TestContract_IdsAreUUIDsTimesAreDateTimesAndTheReplicaStatusIsAnEnum(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, unconnectedDB(t))
+	r := get(t, srv.URL+"/api/v1/openapi.json")
+	require.Equal(t, http.StatusOK, r.status, r.raw)
+	ids := 0
+	for name, raw := range r.body["components"].(map[string]any)["schemas"].(map[string]any) {
+		props, _ := raw.(map[string]any)["properties"].(map[string]any)
+		for field, p := range props {
+			p := p.(map[string]any)
+			switch {
+			case strings.HasSuffix(strings.ToLower(field), "id"):
+				ids++
+				assert.Equal(t, "uuid", p["format"], "%s.%s", name, field)
+			case strings.HasSuffix(field, "At"):
+				assert.Equal(t, "date-time", p["format"], "%s.%s", name, field)
+			}
+		}
+	}
+	assert.Greater(t, ids, 5)
+	replica := r.body["components"].(map[string]any)["schemas"].(map[string]any)["ReplicaHealth"].(map[string]any)
+	status := replica["properties"].(map[string]any)["status"].(map[string]any)
+	assert.ElementsMatch(t, []any{database.ReplicaUnchecked, database.ReplicaHealthy, database.ReplicaLagging, database.ReplicaDown}, status["enum"])
 }
 
 func TestContract_IsOpenAPI31AndListsEveryRoute(t *testing.T) {
