@@ -571,6 +571,45 @@ func TestRequestDeadline_EndsAHungQueryWith503(t *testing.T) {
 	assert.Less(t, time.Since(start), 5*time.Second, "ended by the 2 s request deadline")
 }
 
+// A browser on the allowed origin may send every method and request header
+// the served document uses: each operation's preflight is allowed.
+func TestCORS_PreflightAllowsEveryMethodAndHeaderTheDocumentUses(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, unconnectedDB(t))
+	doc := get(t, srv.URL+"/api/v1/openapi.json")
+	require.Equal(t, http.StatusOK, doc.status)
+	checked := 0
+	for path, item := range doc.body["paths"].(map[string]any) {
+		for method, raw := range item.(map[string]any) {
+			op, ok := raw.(map[string]any)
+			if !ok {
+				continue
+			}
+			headers := []string{"Content-Type", "Accept"}
+			params, _ := op["parameters"].([]any)
+			for _, p := range params {
+				if p := p.(map[string]any); p["in"] == "header" {
+					headers = append(headers, p["name"].(string))
+				}
+			}
+			url := srv.URL + strings.NewReplacer("{id}", uuid.NewString(), "{messageId}", uuid.NewString()).Replace(path)
+			req, _ := http.NewRequest(http.MethodOptions, url, nil)
+			req.Header.Set("Origin", "http://localhost:5173")
+			req.Header.Set("Access-Control-Request-Method", strings.ToUpper(method))
+			req.Header.Set("Access-Control-Request-Headers", strings.ToLower(strings.Join(headers, ",")))
+			r := do(t, req)
+			assert.Equal(t, "http://localhost:5173", r.header.Get("Access-Control-Allow-Origin"), "%s %s %v", method, path, headers)
+			allowed := strings.ToLower(r.header.Get("Access-Control-Allow-Headers"))
+			for _, h := range headers {
+				assert.Contains(t, allowed, strings.ToLower(h), "%s %s: header %s", method, path, h)
+			}
+			assert.Contains(t, r.header.Get("Access-Control-Allow-Methods"), strings.ToUpper(method), "%s %s", method, path)
+			checked++
+		}
+	}
+	assert.Greater(t, checked, 10, "every operation was preflighted")
+}
+
 func TestNewRouter_WithoutCORSOriginsStillServes(t *testing.T) {
 	t.Parallel()
 	router, err := handlers.NewRouter(handlers.RouterConfig{Log: slog.New(slog.DiscardHandler),

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 
@@ -15,6 +16,64 @@ import (
 	"github.com/dovvydive/backend/database"
 	"github.com/dovvydive/backend/handlers/contracttest"
 )
+
+func TestContract_TagsEveryOperationAndSaysWhichNeedNoToken(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, unconnectedDB(t))
+	for _, doc := range []string{"/api/v1/openapi.json", "/api/v1/openapi-3.0.json"} {
+		r := get(t, srv.URL+doc)
+		require.Equal(t, http.StatusOK, r.status, r.raw)
+		declared := map[string]bool{}
+		for _, tag := range r.body["tags"].([]any) {
+			declared[tag.(map[string]any)["name"].(string)] = true
+		}
+		assert.Len(t, declared, 6, doc)
+		assert.NotEmpty(t, r.body["servers"], doc)
+		public, authed := 0, 0
+		for path, item := range r.body["paths"].(map[string]any) {
+			for method, raw := range item.(map[string]any) {
+				op := raw.(map[string]any)
+				tags, _ := op["tags"].([]any)
+				require.Len(t, tags, 1, "%s %s %s: one tag", doc, method, path)
+				assert.True(t, declared[tags[0].(string)], "%s %s: tag %v is declared", method, path, tags[0])
+				sec, ok := op["security"].([]any)
+				require.True(t, ok, "%s %s %s: security is explicit", doc, method, path)
+				if len(sec) == 0 {
+					public++
+				} else {
+					authed++
+				}
+			}
+		}
+		assert.Positive(t, public, doc)
+		assert.Positive(t, authed, doc)
+	}
+}
+
+func TestContract_IdsAreUUIDsTimesAreDateTimesAndTheReplicaStatusIsAnEnum(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, unconnectedDB(t))
+	r := get(t, srv.URL+"/api/v1/openapi.json")
+	require.Equal(t, http.StatusOK, r.status, r.raw)
+	ids := 0
+	for name, raw := range r.body["components"].(map[string]any)["schemas"].(map[string]any) {
+		props, _ := raw.(map[string]any)["properties"].(map[string]any)
+		for field, p := range props {
+			p := p.(map[string]any)
+			switch {
+			case strings.HasSuffix(strings.ToLower(field), "id"):
+				ids++
+				assert.Equal(t, "uuid", p["format"], "%s.%s", name, field)
+			case strings.HasSuffix(field, "At"):
+				assert.Equal(t, "date-time", p["format"], "%s.%s", name, field)
+			}
+		}
+	}
+	assert.Greater(t, ids, 5)
+	replica := r.body["components"].(map[string]any)["schemas"].(map[string]any)["ReplicaHealth"].(map[string]any)
+	status := replica["properties"].(map[string]any)["status"].(map[string]any)
+	assert.ElementsMatch(t, []any{database.ReplicaUnchecked, database.ReplicaHealthy, database.ReplicaLagging, database.ReplicaDown}, status["enum"])
+}
 
 func TestContract_IsOpenAPI31AndListsEveryRoute(t *testing.T) {
 	t.Parallel()

@@ -107,9 +107,10 @@ type DatabaseHealth struct {
 // known state, present only when one is configured. It is not measured per
 // request, so probing /health never wakes an idle replica.
 type ReplicaHealth struct {
-	Status     string   `json:"status"` // healthy | lagging | down | unchecked
+	// The enum lists database's Replica* states (a test holds them equal).
+	Status     string   `json:"status" enum:"unchecked,healthy,lagging,down"`
 	LagSeconds *float64 `json:"lagSeconds,omitempty"`
-	CheckedAt  string   `json:"checkedAt,omitempty"`
+	CheckedAt  string   `json:"checkedAt,omitempty" format:"date-time"`
 	Reads      uint64   `json:"reads"`
 	Fallbacks  uint64   `json:"fallbacks"`
 	OpenConns  int      `json:"openConnections"`

@@ -183,8 +183,13 @@ func newAPI(cfg RouterConfig) (*gin.Engine, huma.API, error) {
 				writeError(c, newAPIError(http.StatusForbidden, CodeOriginNotAllowed, "Origin", "this origin may not call the API"))
 				return false
 			},
-			AllowMethods: []string{http.MethodGet, http.MethodPost, http.MethodDelete, http.MethodOptions},
-			AllowHeaders: []string{"Content-Type", "Authorization", "X-Request-ID", "Idempotency-Key", "Accept"},
+			// Every method and request header the document uses, so a browser
+			// may send all that a generated client sends (If-None-Match on
+			// the cached reads was refused before).
+			AllowMethods: []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+				http.MethodDelete, http.MethodOptions},
+			AllowHeaders: []string{"Content-Type", "Authorization", "X-Request-ID", "Idempotency-Key", "Accept",
+				"If-None-Match"},
 			ExposeHeaders: []string{"X-Request-ID", "Retry-After", "ETag", "WWW-Authenticate",
 				"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"},
 			MaxAge: 12 * time.Hour,
