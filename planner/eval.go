@@ -172,7 +172,7 @@ func evaluateOne(ctx context.Context, p *Planner, q EvalQuestion) EvalResult {
 			res.Unsafe = append(res.Unsafe, ref.Slug+": never to be offered for this question")
 		}
 		for _, b := range Blocks(bySlug[ref.Slug], stated) {
-			res.Unsafe = append(res.Unsafe, ref.Slug+": "+blockText(LangEn, b, stated))
+			res.Unsafe = append(res.Unsafe, ref.Slug+": "+blockText(LangEn, b, stated, false))
 		}
 		for _, claim := range q.Contradictions {
 			if claim.Site == ref.Slug && slices.Contains(ref.Wishes, claim.Wish) {

@@ -295,8 +295,8 @@ func SiteReason(lang string, cand Candidate, c Constraints, alternative bool) st
 	default:
 		parts = append(parts, fmt.Sprintf(tr(lang, "dived %s", "%s可潜"), formatMonths(lang, open)))
 	}
-	if open != nil && len(s.BestMonths) > 0 && !slices.Equal(sortedUnique(s.BestMonths), sortedUnique(open)) {
-		parts[len(parts)-1] += fmt.Sprintf(tr(lang, " (best %s)", "（最佳%s）"), formatMonths(lang, s.BestMonths))
+	if open != nil {
+		parts[len(parts)-1] += bestSuffix(lang, s, open)
 	}
 	if rough := intersect(c.Months, s.RoughMonths); len(rough) > 0 {
 		parts = append(parts, fmt.Sprintf(tr(lang, "rougher seas in %s", "%s海况较差"), formatMonths(lang, rough)))
@@ -327,34 +327,43 @@ func SiteReason(lang string, cand Candidate, c Constraints, alternative bool) st
 }
 
 // blockText writes one rule that keeps the diver from a site.
-func blockText(lang string, b Block, c Constraints) string {
+func blockText(lang string, b Block, c Constraints, plural bool) string {
+	// English needs the subject ("it needs" / "they need"); Chinese does not.
+	it := func(one, many string) string {
+		if plural {
+			return many
+		}
+		return one
+	}
 	switch b.Kind {
 	case RuleCertification:
-		return fmt.Sprintf(tr(lang, "it needs %s", "须持%s证书"), certName(lang, b.Level))
+		return fmt.Sprintf(tr(lang, it("it needs", "they need")+" %s", "须持%s证书"), certName(lang, b.Level))
 	case RuleBeginner:
-		return tr(lang, "it is not a beginner's site", "不适合新手")
+		return tr(lang, it("it is not a beginner's site", "they are not beginners' sites"), "不适合新手")
 	case RuleSpecialty:
 		names := make([]string, len(b.Specialties))
 		for i, sp := range b.Specialties {
 			names[i] = specialtyName(lang, sp)
 		}
-		return fmt.Sprintf(tr(lang, "it needs %s training", "须受过%s训练"), joinList(lang, names))
+		return fmt.Sprintf(tr(lang, it("it needs", "they need")+" %s training", "须受过%s训练"), joinList(lang, names))
 	case RuleAge:
 		return fmt.Sprintf(tr(lang, "divers must be at least %d", "潜水员须年满%d岁"), b.Age)
 	case RuleDepth:
-		return fmt.Sprintf(tr(lang, "it starts at %d m, below your %d m", "从%d米起，超过你的%d米"), b.Depth, c.MaxDepthM)
+		return fmt.Sprintf(tr(lang, it("it starts", "they start")+" at %d m, below your %d m", "从%d米起，超过你的%d米"), b.Depth, c.MaxDepthM)
 	case RuleClosed:
-		return fmt.Sprintf(tr(lang, "it is closed in %s", "%s不开放"), formatMonths(lang, b.Months))
+		return fmt.Sprintf(tr(lang, it("it is", "they are")+" closed in %s", "%s不开放"), formatMonths(lang, b.Months))
 	case RuleAvoided:
-		return fmt.Sprintf(tr(lang, "it is in %s, which you ruled out", "位于你不考虑的%s"), placeNames(lang, c.AvoidPlaces))
+		return fmt.Sprintf(tr(lang, it("it is", "they are")+" in %s, which you ruled out", "位于你不考虑的%s"), placeNames(lang, c.AvoidPlaces))
 	}
 	return b.Kind
 }
 
-func blocksText(lang string, bs []Block, c Constraints) string {
+// blocksText writes the rules that keep the diver from one site, or from
+// several (plural) that share them.
+func blocksText(lang string, bs []Block, c Constraints, plural bool) string {
 	parts := make([]string, len(bs))
 	for i, b := range bs {
-		parts[i] = blockText(lang, b, c)
+		parts[i] = blockText(lang, b, c, plural)
 	}
 	return joinList(lang, parts)
 }
@@ -384,7 +393,7 @@ func canLines(lang string, c Constraints, sel Selection, message string, asked [
 	var groups []*group
 	byText := map[string]*group{}
 	for _, ch := range sel.Checks {
-		key := blocksText(lang, ch.Blocks, c)
+		key := blocksText(lang, ch.Blocks, c, false)
 		if ch.Site.GuideRequired {
 			key += "|guide"
 		}
@@ -426,7 +435,7 @@ func canLines(lang string, c Constraints, sel Selection, message string, asked [
 			out = append(out, fmt.Sprintf(tr(lang, "Yes: you may dive %s%s.", "可以：你可以潜%s%s。"), names, extra))
 			continue
 		}
-		line := fmt.Sprintf(tr(lang, "You cannot dive %s: %s.", "你不能潜%s：%s。"), names, blocksText(lang, g.blocks, c))
+		line := fmt.Sprintf(tr(lang, "You cannot dive %s: %s.", "你不能潜%s：%s。"), names, blocksText(lang, g.blocks, c, len(g.names) > 1))
 		if fix := whatChanges(lang, g.blocks, g.site); fix != "" {
 			line += tr(lang, " ", "") + fix
 		}
@@ -556,7 +565,7 @@ func wishPlaceText(lang string, wp WishPlace, c Constraints) string {
 	}
 	needs := wp.Blocks
 	if len(needs) > 0 {
-		text += fmt.Sprintf(tr(lang, " (%s)", "，但%s"), blocksText(lang, needs, c))
+		text += fmt.Sprintf(tr(lang, " (%s)", "，但%s"), blocksText(lang, needs, c, false))
 	} else if wp.Site.MinCertification != "" && wp.Site.MinCertification != models.CertificationLevels[0] && c.Certification == "" {
 		text += fmt.Sprintf(tr(lang, " (needs %s)", "，须持%s证书"), certName(lang, wp.Site.MinCertification))
 	}
@@ -739,7 +748,7 @@ func noFitText(lang string, nf NoFit, c Constraints) string {
 	case NoFitPlaceUnsafe:
 		if len(nf.PlaceBlocks) > 0 {
 			return fmt.Sprintf(tr(lang, "None of the sites in %s is open to you: %s.", "%s的潜点你都不能潜：%s。"),
-				placeNames(lang, c.Places), strings.ReplaceAll(blocksText(lang, nf.PlaceBlocks, c), tr(lang, "it needs", "须"), tr(lang, "they need", "须")))
+				placeNames(lang, c.Places), blocksText(lang, nf.PlaceBlocks, c, true))
 		}
 		return fmt.Sprintf(tr(lang, "None of the sites in %s suits your certification, training, experience or depth limit.",
 			"%s的潜点都不符合你的证书、训练、经验或深度限制。"), placeNames(lang, c.Places))
@@ -842,6 +851,15 @@ func Closing(lang string, req Request) []string {
 	return append(out, tr(lang, "Conditions change: confirm with the operator before you book.", "海况多变，预订前请向潜店确认。"))
 }
 
+// bestSuffix is " (best April–August)" when a site's best months differ
+// from the months boats run to it (open).
+func bestSuffix(lang string, s Site, open []int) string {
+	if len(s.BestMonths) == 0 || slices.Equal(sortedUnique(s.BestMonths), sortedUnique(open)) {
+		return ""
+	}
+	return fmt.Sprintf(tr(lang, " (best %s)", "（最佳%s）"), formatMonths(lang, s.BestMonths))
+}
+
 // seasons says when boats run to each chosen site and, where it differs,
 // when it is at its best: from the site's facts, never from a rule of thumb
 // about a whole state (Layang-Layang's resort closes half the year).
@@ -852,11 +870,8 @@ func seasons(lang string, sites []ChosenSite) string {
 		if len(s.OpenMonths) == 0 {
 			continue
 		}
-		part := fmt.Sprintf(tr(lang, "%s is dived %s", "%s%s可潜"), siteName(lang, s), formatMonths(lang, s.OpenMonths))
-		if len(s.BestMonths) > 0 && !slices.Equal(sortedUnique(s.BestMonths), sortedUnique(s.OpenMonths)) {
-			part += fmt.Sprintf(tr(lang, " (best %s)", "（最佳%s）"), formatMonths(lang, s.BestMonths))
-		}
-		parts = append(parts, part)
+		parts = append(parts, fmt.Sprintf(tr(lang, "%s is dived %s", "%s%s可潜"), siteName(lang, s), formatMonths(lang, s.OpenMonths))+
+			bestSuffix(lang, s, s.OpenMonths))
 	}
 	if len(parts) == 0 {
 		return ""

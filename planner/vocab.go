@@ -15,6 +15,7 @@ type plannerVocab struct {
 	placeTerms []term
 	wishTerms  []term
 	wishes     map[string]data.Wish
+	explicit   []string             // the wishes list's keys, in its order (not the animals)
 	places     map[string]data.Term // key → the first record with that key
 	states     map[string][]string  // place key → the site states it covers (slugified)
 	animals    *data.Vocabulary
@@ -33,6 +34,7 @@ var vocab = sync.OnceValue(func() *plannerVocab {
 	pv.animals = v
 	for _, w := range v.Wishes {
 		pv.wishes[w.Key] = w
+		pv.explicit = append(pv.explicit, w.Key)
 		aliases := append(append([]string{w.En}, w.AliasesEn...), append([]string{w.Zh}, w.AliasesZh...)...)
 		pv.wishTerms = append(pv.wishTerms, term{key: w.Key, aliases: lowerLatin(aliases)})
 	}
@@ -158,14 +160,4 @@ func isTheWish(wish, animal string) bool {
 
 // explicitWishes are the wishes of vocabulary.yaml's wishes list (not the
 // animals), in its order: the kinds of diving and life a place is known for.
-func explicitWishes() []string {
-	v, err := data.LoadVocabulary()
-	if err != nil {
-		return nil
-	}
-	out := make([]string, len(v.Wishes))
-	for i, w := range v.Wishes {
-		out[i] = w.Key
-	}
-	return out
-}
+func explicitWishes() []string { return vocab().explicit }
