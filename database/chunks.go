@@ -339,8 +339,8 @@ func (d *DB) corpusSize(ctx context.Context) int64 {
 		return c.n
 	}
 	var n float64
-	err := d.readSQL(ctx, func(ctx context.Context, db *sql.DB) error {
-		return db.QueryRowContext(ctx, `SELECT reltuples FROM pg_class WHERE oid = 'site_chunks'::regclass`).Scan(&n)
+	err := d.readPgx(ctx, func(ctx context.Context, conn *pgx.Conn) error {
+		return conn.QueryRow(ctx, `SELECT reltuples FROM pg_class WHERE oid = 'site_chunks'::regclass`).Scan(&n)
 	})
 	if err != nil {
 		if c != nil {

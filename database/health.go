@@ -2,12 +2,13 @@ package database
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/dovvydive/backend/migrations"
 )
@@ -27,19 +28,19 @@ func (d *DB) StatusCheck(ctx context.Context) (Status, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.HealthTimeout)
 	defer cancel()
 	var s Status
-	// One round trip on database/sql directly: /health is probed often and
-	// is a benchmark route. Before goose's first run its table does not
+	// One round trip on a native pgx connection: /health is probed often
+	// and is a benchmark route. Before goose's first run its table does not
 	// exist; only then a second statement reads the extension alone.
-	err := d.readSQL(ctx, func(ctx context.Context, db *sql.DB) error {
+	err := d.readPgx(ctx, func(ctx context.Context, conn *pgx.Conn) error {
 		s = Status{}
-		var version sql.NullString
+		var version pgtype.Text
 		start := time.Now()
-		err := db.QueryRowContext(ctx, `SELECT (SELECT extversion FROM pg_extension WHERE extname = 'vector'),
+		err := conn.QueryRow(ctx, `SELECT (SELECT extversion FROM pg_extension WHERE extname = 'vector'),
 			(SELECT COALESCE(MAX(version_id), 0) FROM goose_db_version WHERE is_applied)`).Scan(&version, &s.SchemaVersion)
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && pgErr.Code == "42P01" { // undefined_table: never migrated
-			err = db.QueryRowContext(ctx, `SELECT extversion FROM pg_extension WHERE extname = 'vector'`).Scan(&version)
-			if errors.Is(err, sql.ErrNoRows) {
+			err = conn.QueryRow(ctx, `SELECT extversion FROM pg_extension WHERE extname = 'vector'`).Scan(&version)
+			if errors.Is(err, pgx.ErrNoRows) {
 				err = nil
 			}
 		}
@@ -92,13 +93,13 @@ func (d *DB) shareHealth(ctx context.Context, check func(context.Context) Health
 func (d *DB) checkHealth(ctx context.Context) HealthReport {
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.HealthTimeout)
 	defer cancel()
-	var version sql.NullString
+	var version pgtype.Text
 	var latency time.Duration
-	err := d.readSQL(ctx, func(ctx context.Context, db *sql.DB) error {
+	err := d.readPgx(ctx, func(ctx context.Context, conn *pgx.Conn) error {
 		start := time.Now()
-		err := db.QueryRowContext(ctx, `SELECT extversion FROM pg_extension WHERE extname = 'vector'`).Scan(&version)
+		err := conn.QueryRow(ctx, `SELECT extversion FROM pg_extension WHERE extname = 'vector'`).Scan(&version)
 		latency = time.Since(start)
-		if errors.Is(err, sql.ErrNoRows) {
+		if errors.Is(err, pgx.ErrNoRows) {
 			return nil // connected; the extension is not installed
 		}
 		return err

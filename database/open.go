@@ -219,17 +219,9 @@ func (d *DB) read(ctx context.Context, query func(g *gorm.DB) error) error {
 	return d.retryRead(ctx, func() error { return query(g) })
 }
 
-// readSQL runs an idempotent query on database/sql directly, for hot paths
-// where GORM's statement building and reflection are a visible cost.
-func (d *DB) readSQL(ctx context.Context, query func(ctx context.Context, db *sql.DB) error) error {
-	s := d.sql.Load()
-	if s == nil {
-		return ErrUnavailable
-	}
-	return d.retryRead(ctx, func() error { return query(ctx, s) })
-}
-
-// readPgx runs an idempotent query on a native pgx connection (batches).
+// readPgx runs an idempotent query on a native pgx connection: the hand-written
+// reads (probes, batches, search), where GORM's statement building and
+// reflection would be a visible cost.
 func (d *DB) readPgx(ctx context.Context, query func(ctx context.Context, conn *pgx.Conn) error) error {
 	return d.retryRead(ctx, func() error { return withPgxOn(ctx, d.sql.Load(), query) })
 }

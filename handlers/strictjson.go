@@ -1,10 +1,17 @@
 package handlers
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/danielgtaylor/huma/v2"
 )
 
 // checkStrict checks, in one pass over data that json.Valid accepts, what
@@ -204,4 +211,101 @@ scan:
 		}
 	}
 	return nil
+}
+
+// strictJSON is the API's JSON: what encoding/json and huma's schema
+// validation accept, less duplicate keys (huma validates a map, where the
+// last duplicate silently wins), control characters in strings other than
+// tab and newlines (NUL would reach PostgreSQL), invalid UTF-8 (which
+// encoding/json silently replaces) and numbers out of range.
+var strictJSON = huma.Format{
+	Marshal: func(w io.Writer, v any) error {
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		return enc.Encode(v)
+	},
+	Unmarshal: decodeJSON,
+}
+
+// rawBody is a request body its handler decodes and validates itself (its
+// operation sets SkipValidateBody): huma hands over a copy of the bytes.
+type rawBody interface{ setRaw(data []byte) }
+
+// decodeJSON is the API's JSON decoding: strictJSON.Unmarshal.
+func decodeJSON(data []byte, v any) error {
+	if rb, ok := v.(rawBody); ok {
+		rb.setRaw(bytes.Clone(data)) // huma reuses its buffer once the body is parsed
+		return nil
+	}
+	return decodeStrict(data, v)
+}
+
+// decodeStrict's errors name the field as "body.<path>: why", which fieldOf
+// turns into the error's field.
+func decodeStrict(data []byte, v any) error {
+	if !utf8.Valid(data) {
+		return errors.New("must be UTF-8 encoded")
+	}
+	if !json.Valid(data) {
+		// Rare: encoding/json's own syntax check says where (it stops at
+		// the error without building a value).
+		return jsonSyntax(json.Unmarshal(data, new(any)))
+	}
+	if err := checkStrict(data); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			what := strings.Fields(typeErr.Value)
+			switch {
+			case len(what) > 0 && what[0] == "number":
+				return fieldError(typeErr.Field, "must be a number within range")
+			case len(what) > 0:
+				return fieldError(typeErr.Field, "must not be "+article(what[0]))
+			}
+		}
+		return errors.New("must be a JSON object")
+	}
+	return nil
+}
+
+func article(kind string) string {
+	if strings.ContainsAny(kind[:1], "aeiou") {
+		return "an " + kind
+	}
+	return "a " + kind
+}
+
+func fieldError(path, why string) error {
+	if path == "" {
+		return errors.New(why)
+	}
+	return fmt.Errorf("body.%s: %s", path, why)
+}
+
+// maxDepth bounds nesting: no request body is deeper than a few levels, and
+// a megabyte of "[" must not recurse a million times.
+const maxDepth = 32
+
+func checkText(path, s string) error {
+	if strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' }) {
+		return fieldError(path, "must not contain control characters such as NUL")
+	}
+	return nil
+}
+
+// jsonSyntax words encoding/json's syntax error for the client: where it is
+// (the offending byte, counted from 0) or that the body ends too early.
+func jsonSyntax(err error) error {
+	var syn *json.SyntaxError
+	switch {
+	case errors.As(err, &syn) && strings.HasPrefix(syn.Error(), "unexpected end of JSON input"):
+		return errors.New("must be valid JSON (it ends too early)")
+	case errors.As(err, &syn) && strings.HasSuffix(syn.Error(), "after top-level value"):
+		return errors.New("must hold one JSON value")
+	case errors.As(err, &syn):
+		return fmt.Errorf("must be valid JSON (error at byte %d)", max(syn.Offset-1, 0))
+	}
+	return errors.New("must be valid JSON")
 }
