@@ -1,15 +1,23 @@
 package handlers
 
 import (
+	"bytes"
 	_ "embed" // the docs page and Redoc
+	"encoding/json"
 	"net/http"
+	"sync"
 
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/yaml"
 	"github.com/gin-gonic/gin"
 )
 
 // docsPage and redocScript are the API reference page and Redoc (npm package redoc 2.5.4,
 // bundles/redoc.standalone.js, MIT), vendored so /docs works offline and
-// loads nothing from a CDN.
+// loads nothing from a CDN. One edit to the bundle: the sidebar footer's
+// Redocly logo, which Redoc loads from https://cdn.redoc.ly (refused by
+// docsCSP, a console error on every load) and has no option to hide, is an
+// empty inline SVG instead (see TestDocs_RenderOfflineFromTheServedContract).
 //
 // They are strings, served from the binary as they stand: ReadFile on an
 // embed.FS copied the megabyte of Redoc onto the heap of every process.
@@ -35,6 +43,78 @@ func serveDocs(r *gin.Engine) {
 		c.Header("Cache-Control", "public, max-age=86400")
 		writeString(c, "text/javascript; charset=utf-8", redocScript)
 	})
+	// Browsers ask every origin for /favicon.ico; the API has no icon, and
+	// a 204 (cacheable for a day) ends the asking without a logged 404.
+	r.GET("/favicon.ico", func(c *gin.Context) {
+		c.Header("Cache-Control", "public, max-age=86400")
+		c.Status(http.StatusNoContent)
+	})
+}
+
+// contractPath is where the document is served: .json and .yaml (3.1), and
+// -3.0.json and -3.0.yaml (the 3.0.3 downgrade).
+const contractPath = "/api/v1/openapi"
+
+// serveContract serves the document in place of huma's own routes (its
+// config's OpenAPIPath is empty), for one reason: 3.0 ignores every keyword
+// beside a $ref, so huma's downgrade silently loses the description (and
+// default) written next to a reference to a named schema. Here such a
+// schema becomes {"allOf": [{"$ref"}], "description"} in 3.0, which keeps
+// both. The documents are built once, on the first request, when every
+// route is registered.
+func serveContract(r *gin.Engine, api huma.API) {
+	type documents struct{ json31, yaml31, json30, yaml30 []byte }
+	build := sync.OnceValue(func() documents {
+		var d documents
+		d.json31, _ = json.Marshal(api.OpenAPI())
+		down, _ := api.OpenAPI().Downgrade()
+		var v any
+		if json.Unmarshal(down, &v) == nil {
+			wrapSiblingRefs(v)
+			down, _ = json.Marshal(v)
+		}
+		d.json30 = down
+		d.yaml31, d.yaml30 = toYAML(d.json31), toYAML(d.json30)
+		return d
+	})
+	for path, pick := range map[string]func(documents) ([]byte, string){
+		contractPath + ".json":     func(d documents) ([]byte, string) { return d.json31, "application/openapi+json" },
+		contractPath + ".yaml":     func(d documents) ([]byte, string) { return d.yaml31, "application/openapi+yaml" },
+		contractPath + "-3.0.json": func(d documents) ([]byte, string) { return d.json30, "application/openapi+json" },
+		contractPath + "-3.0.yaml": func(d documents) ([]byte, string) { return d.yaml30, "application/openapi+yaml" },
+	} {
+		r.GET(path, func(c *gin.Context) {
+			body, contentType := pick(build())
+			c.Data(http.StatusOK, contentType, body)
+		})
+	}
+}
+
+// wrapSiblingRefs rewrites, in a decoded 3.0 document, every object holding
+// a $ref and other keywords into an allOf of the reference beside them.
+func wrapSiblingRefs(v any) {
+	switch v := v.(type) {
+	case map[string]any:
+		if ref, ok := v["$ref"]; ok && len(v) > 1 {
+			delete(v, "$ref")
+			v["allOf"] = []any{map[string]any{"$ref": ref}}
+		}
+		for _, child := range v {
+			wrapSiblingRefs(child)
+		}
+	case []any:
+		for _, child := range v {
+			wrapSiblingRefs(child)
+		}
+	}
+}
+
+func toYAML(jsonDoc []byte) []byte {
+	var buf bytes.Buffer
+	if err := yaml.Convert(&buf, bytes.NewReader(jsonDoc)); err != nil {
+		return nil
+	}
+	return buf.Bytes()
 }
 
 // writeString answers 200 with body, without copying it.

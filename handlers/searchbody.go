@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"unicode/utf8"
@@ -66,7 +67,13 @@ func newSearchBody(api huma.API, path string) (*searchBody, error) {
 	if filters == nil {
 		return nil, errors.New("search body: filters schema not found")
 	}
-	p, f := top.Properties, filters.Properties
+	p, f := top.Properties, maps.Clone(filters.Properties)
+	// The enums are named schemas (enumSchema): check what they refer to.
+	for _, k := range []string{"difficulty", "certification"} {
+		if s := f[k]; s != nil && s.Ref != "" {
+			f[k] = reg.SchemaFromRef(s.Ref)
+		}
+	}
 	for _, c := range []struct {
 		name    string
 		s       *huma.Schema
