@@ -46,16 +46,23 @@ func nodeTools(t *testing.T) string {
 // (with its output) when it exits non-zero.
 func runTool(t *testing.T, dir string, env []string, name string, args ...string) string {
 	t.Helper()
+	stdout, stderr, err := tool(t, dir, env, name, args...)
+	require.NoError(t, err, "%s %v\nstdout:\n%s\nstderr:\n%s", name, args, stdout, stderr)
+	return stdout
+}
+
+// tool runs a command in dir and returns its output and exit error.
+func tool(t *testing.T, dir string, env []string, name string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
 	cmd := exec.Command(name, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	var out, errOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errOut
 	start := time.Now()
-	err := cmd.Run()
+	err = cmd.Run()
 	t.Logf("%s %s: %s", filepath.Base(name), strings.Join(args, " "), time.Since(start).Round(time.Millisecond))
-	require.NoError(t, err, "%s %v\nstdout:\n%s\nstderr:\n%s", name, args, stdout.String(), stderr.String())
-	return stdout.String()
+	return out.String(), errOut.String(), err
 }
 
 func fetchTo(t *testing.T, url, path string) {
@@ -99,7 +106,9 @@ func TestContractTools_ATypedClientCompilesAndRunsAndRedoclyFindsNothing(t *test
 
 	t.Run("Redocly lint", func(t *testing.T) {
 		for _, doc := range []string{"openapi.json", "openapi-3.0.json"} {
-			out := runTool(t, work, quiet, bin("redocly"), "lint", "--config", "redocly.yaml", "--format", "json", doc)
+			// It exits 1 on errors: the report says which.
+			out, stderr, _ := tool(t, work, quiet, bin("redocly"), "lint", "--config", "redocly.yaml", "--format", "json", doc)
+			require.Contains(t, out, "{", "no report from redocly lint %s: %s", doc, stderr)
 			var report struct {
 				Totals struct {
 					Errors, Warnings, Ignored int

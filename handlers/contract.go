@@ -66,6 +66,32 @@ func init() {
 	validation.MsgExpectedMaxItems = "must have at most %d items"
 	validation.MsgExpectedRFC4122UUID = "must be a UUID (%v)"
 	validation.MsgExpectedRequiredProperty = "required property %s is missing"
+	validation.MsgExpectedBePattern = "must be %s" // with a patternDescription
+}
+
+// notOnlySpace is the pattern of text that must not be empty or only
+// whitespace (strings.TrimSpace(s) != ""): it matches any character that
+// unicode.IsSpace refuses, and says the same in Go's regexp (huma,
+// kin-openapi) and in ECMAScript's (JSON Schema's, so a generated client's
+// and a mock's), because it lists the characters themselves rather than
+// \s, which the two read differently. A struct tag cannot name a constant:
+// the tags that use it spell it out, and a test keeps them equal.
+const notOnlySpace = "[^\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+
+// documentStrictQuery writes strictQuery's rule for every free-text query
+// parameter into the document: not empty, not only whitespace. strictQuery
+// enforces it for every parameter before huma sees them, so the schema
+// is a documentation copy (huma validates with its own, unchanged one).
+func documentStrictQuery(_ *huma.OpenAPI, op *huma.Operation) {
+	for _, p := range op.Parameters {
+		if p.In != "query" || p.Schema == nil || p.Schema.Type != huma.TypeString || p.Schema.Ref != "" ||
+			len(p.Schema.Enum) > 0 || p.Schema.Format != "" || p.Schema.Pattern != "" {
+			continue
+		}
+		doc := *p.Schema
+		doc.Pattern, doc.PatternDescription = notOnlySpace, "not empty or only whitespace"
+		p.Schema = &doc
+	}
 }
 
 // enumSchema documents an enum type (models.Difficulty, planner.Season...):
@@ -135,7 +161,9 @@ func apiConfig() huma.Config {
 	// source. No URL: there is no licence text to point to.
 	cfg.Info.License = &huma.License{Name: "Proprietary"}
 	cfg.Info.Description = "The JSON API of DovvyDive, an AI dive-trip planner for Malaysia. Every error has the shape " +
-		"`{\"error\": {\"code\", \"message\", \"field\"}}`; every response carries `X-Request-ID`."
+		"`{\"error\": {\"code\", \"message\", \"field\"}}`; every response carries `X-Request-ID`. " +
+		"A query parameter an operation does not list, or one given twice or empty, is a 400 `invalid_input`; " +
+		"so is a JSON body field a schema does not list."
 	cfg.OpenAPIPath = "" // served by serveContract (docs.go), at contractPath
 	cfg.DocsPath = ""
 	cfg.SchemasPath = ""
@@ -145,7 +173,7 @@ func apiConfig() huma.Config {
 		"application/json": strictJSON,
 		"json":             strictJSON,
 	}
-	cfg.OnAddOperation = append(cfg.OnAddOperation, documentCommonResponses, documentTagsAndSecurity)
+	cfg.OnAddOperation = append(cfg.OnAddOperation, documentCommonResponses, documentTagsAndSecurity, documentStrictQuery)
 	cfg.Tags = apiTags
 	// Relative: the server that serves the document is the one to call.
 	cfg.Servers = []*huma.Server{{URL: "/", Description: "the server that serves this document"}}

@@ -292,7 +292,7 @@ func conversationError(ctx context.Context, err error, field string) error {
 
 // PostMessageBody is a diver's message.
 type PostMessageBody struct {
-	Content string `json:"content" minLength:"1" maxLength:"4000" doc:"The diver's message, in English or Chinese: 1-4000 characters, not only whitespace."`
+	Content string `json:"content" minLength:"1" maxLength:"4000" pattern:"[^\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]" patternDescription:"not only whitespace" doc:"The diver's message, in English or Chinese: 1-4000 characters, not only whitespace."`
 }
 
 type postMessageInput struct {

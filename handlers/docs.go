@@ -56,24 +56,19 @@ func serveDocs(r *gin.Engine) {
 const contractPath = "/api/v1/openapi"
 
 // serveContract serves the document in place of huma's own routes (its
-// config's OpenAPIPath is empty), for one reason: 3.0 ignores every keyword
-// beside a $ref, so huma's downgrade silently loses the description (and
-// default) written next to a reference to a named schema. Here such a
-// schema becomes {"allOf": [{"$ref"}], "description"} in 3.0, which keeps
-// both. The documents are built once, on the first request, when every
+// config's OpenAPIPath is empty), for what huma writes that OpenAPI tools
+// refuse (renameHumaKeywords) and what its downgrade to 3.0 loses
+// (wrapSiblingRefs). The documents are built once, on the first request, when every
 // route is registered.
 func serveContract(r *gin.Engine, api huma.API) {
 	type documents struct{ json31, yaml31, json30, yaml30 []byte }
 	build := sync.OnceValue(func() documents {
 		var d documents
-		d.json31, _ = json.Marshal(api.OpenAPI())
-		down, _ := api.OpenAPI().Downgrade()
-		var v any
-		if json.Unmarshal(down, &v) == nil {
+		d.json31 = rewrite(marshalled(json.Marshal(api.OpenAPI())), renameHumaKeywords)
+		d.json30 = rewrite(marshalled(api.OpenAPI().Downgrade()), func(v any) {
+			renameHumaKeywords(v)
 			wrapSiblingRefs(v)
-			down, _ = json.Marshal(v)
-		}
-		d.json30 = down
+		})
 		d.yaml31, d.yaml30 = toYAML(d.json31), toYAML(d.json30)
 		return d
 	})
@@ -90,23 +85,63 @@ func serveContract(r *gin.Engine, api huma.API) {
 	}
 }
 
-// wrapSiblingRefs rewrites, in a decoded 3.0 document, every object holding
-// a $ref and other keywords into an allOf of the reference beside them.
-func wrapSiblingRefs(v any) {
+// rewrite decodes a JSON document, applies fix to it and encodes it again.
+func rewrite(doc []byte, fix func(any)) []byte {
+	var v any
+	if json.Unmarshal(doc, &v) != nil {
+		return doc
+	}
+	fix(v)
+	return marshalled(json.Marshal(v))
+}
+
+func marshalled(b []byte, err error) []byte {
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// walkObjects calls f on every JSON object in v, parents first.
+func walkObjects(v any, f func(map[string]any)) {
 	switch v := v.(type) {
 	case map[string]any:
-		if ref, ok := v["$ref"]; ok && len(v) > 1 {
-			delete(v, "$ref")
-			v["allOf"] = []any{map[string]any{"$ref": ref}}
-		}
+		f(v)
 		for _, child := range v {
-			wrapSiblingRefs(child)
+			walkObjects(child, f)
 		}
 	case []any:
 		for _, child := range v {
-			wrapSiblingRefs(child)
+			walkObjects(child, f)
 		}
 	}
+}
+
+// renameHumaKeywords serves huma's patternDescription (the words its
+// validation error uses for a pattern: "must be text, not only
+// whitespace" rather than the character class) as the extension
+// x-patternDescription: it is no keyword of OpenAPI or JSON Schema, and
+// Redocly and openapi-typescript refuse it.
+func renameHumaKeywords(doc any) {
+	walkObjects(doc, func(m map[string]any) {
+		if d, ok := m["patternDescription"]; ok {
+			delete(m, "patternDescription")
+			m["x-patternDescription"] = d
+		}
+	})
+}
+
+// wrapSiblingRefs fixes huma's downgrade to 3.0, which ignores every
+// keyword beside a $ref: the description written next to a reference to a
+// named schema was lost. Such an object becomes {"allOf": [{"$ref"}],
+// "description"}, which keeps both.
+func wrapSiblingRefs(doc any) {
+	walkObjects(doc, func(m map[string]any) {
+		if ref, ok := m["$ref"]; ok && len(m) > 1 {
+			delete(m, "$ref")
+			m["allOf"] = []any{map[string]any{"$ref": ref}}
+		}
+	})
 }
 
 func toYAML(jsonDoc []byte) []byte {
