@@ -130,6 +130,13 @@ const steps: Step[] = [
     },
   },
   {
+    name: "metrics",
+    run: async () => {
+      const text = ok("metrics", await api.GET("/metrics", { parseAs: "text" }));
+      if (!text.includes("# TYPE")) throw new StepError("metrics: not the Prometheus text format");
+    },
+  },
+  {
     name: "createSession, currentSession",
     run: async (s) => {
       const created = ok("createSession", await api.POST("/api/v1/sessions", { body: { language: "en" } }));
