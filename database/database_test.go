@@ -444,14 +444,14 @@ func TestListDiveSites_Filters(t *testing.T) {
 	beginner := list(database.SiteFilter{Difficulty: "beginner"})
 	assert.NotZero(t, beginner.Total)
 	for _, s := range beginner.Sites {
-		assert.Equal(t, "beginner", s.Difficulty)
+		assert.EqualValues(t, "beginner", s.Difficulty)
 	}
 
 	ow := list(database.SiteFilter{Certifications: []string{"open_water"}})
 	assert.NotZero(t, ow.Total)
 	assert.Less(t, ow.Total, all.Total)
 	for _, s := range ow.Sites {
-		assert.Equal(t, "open_water", s.MinCertification)
+		assert.EqualValues(t, "open_water", s.MinCertification)
 	}
 
 	shallow := list(database.SiteFilter{MaxDepthM: 20})

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/dovvydive/backend/models"
+	"github.com/dovvydive/backend/planner"
 )
 
 // The API's contract is generated from the code by huma: the operations in
@@ -59,22 +60,70 @@ func init() {
 	validation.MsgExpectedMaxItems = "must have at most %d items"
 	validation.MsgExpectedRFC4122UUID = "must be a UUID (%v)"
 	validation.MsgExpectedRequiredProperty = "required property %s is missing"
+	validation.MsgExpectedBePattern = "must be %s" // with a patternDescription
 }
 
-// enumSchema documents a models enum type: its Values are the schema's enum,
-// which is also what huma validates requests against.
+// notOnlySpace is the pattern of text that must not be empty or only
+// whitespace (strings.TrimSpace(s) != ""): it matches any character that
+// unicode.IsSpace refuses, and says the same in Go's regexp (huma,
+// kin-openapi) and in ECMAScript's (JSON Schema's, so a generated client's
+// and a mock's), because it lists the characters themselves rather than
+// \s, which the two read differently. A struct tag cannot name a constant:
+// the tags that use it spell it out, and a test keeps them equal.
+const notOnlySpace = "[^\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+
+// documentStrictQuery writes strictQuery's rule for every free-text query
+// parameter into the document: not empty, not only whitespace. strictQuery
+// enforces it for every parameter before huma sees them, so the schema
+// is a documentation copy (huma validates with its own, unchanged one).
+func documentStrictQuery(_ *huma.OpenAPI, op *huma.Operation) {
+	for _, p := range op.Parameters {
+		if p.In != "query" || p.Schema == nil || p.Schema.Type != huma.TypeString || p.Schema.Ref != "" ||
+			len(p.Schema.Enum) > 0 || p.Schema.Format != "" || p.Schema.Pattern != "" {
+			continue
+		}
+		doc := *p.Schema
+		doc.Pattern, doc.PatternDescription = notOnlySpace, "not empty or only whitespace"
+		p.Schema = &doc
+	}
+}
+
+// enumSchema documents an enum type (models.Difficulty, planner.Season...):
+// one named schema in components, named after the Go type, that every
+// request and response field of the type references, so a generated client
+// has one union type per vocabulary (a response's difficulty can be passed
+// back as a filter). Its Values are the enum, which is also what huma
+// validates requests against.
 type enumSchema[T interface {
 	~string
 	Values() []string
 }] string
 
-func (enumSchema[T]) Schema(huma.Registry) *huma.Schema {
+func (enumSchema[T]) Schema(r huma.Registry) *huma.Schema {
 	var zero T
-	s := &huma.Schema{Type: huma.TypeString}
-	for _, v := range zero.Values() {
-		s.Enum = append(s.Enum, v)
+	name := reflect.TypeFor[T]().Name()
+	if _, ok := r.Map()[name]; !ok {
+		s := &huma.Schema{Type: huma.TypeString, Description: enumDescriptions[name]}
+		for _, v := range zero.Values() {
+			s.Enum = append(s.Enum, v)
+		}
+		r.Map()[name] = s
 	}
-	return s
+	return &huma.Schema{Ref: schemaRefPrefix + name}
+}
+
+// schemaRefPrefix is where huma's registry puts named schemas.
+const schemaRefPrefix = "#/components/schemas/"
+
+// enumDescriptions say what each vocabulary is, once, in its schema.
+var enumDescriptions = map[string]string{
+	"Difficulty":    "A dive site's difficulty, easiest first.",
+	"Certification": "A recreational certification level, lowest first: a site's minimum, or the diver's own.",
+	"Language":      "A language the planner answers in: English or Simplified Chinese.",
+	"Likelihood":    "How likely an animal is to be seen at a site in its months.",
+	"Specialty":     "Specialty training beyond a certification level.",
+	"Season":        "A named time of travel the diver gave instead of months (`any`: no preference).",
+	"Experience":    "How experienced the diver says they are.",
 }
 
 // uuidSchema documents every uuid.UUID as a string in the uuid format, so a
@@ -92,6 +141,8 @@ func registerEnums(r huma.Registry) {
 	r.RegisterTypeAlias(reflect.TypeFor[models.Language](), reflect.TypeFor[enumSchema[models.Language]]())
 	r.RegisterTypeAlias(reflect.TypeFor[models.Likelihood](), reflect.TypeFor[enumSchema[models.Likelihood]]())
 	r.RegisterTypeAlias(reflect.TypeFor[models.Specialty](), reflect.TypeFor[enumSchema[models.Specialty]]())
+	r.RegisterTypeAlias(reflect.TypeFor[planner.Season](), reflect.TypeFor[enumSchema[planner.Season]]())
+	r.RegisterTypeAlias(reflect.TypeFor[planner.Experience](), reflect.TypeFor[enumSchema[planner.Experience]]())
 }
 
 // apiConfig is huma's configuration for this API: OpenAPI 3.1 at
@@ -100,9 +151,14 @@ func registerEnums(r huma.Registry) {
 // bodies, strict JSON, unknown query parameters rejected.
 func apiConfig() huma.Config {
 	cfg := huma.DefaultConfig("DovvyDive API", APIVersion)
+	// No LICENSE file and no licence in the README: the API is not open
+	// source. No URL: there is no licence text to point to.
+	cfg.Info.License = &huma.License{Name: "Proprietary"}
 	cfg.Info.Description = "The JSON API of DovvyDive, an AI dive-trip planner for Malaysia. Every error has the shape " +
-		"`{\"error\": {\"code\", \"message\", \"field\"}}`; every response carries `X-Request-ID`."
-	cfg.OpenAPIPath = "/api/v1/openapi"
+		"`{\"error\": {\"code\", \"message\", \"field\"}}`; every response carries `X-Request-ID`. " +
+		"A query parameter an operation does not list, or one given twice or empty, is a 400 `invalid_input`; " +
+		"so is a JSON body field a schema does not list."
+	cfg.OpenAPIPath = "" // served by serveContract (docs.go), at contractPath
 	cfg.DocsPath = ""
 	cfg.SchemasPath = ""
 	cfg.CreateHooks = nil // the default adds $schema to every body
@@ -111,7 +167,7 @@ func apiConfig() huma.Config {
 		"application/json": strictJSON,
 		"json":             strictJSON,
 	}
-	cfg.OnAddOperation = append(cfg.OnAddOperation, documentCommonResponses, documentTagsAndSecurity)
+	cfg.OnAddOperation = append(cfg.OnAddOperation, documentCommonResponses, documentTagsAndSecurity, documentStrictQuery)
 	cfg.Tags = apiTags
 	// Relative: the server that serves the document is the one to call.
 	cfg.Servers = []*huma.Server{{URL: "/", Description: "the server that serves this document"}}

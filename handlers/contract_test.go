@@ -124,7 +124,10 @@ func TestDocs_RenderOfflineFromTheServedContract(t *testing.T) {
 	require.NoError(t, err)
 	defer js.Body.Close()
 	assert.Equal(t, http.StatusOK, js.StatusCode)
-	assert.Greater(t, len(readAll(t, js)), 500_000, "the vendored renderer")
+	script := readAll(t, js)
+	assert.Greater(t, len(script), 500_000, "the vendored renderer")
+	assert.NotContains(t, script, "https://cdn.", "Redoc's footer logo is not fetched from its CDN (refused by the CSP)")
+	assert.Contains(t, page, `rel="icon" href="data:,"`, "the page asks for no favicon")
 }
 
 func readAll(t *testing.T, res *http.Response) string {

@@ -80,7 +80,7 @@ type MessageView struct {
 	Content        string                  `json:"content"`
 	Citations      []models.Citation       `json:"citations" doc:"The passages the reply drew on."`
 	Sites          []models.SiteSuggestion `json:"sites" doc:"The sites the reply recommends, best first."`
-	Constraints    *planner.Constraints    `json:"constraints,omitempty" doc:"Replies only: the trip as understood after this turn (it persists until the diver changes it)."`
+	Constraints    *Constraints            `json:"constraints,omitempty" doc:"Replies only: the trip as understood after this turn (it persists until the diver changes it)."`
 	Model          string                  `json:"model,omitempty" doc:"Replies only: the generator (extractive, or the Gemini model)."`
 	CreatedAt      time.Time               `json:"createdAt"`
 }
@@ -95,7 +95,7 @@ func messageView(m models.Message) MessageView {
 		v.Sites = []models.SiteSuggestion{}
 	}
 	if m.Role == models.RoleAssistant {
-		c := decodeConstraints(m.Constraints)
+		c := constraintsView(decodeConstraints(m.Constraints))
 		v.Constraints = &c
 	}
 	return v
@@ -211,8 +211,8 @@ func (h *ConversationHandler) List(ctx context.Context, in *listConversationsInp
 // ConversationDetail is a conversation with a page of its messages.
 type ConversationDetail struct {
 	ConversationView
-	Constraints planner.Constraints `json:"constraints" doc:"The trip as the planner understands it now (the latest reply's constraints)."`
-	Messages    []MessageView       `json:"messages" doc:"Oldest first: the latest page, or the one before the cursor."`
+	Constraints Constraints   `json:"constraints" doc:"The trip as the planner understands it now (the latest reply's constraints)."`
+	Messages    []MessageView `json:"messages" doc:"Oldest first: the latest page, or the one before the cursor."`
 }
 
 type getConversationInput struct {
@@ -246,7 +246,7 @@ func (h *ConversationHandler) Get(ctx context.Context, in *getConversationInput)
 	}
 	out := &getConversationOutput{CacheControl: noStore}
 	out.Body.Data = ConversationDetail{ConversationView: conversationView(page.Conversation),
-		Constraints: decodeConstraints(page.Conversation.Constraints), Messages: make([]MessageView, len(page.Messages))}
+		Constraints: constraintsView(decodeConstraints(page.Conversation.Constraints)), Messages: make([]MessageView, len(page.Messages))}
 	for i, m := range page.Messages {
 		out.Body.Data.Messages[i] = messageView(m)
 	}
@@ -292,7 +292,7 @@ func conversationError(ctx context.Context, err error, field string) error {
 
 // PostMessageBody is a diver's message.
 type PostMessageBody struct {
-	Content string `json:"content" minLength:"1" maxLength:"4000" doc:"The diver's message, in English or Chinese: 1-4000 characters, not only whitespace."`
+	Content string `json:"content" minLength:"1" maxLength:"4000" pattern:"[^\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]" patternDescription:"not only whitespace" doc:"The diver's message, in English or Chinese: 1-4000 characters, not only whitespace."`
 }
 
 type postMessageInput struct {

@@ -93,7 +93,12 @@ func (h *DiveSiteHandler) List(ctx context.Context, in *listDiveSitesInput) (*li
 // empty list included.
 type DiveSiteDetail struct {
 	models.DiveSite
-	Operators []models.DiveOperator `json:"operators"`
+	// The vocabularies typed as the API's enums (models.DiveSite, which the
+	// planner and ingestion share, keeps them as strings); these shadow the
+	// embedded fields in JSON and in the schema.
+	Difficulty       models.Difficulty     `json:"difficulty"`
+	MinCertification models.Certification  `json:"minCertification" doc:"The lowest certification level that may dive it."`
+	Operators        []models.DiveOperator `json:"operators"`
 }
 
 type getDiveSiteInput struct {
@@ -114,7 +119,8 @@ func (h *DiveSiteHandler) Get(ctx context.Context, in *getDiveSiteInput) (*getDi
 	if err != nil {
 		return nil, storeError(ctx, err)
 	}
-	detail := DiveSiteDetail{DiveSite: site, Operators: site.Operators}
+	detail := DiveSiteDetail{DiveSite: site, Difficulty: models.Difficulty(site.Difficulty),
+		MinCertification: models.Certification(site.MinCertification), Operators: site.Operators}
 	if detail.Operators == nil {
 		detail.Operators = []models.DiveOperator{}
 	}

@@ -52,7 +52,8 @@ func (pickyStore) ListDiveSites(_ context.Context, f database.SiteFilter) (datab
 	if f.Limit < 1 || f.Offset < 0 {
 		return database.SitePage{}, fmt.Errorf("ERROR: LIMIT must not be negative (SQLSTATE 2201W)")
 	}
-	return database.SitePage{Sites: []models.DiveSiteSummary{{ID: uuid.New(), Slug: "s", BestMonths: []int{3}, MarineLife: []string{"turtle"}}}, Total: 1}, nil
+	return database.SitePage{Sites: []models.DiveSiteSummary{{ID: uuid.New(), Slug: "s",
+		Difficulty: models.DifficultyBeginner, MinCertification: "open_water", BestMonths: []int{3}, MarineLife: []string{"turtle"}}}, Total: 1}, nil
 }
 
 func (pickyStore) ListDiveOperators(_ context.Context, f database.OperatorFilter) (database.OperatorPage, error) {

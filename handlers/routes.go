@@ -211,5 +211,6 @@ func newAPI(cfg RouterConfig) (*gin.Engine, huma.API, error) {
 	}
 	api := humagin.New(r, hcfg)
 	api.UseMiddleware(strictQuery(api))
+	serveContract(r, api)
 	return r, api, nil
 }

@@ -44,9 +44,9 @@ type searchInput struct {
 // SearchRequest is the body of POST /api/v1/search: exactly one of query and
 // embedding.
 type SearchRequest struct {
-	Query     *string        `json:"query,omitempty" maxLength:"2000" doc:"Text to search for; embedded by the server."`
+	Query     *string        `json:"query,omitempty" maxLength:"2000" pattern:"[^\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]" patternDescription:"text, not only whitespace" doc:"Text to search for; embedded by the server."`
 	Embedding []float64      `json:"embedding,omitempty" minItems:"768" maxItems:"768" doc:"A 768-dimensional query vector instead of query; its length must be finite and non-zero in float32."`
-	K         int            `json:"k,omitempty" default:"5" minimum:"1" maximum:"50" doc:"How many chunks to return at most."`
+	K         int            `json:"k,omitempty" minimum:"1" maximum:"50" doc:"How many chunks to return at most; 5 when absent. (No schema default: openapi-typescript would make a field with one required.)"`
 	MinScore  *float64       `json:"minScore,omitempty" minimum:"-1" maximum:"1" doc:"Drop vector hits whose similarity (1 − cosine distance) is below this. Without it, a query uses the server's floor for its embedder and an embedding gets its k nearest."`
 	Filters   *SearchFilters `json:"filters,omitempty"`
 
@@ -80,12 +80,12 @@ type SearchChunk struct {
 
 // SearchSite is the dive site a chunk describes.
 type SearchSite struct {
-	ID         string `json:"id" format:"uuid"`
-	Slug       string `json:"slug"`
-	NameEn     string `json:"nameEn"`
-	NameZh     string `json:"nameZh"`
-	Region     string `json:"region"`
-	Difficulty string `json:"difficulty"`
+	ID         string            `json:"id" format:"uuid"`
+	Slug       string            `json:"slug"`
+	NameEn     string            `json:"nameEn"`
+	NameZh     string            `json:"nameZh"`
+	Region     string            `json:"region"`
+	Difficulty models.Difficulty `json:"difficulty"`
 }
 
 // SearchResponse is the answer: results best first.
@@ -136,7 +136,7 @@ func (h *SearchHandler) Search(ctx context.Context, in *searchInput) (*searchOut
 			TextMatch: hit.TextMatch,
 			Chunk:     SearchChunk{Index: hit.ChunkIndex, Language: models.Language(hit.Language), Text: hit.Content},
 			Site: SearchSite{ID: hit.SiteID.String(), Slug: hit.Slug, NameEn: hit.NameEn, NameZh: hit.NameZh,
-				Region: hit.Region, Difficulty: hit.Difficulty},
+				Region: hit.Region, Difficulty: models.Difficulty(hit.Difficulty)},
 		}
 		if hit.Similarity != nil {
 			sim := round6(*hit.Similarity)

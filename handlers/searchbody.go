@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -66,14 +68,20 @@ func newSearchBody(api huma.API, path string) (*searchBody, error) {
 	if filters == nil {
 		return nil, errors.New("search body: filters schema not found")
 	}
-	p, f := top.Properties, filters.Properties
+	p, f := top.Properties, maps.Clone(filters.Properties)
+	// The enums are named schemas (enumSchema): check what they refer to.
+	for _, k := range []string{"difficulty", "certification"} {
+		if s := f[k]; s != nil && s.Ref != "" {
+			f[k] = reg.SchemaFromRef(s.Ref)
+		}
+	}
 	for _, c := range []struct {
 		name    string
 		s       *huma.Schema
 		allowed []string
 	}{
-		{"body", top, nil}, {"filters", filters, nil},
-		{"query", p["query"], []string{"maxLength"}},
+		{"body", top, []string{"oneOf"}}, {"filters", filters, nil},
+		{"query", p["query"], []string{"maxLength", "pattern"}},
 		{"embedding", p["embedding"], []string{"minItems", "maxItems"}},
 		{"k", p["k"], []string{"minimum", "maximum"}},
 		{"minScore", p["minScore"], []string{"minimum", "maximum"}},
@@ -89,6 +97,13 @@ func newSearchBody(api huma.API, path string) (*searchBody, error) {
 	}
 	if len(p) != 5 || len(f) != 5 || top.AdditionalProperties != false || filters.AdditionalProperties != false {
 		return nil, errors.New("search body: the schema's properties are not the ones vouch knows")
+	}
+	if p["query"].Pattern != notOnlySpace {
+		return nil, errors.New("search body: query's pattern is not the one vouch checks (notOnlySpace)")
+	}
+	if len(top.OneOf) != 2 || !slices.Equal(top.OneOf[0].Required, []string{"query"}) ||
+		!slices.Equal(top.OneOf[1].Required, []string{"embedding"}) {
+		return nil, errors.New("search body: oneOf is not the one vouch checks (query or embedding)")
 	}
 	if err := onlyChecks("embedding items", p["embedding"].Items); err != nil {
 		return nil, err
@@ -177,7 +192,10 @@ func (b *searchBody) vouch(raw []byte, r *SearchRequest) bool {
 	if s.value() != nil || !known || s.nulls > 0 {
 		return false
 	}
-	if r.Query != nil && utf8.RuneCountInString(*r.Query) > b.queryMax {
+	if top["query"] == top["embedding"] { // oneOf: exactly one of them
+		return false
+	}
+	if r.Query != nil && (utf8.RuneCountInString(*r.Query) > b.queryMax || strings.TrimSpace(*r.Query) == "") {
 		return false
 	}
 	if top["embedding"] && len(r.Embedding) != b.vectorItems {
@@ -222,11 +240,37 @@ func (b *searchBody) full(raw []byte, r *SearchRequest) error {
 	pb.Push("body")
 	huma.Validate(b.registry, b.schema, pb, huma.ModeWriteToServer, parsed, res)
 	if len(res.Errors) > 0 {
-		return humaError(http.StatusUnprocessableEntity, "validation failed", res.Errors...)
+		// The oneOf's failure names no field: any other error first, else
+		// the words of knowledge's own check (search.go's checkRequest).
+		errs := slices.DeleteFunc(slices.Clone(res.Errors), func(err error) bool {
+			var d *huma.ErrorDetail
+			return errors.As(err, &d) && d.Location == "body" && strings.HasPrefix(d.Message, "expected value to match exactly one schema")
+		})
+		if len(errs) == 0 {
+			if obj, _ := parsed.(map[string]any); obj != nil && obj["query"] != nil && obj["embedding"] != nil {
+				return invalid("query", "give either query or embedding, not both")
+			}
+			return invalid("query", "required (or give embedding)")
+		}
+		return humaError(http.StatusUnprocessableEntity, "validation failed", errs...)
 	}
 	if err := decodeStrict(raw, r); err != nil {
 		return humaError(http.StatusUnprocessableEntity, "validation failed",
 			&huma.ErrorDetail{Location: "body", Message: err.Error(), Value: string(raw)})
 	}
 	return nil
+}
+
+// TransformSchema documents what knowledge's checkRequest enforces: a search
+// has exactly one of query and embedding.
+func (SearchRequest) TransformSchema(_ huma.Registry, s *huma.Schema) *huma.Schema {
+	// Each names its property too: huma checks required only for the
+	// properties a schema lists (the property's own schema is the body's).
+	s.OneOf = []*huma.Schema{
+		{Type: huma.TypeObject, Title: "By text", Required: []string{"query"},
+			Properties: map[string]*huma.Schema{"query": {}}},
+		{Type: huma.TypeObject, Title: "By vector", Required: []string{"embedding"},
+			Properties: map[string]*huma.Schema{"embedding": {}}},
+	}
+	return s
 }

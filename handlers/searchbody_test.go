@@ -70,7 +70,7 @@ func TestSearchBody_VouchesForValidBodiesAndLeavesTheRestToHumasValidation(t *te
 	t.Parallel()
 	b := testSearchBody(t)
 	valid := []string{searchBodySeeds[0], searchBodySeeds[1], `{"query":"x","filters":{}}`, `{"k":50,"query":"x"}`,
-		`{"query":"` + strings.Repeat("海", 2000) + `"}`, `{"filters":{"maxDepth":200}}`, ` {"query" : "x" } `}
+		`{"query":"` + strings.Repeat("海", 2000) + `"}`, `{"query":"x","filters":{"maxDepth":200}}`, ` {"query" : "x" } `}
 	for _, body := range valid {
 		var r SearchRequest
 		assert.True(t, b.vouch([]byte(body), &r), "fast path for %.80s", body)
@@ -85,6 +85,9 @@ func TestSearchBody_VouchesForValidBodiesAndLeavesTheRestToHumasValidation(t *te
 		`{"query":"x","filters":{"region":"a\u0000"}}`:            "filters.region",
 		`{"query":"` + strings.Repeat("海", 2001) + `"}`:           "query",
 		`{"query":"x","extra":1}`:                                 "extra",
+		`{"filters":{"maxDepth":200}}`:                            "query", // neither query nor embedding (the schema's oneOf)
+		`{"query":"x","embedding":` + vector(768, "0.1") + `}`:    "query", // both
+		`{"query":" \u3000\t"}`:                                   "query", // only whitespace (the schema's pattern)
 	}
 	for body, field := range refused {
 		var r SearchRequest

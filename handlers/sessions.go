@@ -49,14 +49,16 @@ type createSessionInput struct {
 }
 
 type createSessionBody struct {
-	Language models.Language `json:"language,omitempty" default:"en" doc:"The language the guest plans in."`
+	Language models.Language `json:"language,omitempty" doc:"The language the guest plans in; en when absent. (No schema default: openapi-typescript would make a field with one required.)"`
 }
 
 // SessionResponse is a guest session; Token is present only in the answer
 // to POST /api/v1/sessions.
 type SessionResponse struct {
 	models.GuestSession
-	Token string `json:"token,omitempty" doc:"Bearer token for Authorization; handed out once."`
+	// Language shadows the stored string with the API's enum.
+	Language models.Language `json:"language" doc:"The language the guest plans in."`
+	Token    string          `json:"token,omitempty" doc:"Bearer token for Authorization; handed out once."`
 }
 
 // noStore keeps session tokens, session data and conversations out of
@@ -91,7 +93,7 @@ func (h *SessionHandler) Create(ctx context.Context, in *createSessionInput) (*s
 		return nil, storeError(ctx, err)
 	}
 	return &sessionOutput{CacheControl: noStore,
-		Body: DataBody[SessionResponse]{Data: SessionResponse{GuestSession: s, Token: h.auth.token(s.ID)}}}, nil
+		Body: DataBody[SessionResponse]{Data: SessionResponse{GuestSession: s, Language: models.Language(s.Language), Token: h.auth.token(s.ID)}}}, nil
 }
 
 // AuthHeader is the header every session-scoped operation reads.
@@ -105,5 +107,5 @@ func (h *SessionHandler) Current(ctx context.Context, in *AuthHeader) (*sessionO
 	if err != nil {
 		return nil, err
 	}
-	return &sessionOutput{CacheControl: noStore, Body: DataBody[SessionResponse]{Data: SessionResponse{GuestSession: s}}}, nil
+	return &sessionOutput{CacheControl: noStore, Body: DataBody[SessionResponse]{Data: SessionResponse{GuestSession: s, Language: models.Language(s.Language)}}}, nil
 }

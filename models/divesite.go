@@ -76,25 +76,25 @@ type DiveSite struct {
 // (GET /dive-sites/{id} has those). Listing whole sites sent about 460 KB
 // for 42 sites once each carried its full texts and sourced facts.
 type DiveSiteSummary struct {
-	ID               uuid.UUID `gorm:"type:uuid;primaryKey" json:"id"`
-	Slug             string    `json:"slug"`
-	NameEn           string    `gorm:"column:name_en" json:"nameEn"`
-	NameZh           string    `gorm:"column:name_zh" json:"nameZh"`
-	SummaryEn        string    `gorm:"column:summary_en" json:"summaryEn" doc:"The first paragraph of the English text."`
-	SummaryZh        string    `gorm:"column:summary_zh" json:"summaryZh" doc:"The first paragraph of the Chinese text."`
-	Region           string    `json:"region"`
-	State            string    `json:"state"`
-	Latitude         float64   `json:"latitude"`
-	Longitude        float64   `json:"longitude"`
-	MinDepthM        int       `gorm:"column:min_depth_m" json:"minDepthM"`
-	MaxDepthM        int       `gorm:"column:max_depth_m" json:"maxDepthM"`
-	Difficulty       string    `json:"difficulty"`
-	MinCertification string    `json:"minCertification"`
-	BestSeason       string    `json:"bestSeason"`
-	BestMonths       []int     `gorm:"serializer:json" json:"bestMonths"`
-	MarineLife       []string  `gorm:"serializer:json" json:"marineLife"`
-	CreatedAt        time.Time `json:"createdAt"`
-	UpdatedAt        time.Time `json:"updatedAt"`
+	ID               uuid.UUID     `gorm:"type:uuid;primaryKey" json:"id"`
+	Slug             string        `json:"slug"`
+	NameEn           string        `gorm:"column:name_en" json:"nameEn"`
+	NameZh           string        `gorm:"column:name_zh" json:"nameZh"`
+	SummaryEn        string        `gorm:"column:summary_en" json:"summaryEn" doc:"The first paragraph of the English text."`
+	SummaryZh        string        `gorm:"column:summary_zh" json:"summaryZh" doc:"The first paragraph of the Chinese text."`
+	Region           string        `json:"region"`
+	State            string        `json:"state"`
+	Latitude         float64       `json:"latitude"`
+	Longitude        float64       `json:"longitude"`
+	MinDepthM        int           `gorm:"column:min_depth_m" json:"minDepthM"`
+	MaxDepthM        int           `gorm:"column:max_depth_m" json:"maxDepthM"`
+	Difficulty       Difficulty    `json:"difficulty"`
+	MinCertification Certification `json:"minCertification" doc:"The lowest certification level that may dive it."`
+	BestSeason       string        `json:"bestSeason"`
+	BestMonths       []int         `gorm:"serializer:json" json:"bestMonths"`
+	MarineLife       []string      `gorm:"serializer:json" json:"marineLife"`
+	CreatedAt        time.Time     `json:"createdAt"`
+	UpdatedAt        time.Time     `json:"updatedAt"`
 }
 
 // TableName is the table summaries are read from.

@@ -40,6 +40,28 @@ const (
 	ExperienceExperienced  = "experienced"
 )
 
+// Experience is an experience level as the API names it: the vocabulary of
+// Constraints.Experience.
+type Experience string
+
+// Values lists the experience levels, least first.
+func (Experience) Values() []string {
+	return []string{ExperienceBeginner, ExperienceIntermediate, ExperienceExperienced}
+}
+
+// Season is a named time of travel as the API names it: the vocabulary of
+// Constraints.Season, read from seasonRules so the two cannot drift.
+type Season string
+
+// Values lists the seasons Extract can name, in seasonRules' order.
+func (Season) Values() []string {
+	names := make([]string, len(seasonRules))
+	for i, r := range seasonRules {
+		names[i] = r.season
+	}
+	return names
+}
+
 // Languages the planner answers in.
 const (
 	LangEn = "en"

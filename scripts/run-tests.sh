@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # run-tests.sh is `make test` inside scripts/with-test-db.sh. The passes:
-#   1. every package against plain PostgreSQL (and its streaming standby);
+#   1. every package against plain PostgreSQL (and its streaming standby),
+#      the contract checks with the npm tools of e2e/typescript included;
 #      then the standby's fault tests alone;
 #   2. the database, HTTP, ingestion and seed suites again on the Neon replica:
 #      the application pool through PgBouncer 1.24 over TLS, migrations on the
@@ -19,6 +20,9 @@ flags=(-race -count=1)
 
 # The cluster test runs two instances behind HAProxy.
 scripts/need.sh haproxy
+# The contract checks (e2e/typescript_test.go, pass 1) run openapi-typescript,
+# tsc and Redocly CLI from e2e/typescript, installed with npm ci.
+scripts/need-npm.sh
 
 # Pass 5 runs the cluster test again with the image as one instance, which
 # covers the plain run: when it runs, pass 1 leaves the cluster test to it.
