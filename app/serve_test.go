@@ -20,6 +20,7 @@ import (
 	"github.com/dovvydive/backend/database/dbtest"
 	"github.com/dovvydive/backend/handlers"
 	"github.com/dovvydive/backend/knowledge/embedding"
+	"github.com/dovvydive/backend/models"
 )
 
 func init() { gin.SetMode(gin.TestMode) }
@@ -125,7 +126,7 @@ func TestReadiness_FollowsTheStages(t *testing.T) {
 	r := &readiness{DB: db}
 	assert.ErrorIs(t, r.Ready(context.Background()), handlers.ErrStarting)
 	r.set(stageReady)
-	assert.ErrorIs(t, r.Ready(context.Background()), database.ErrUnavailable, "ready stage: the database decides")
+	assert.ErrorIs(t, r.Ready(context.Background()), models.ErrUnavailable, "ready stage: the database decides")
 	r.set(stageStopping)
 	assert.ErrorIs(t, r.Ready(context.Background()), handlers.ErrStopping)
 }

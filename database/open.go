@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
+	"github.com/dovvydive/backend/models"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"golang.org/x/sync/singleflight"
@@ -205,7 +206,7 @@ func openGorm(sqlDB *sql.DB) (*gorm.DB, error) {
 func (d *DB) handle(ctx context.Context) (*gorm.DB, error) {
 	g := d.gorm.Load()
 	if g == nil {
-		return nil, ErrUnavailable
+		return nil, models.ErrUnavailable
 	}
 	return g.WithContext(ctx), nil
 }
@@ -224,7 +225,7 @@ func (d *DB) read(ctx context.Context, query func(g *gorm.DB) error) error {
 func (d *DB) readSQL(ctx context.Context, query func(ctx context.Context, db *sql.DB) error) error {
 	s := d.sql.Load()
 	if s == nil {
-		return ErrUnavailable
+		return models.ErrUnavailable
 	}
 	return d.retryRead(ctx, func() error { return query(ctx, s) })
 }

@@ -225,7 +225,7 @@ func TestBadInput_Answers4xxNamingTheFieldAndLosesNothing(t *testing.T) {
 	t.Parallel()
 	db := seededDB(t)
 	srv := newServer(t, db)
-	before, err := db.ListDiveSites(context.Background(), database.SiteFilter{Limit: 1})
+	before, err := db.ListDiveSites(context.Background(), models.SiteFilter{Limit: 1})
 	require.NoError(t, err)
 
 	cases := []struct {
@@ -286,7 +286,7 @@ func TestBadInput_Answers4xxNamingTheFieldAndLosesNothing(t *testing.T) {
 		})
 	}
 
-	after, err := db.ListDiveSites(context.Background(), database.SiteFilter{Limit: 1})
+	after, err := db.ListDiveSites(context.Background(), models.SiteFilter{Limit: 1})
 	require.NoError(t, err)
 	assert.Equal(t, before.Total, after.Total, "nothing stored was lost")
 }
@@ -514,8 +514,8 @@ type fakeStore struct {
 	list func(ctx context.Context) error
 }
 
-func (f fakeStore) ListDiveSites(ctx context.Context, _ database.SiteFilter) (database.SitePage, error) {
-	return database.SitePage{}, f.list(ctx)
+func (f fakeStore) ListDiveSites(ctx context.Context, _ models.SiteFilter) (models.SitePage, error) {
+	return models.SitePage{}, f.list(ctx)
 }
 
 func (f fakeStore) GetDiveSite(context.Context, uuid.UUID) (models.DiveSite, error) {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/dovvydive/backend/database"
 	"github.com/dovvydive/backend/models"
 )
 
@@ -56,7 +55,7 @@ func (a *sessionAuth) authenticate(ctx context.Context, header string) (models.G
 	switch {
 	// A validly signed token for a row that is gone was issued by us: its
 	// session expired and was purged since.
-	case errors.Is(err, database.ErrSessionExpired), errors.Is(err, database.ErrNotFound):
+	case errors.Is(err, models.ErrSessionExpired), errors.Is(err, models.ErrNotFound):
 		return models.GuestSession{}, sessionExpired()
 	case err != nil:
 		return models.GuestSession{}, storeError(ctx, err)

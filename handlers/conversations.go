@@ -14,7 +14,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/dovvydive/backend/database"
 	"github.com/dovvydive/backend/models"
 	"github.com/dovvydive/backend/planner"
 )
@@ -26,13 +25,13 @@ const historyTurns = 10
 type conversationStore interface {
 	CreateConversation(ctx context.Context, sessionID uuid.UUID, title string) (models.Conversation, error)
 	ListConversations(ctx context.Context, sessionID uuid.UUID, limit int, cursor string) ([]models.Conversation, string, error)
-	GetConversation(ctx context.Context, sessionID, id uuid.UUID, messageLimit int, cursor string) (database.ConversationPage, error)
+	GetConversation(ctx context.Context, sessionID, id uuid.UUID, messageLimit int, cursor string) (models.ConversationPage, error)
 	DeleteConversation(ctx context.Context, sessionID, id uuid.UUID) error
-	AdmitUserMessage(ctx context.Context, sessionID, conversationID uuid.UUID, content string, q database.Quota,
-		idem *database.IdempotencyRequest, history int) (database.Admission, error)
-	AddAssistantMessage(ctx context.Context, sessionID, conversationID uuid.UUID, r database.AssistantReply) (models.Message, error)
+	AdmitUserMessage(ctx context.Context, sessionID, conversationID uuid.UUID, content string, q models.Quota,
+		idem *models.IdempotencyRequest, history int) (models.Admission, error)
+	AddAssistantMessage(ctx context.Context, sessionID, conversationID uuid.UUID, r models.AssistantReply) (models.Message, error)
 	FailIdempotencyKey(ctx context.Context, sessionID uuid.UUID, key string) error
-	ConversationTurns(ctx context.Context, sessionID, conversationID, exclude uuid.UUID, n int) (json.RawMessage, []database.Turn, error)
+	ConversationTurns(ctx context.Context, sessionID, conversationID, exclude uuid.UUID, n int) (json.RawMessage, []models.Turn, error)
 }
 
 // Planner answers a diver's message; *planner.Planner implements it.
@@ -46,16 +45,16 @@ type ConversationHandler struct {
 	store   conversationStore
 	auth    *sessionAuth
 	planner Planner
-	quota   database.Quota
+	quota   models.Quota
 }
 
 // NewConversationHandler returns a ConversationHandler allowing each session
 // quotaPerHour messages per rolling hour.
 func NewConversationHandler(store conversationStore, auth *sessionAuth, p Planner, quotaPerHour int) *ConversationHandler {
 	if quotaPerHour <= 0 {
-		quotaPerHour = database.DefaultMessageQuota.Limit
+		quotaPerHour = models.DefaultMessageQuota.Limit
 	}
-	return &ConversationHandler{store: store, auth: auth, planner: p, quota: database.Quota{Limit: quotaPerHour, Window: time.Hour}}
+	return &ConversationHandler{store: store, auth: auth, planner: p, quota: models.Quota{Limit: quotaPerHour, Window: time.Hour}}
 }
 
 // ConversationView is a conversation without its messages.
@@ -280,11 +279,11 @@ func (h *ConversationHandler) Delete(ctx context.Context, in *deleteConversation
 // caller's field.
 func conversationError(ctx context.Context, err error, field string) error {
 	switch {
-	case errors.Is(err, database.ErrInvalid) && field == "cursor":
+	case errors.Is(err, models.ErrInvalid) && field == "cursor":
 		return invalid("cursor", "is not one this list returned")
-	case errors.Is(err, database.ErrInvalid) && field != "":
+	case errors.Is(err, models.ErrInvalid) && field != "":
 		return invalid(field, "must be printable text of at most the allowed length")
-	case errors.Is(err, database.ErrSessionExpired):
+	case errors.Is(err, models.ErrSessionExpired):
 		return sessionExpired()
 	}
 	return storeError(ctx, err)
@@ -342,11 +341,11 @@ func fingerprint(conversationID uuid.UUID, content string) string {
 
 // rateLimitHeaders are the RateLimit-* headers (draft-ietf-httpapi-
 // ratelimit-headers, the widely deployed form) of a session's quota.
-func rateLimitHeaders(rl database.RateLimit) http.Header {
+func rateLimitHeaders(rl models.RateLimit) http.Header {
 	h := http.Header{}
 	h.Set("RateLimit-Limit", strconv.Itoa(rl.Limit))
 	h.Set("RateLimit-Remaining", strconv.Itoa(rl.Remaining))
-	h.Set("RateLimit-Reset", strconv.Itoa(database.Seconds(rl.Reset)))
+	h.Set("RateLimit-Reset", strconv.Itoa(models.Seconds(rl.Reset)))
 	return h
 }
 
@@ -364,21 +363,21 @@ func withHeaders(err error, h http.Header) error {
 }
 
 // admitError maps AddUserMessage's refusals.
-func (h *ConversationHandler) admitError(ctx context.Context, err error, rl database.RateLimit) error {
-	var quota *database.QuotaError
+func (h *ConversationHandler) admitError(ctx context.Context, err error, rl models.RateLimit) error {
+	var quota *models.QuotaError
 	switch {
 	case errors.As(err, &quota):
 		return withHeaders(newAPIError(http.StatusTooManyRequests, CodeQuotaExceeded, "",
 			"this session has sent its "+strconv.Itoa(quota.Limit)+" messages for the hour; retry after Retry-After seconds").
-			withHeader("Retry-After", strconv.Itoa(database.Seconds(quota.RetryAfter))),
-			rateLimitHeaders(database.RateLimit{Limit: quota.Limit, Reset: quota.RetryAfter}))
-	case errors.Is(err, database.ErrIdempotencyInFlight):
+			withHeader("Retry-After", strconv.Itoa(models.Seconds(quota.RetryAfter))),
+			rateLimitHeaders(models.RateLimit{Limit: quota.Limit, Reset: quota.RetryAfter}))
+	case errors.Is(err, models.ErrIdempotencyInFlight):
 		return withHeaders(newAPIError(http.StatusConflict, CodeIdempotencyConflict, "Idempotency-Key",
 			"a request with this key is still being answered; retry shortly").withHeader("Retry-After", "1"), rateLimitHeaders(rl))
-	case errors.Is(err, database.ErrIdempotencyMismatch):
+	case errors.Is(err, models.ErrIdempotencyMismatch):
 		return withHeaders(newAPIError(http.StatusUnprocessableEntity, CodeIdempotencyMismatch, "Idempotency-Key",
 			"was already used for a different message; use a new key"), rateLimitHeaders(rl))
-	case errors.Is(err, database.ErrInvalid):
+	case errors.Is(err, models.ErrInvalid):
 		return invalid("content", "must be printable text")
 	}
 	return conversationError(ctx, err, "")
@@ -386,8 +385,8 @@ func (h *ConversationHandler) admitError(ctx context.Context, err error, rl data
 
 // admit authenticates, validates and stores the diver's message under the
 // session's quota (committed before any generation).
-func (h *ConversationHandler) admit(ctx context.Context, in *postMessageInput) (models.GuestSession, uuid.UUID, database.Admission, error) {
-	var res database.Admission
+func (h *ConversationHandler) admit(ctx context.Context, in *postMessageInput) (models.GuestSession, uuid.UUID, models.Admission, error) {
+	var res models.Admission
 	s, err := h.auth.authenticate(ctx, in.Authorization)
 	if err != nil {
 		return s, uuid.Nil, res, err
@@ -399,12 +398,12 @@ func (h *ConversationHandler) admit(ctx context.Context, in *postMessageInput) (
 	if err := checkContent(in.Body.Content); err != nil {
 		return s, id, res, err
 	}
-	var idem *database.IdempotencyRequest
+	var idem *models.IdempotencyRequest
 	if in.IdempotencyKey != "" {
 		if err := checkIdempotencyKey(in.IdempotencyKey); err != nil {
 			return s, id, res, err
 		}
-		idem = &database.IdempotencyRequest{Key: in.IdempotencyKey, Fingerprint: fingerprint(id, in.Body.Content)}
+		idem = &models.IdempotencyRequest{Key: in.IdempotencyKey, Fingerprint: fingerprint(id, in.Body.Content)}
 	}
 	res, err = h.store.AdmitUserMessage(ctx, s.ID, id, in.Body.Content, h.quota, idem, historyTurns)
 	if err != nil {
@@ -416,7 +415,7 @@ func (h *ConversationHandler) admit(ctx context.Context, in *postMessageInput) (
 // answer has the planner reply to the stored message res.Message and stores
 // the reply. On failure the message stays, no reply is stored, and the
 // Idempotency-Key (if any) is marked failed so that a retry regenerates.
-func (h *ConversationHandler) answer(ctx context.Context, sessionID, conversationID uuid.UUID, res database.Admission,
+func (h *ConversationHandler) answer(ctx context.Context, sessionID, conversationID uuid.UUID, res models.Admission,
 	key string, emit func(string) error) (ExchangeBody, error) {
 	fail := func(err error) (ExchangeBody, error) {
 		if key != "" {
@@ -450,7 +449,7 @@ func (h *ConversationHandler) answer(ctx context.Context, sessionID, conversatio
 	if err != nil {
 		return fail(internalError())
 	}
-	stored, err := h.store.AddAssistantMessage(ctx, sessionID, conversationID, database.AssistantReply{
+	stored, err := h.store.AddAssistantMessage(ctx, sessionID, conversationID, models.AssistantReply{
 		Content: reply.Content, Citations: reply.Citations, Sites: suggestions(reply.Sites),
 		Constraints: cons, Model: reply.Model, IdempotencyKey: key})
 	if err != nil {
@@ -476,7 +475,7 @@ func planError(ctx context.Context, err error) error {
 		}
 		e := newAPIError(http.StatusServiceUnavailable, code, "", up.Name+" is not available right now; your message is saved, retry shortly (with the same Idempotency-Key to avoid a second copy)")
 		if up.RetryAfter > 0 {
-			e.withHeader("Retry-After", strconv.Itoa(database.Seconds(up.RetryAfter)))
+			e.withHeader("Retry-After", strconv.Itoa(models.Seconds(up.RetryAfter)))
 		}
 		return e
 	case err == context.DeadlineExceeded:

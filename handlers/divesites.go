@@ -5,12 +5,11 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/dovvydive/backend/database"
 	"github.com/dovvydive/backend/models"
 )
 
 type diveSiteStore interface {
-	ListDiveSites(ctx context.Context, f database.SiteFilter) (database.SitePage, error)
+	ListDiveSites(ctx context.Context, f models.SiteFilter) (models.SitePage, error)
 	GetDiveSite(ctx context.Context, id uuid.UUID) (models.DiveSite, error)
 }
 
@@ -74,7 +73,7 @@ type listDiveSitesOutput struct {
 // List returns a filtered page of dive site summaries (no facts, no
 // operators, the first paragraph of each text).
 func (h *DiveSiteHandler) List(ctx context.Context, in *listDiveSitesInput) (*listDiveSitesOutput, error) {
-	f := database.SiteFilter{Region: in.Region, State: in.State, Difficulty: string(in.Difficulty), Name: in.Q,
+	f := models.SiteFilter{Region: in.Region, State: in.State, Difficulty: string(in.Difficulty), Name: in.Q,
 		MaxDepthM: in.MaxDepth, Limit: in.Limit, Offset: in.Offset}
 	if in.Certification != "" {
 		f.Certifications, _ = models.CertificationsUpTo(string(in.Certification))

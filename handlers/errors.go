@@ -11,9 +11,8 @@ import (
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/dovvydive/backend/models"
 	"github.com/gin-gonic/gin"
-
-	"github.com/dovvydive/backend/database"
 )
 
 // Error codes: the one vocabulary of the "code" field. The OpenAPI document
@@ -163,13 +162,13 @@ func storeError(ctx context.Context, err error) error {
 	}
 	// Whatever the driver reports, a failure after the request's deadline is
 	// the deadline's doing: the database was too slow, so 503, never 500.
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) && !errors.Is(err, database.ErrNotFound) {
-		err = errors.Join(database.ErrUnavailable, err)
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) && !errors.Is(err, models.ErrNotFound) {
+		err = errors.Join(models.ErrUnavailable, err)
 	}
 	switch {
-	case errors.Is(err, database.ErrNotFound):
+	case errors.Is(err, models.ErrNotFound):
 		return newAPIError(http.StatusNotFound, CodeNotFound, "", "no such resource")
-	case errors.Is(err, database.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, models.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		loggerFrom(ctx).Warn("database unavailable", "error", err.Error())
 		return newAPIError(http.StatusServiceUnavailable, CodeDatabaseUnavailable, "",
 			"the database is not available right now; retry shortly")

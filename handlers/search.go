@@ -8,7 +8,6 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
-	"github.com/dovvydive/backend/database"
 	"github.com/dovvydive/backend/knowledge"
 	"github.com/dovvydive/backend/models"
 )
@@ -107,7 +106,7 @@ func (h *SearchHandler) Search(ctx context.Context, in *searchInput) (*searchOut
 	}
 	req := knowledge.SearchRequest{Query: body.Query, Embedding: body.Embedding, K: body.K, MinScore: body.MinScore}
 	if f := body.Filters; f != nil {
-		req.Filter = database.SearchFilter{Region: f.Region, State: f.State, Difficulty: string(f.Difficulty), MaxDepthM: f.MaxDepth}
+		req.Filter = models.SearchFilter{Region: f.Region, State: f.State, Difficulty: string(f.Difficulty), MaxDepthM: f.MaxDepth}
 		if f.Certification != "" {
 			req.Filter.Certifications, _ = models.CertificationsUpTo(string(f.Certification))
 		}

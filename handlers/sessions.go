@@ -9,12 +9,11 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/dovvydive/backend/database"
 	"github.com/dovvydive/backend/models"
 )
 
 type sessionStore interface {
-	CreateGuestSessionCapped(ctx context.Context, n database.NewGuestSession) (models.GuestSession, error)
+	CreateGuestSessionCapped(ctx context.Context, n models.NewGuestSession) (models.GuestSession, error)
 	AuthenticateSession(ctx context.Context, id uuid.UUID, ttl time.Duration) (models.GuestSession, error)
 }
 
@@ -36,10 +35,10 @@ type SessionHandler struct {
 // NewSessionHandler returns a SessionHandler signing tokens with secret.
 func NewSessionHandler(store sessionStore, secret []byte, limits SessionLimits) *SessionHandler {
 	if limits.CreatePerIPHour <= 0 {
-		limits.CreatePerIPHour = database.DefaultSessionCreationLimit
+		limits.CreatePerIPHour = models.DefaultSessionCreationLimit
 	}
 	if limits.MaxAge <= 0 {
-		limits.MaxAge = database.DefaultSessionMaxAge
+		limits.MaxAge = models.DefaultSessionMaxAge
 	}
 	return &SessionHandler{store: store, limits: limits, auth: &sessionAuth{secret: secret, ttl: limits.TTL, store: store}}
 }
@@ -76,16 +75,16 @@ func (h *SessionHandler) Create(ctx context.Context, in *createSessionInput) (*s
 	if in.Body != nil && in.Body.Language != "" {
 		language = in.Body.Language
 	}
-	s, err := h.store.CreateGuestSessionCapped(ctx, database.NewGuestSession{
+	s, err := h.store.CreateGuestSessionCapped(ctx, models.NewGuestSession{
 		Language: string(language), TTL: h.limits.TTL, MaxAge: h.limits.MaxAge,
-		ClientKey: database.ClientKey(h.auth.secret, clientIPFrom(ctx)),
+		ClientKey: models.ClientKey(h.auth.secret, clientIPFrom(ctx)),
 		Limit:     h.limits.CreatePerIPHour, Window: time.Hour,
 	})
-	var capped *database.CreationLimitError
+	var capped *models.CreationLimitError
 	if errors.As(err, &capped) {
 		return nil, newAPIError(http.StatusTooManyRequests, CodeTooManySessions, "",
 			"this client has started too many sessions in the last hour; reuse one or retry later").
-			withHeader("Retry-After", strconv.Itoa(database.Seconds(capped.RetryAfter)))
+			withHeader("Retry-After", strconv.Itoa(models.Seconds(capped.RetryAfter)))
 	}
 	if err != nil {
 		return nil, storeError(ctx, err)

@@ -101,7 +101,7 @@ func TestDiveSites_ETagRevalidatesTo304WithoutABody(t *testing.T) {
 
 type busySearchStore struct{ handlers.Store }
 
-func (busySearchStore) Search(context.Context, []float32, int, int, database.SearchFilter) ([]database.SearchHit, error) {
+func (busySearchStore) Search(context.Context, []float32, int, int, models.SearchFilter) ([]models.SearchHit, error) {
 	return nil, errors.Join(database.ErrBusy, context.DeadlineExceeded)
 }
 
