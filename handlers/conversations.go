@@ -2,9 +2,6 @@ package handlers
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -18,43 +15,36 @@ import (
 	"github.com/dovvydive/backend/planner"
 )
 
-// historyTurns is how many earlier messages the planner is given: the
-// constraints carry the conversation's facts, the turns its wording.
-const historyTurns = 10
-
 type conversationStore interface {
 	CreateConversation(ctx context.Context, sessionID uuid.UUID, title string) (models.Conversation, error)
 	ListConversations(ctx context.Context, sessionID uuid.UUID, limit int, cursor string) ([]models.Conversation, string, error)
 	GetConversation(ctx context.Context, sessionID, id uuid.UUID, messageLimit int, cursor string) (models.ConversationPage, error)
 	DeleteConversation(ctx context.Context, sessionID, id uuid.UUID) error
-	AdmitUserMessage(ctx context.Context, sessionID, conversationID uuid.UUID, content string, q models.Quota,
-		idem *models.IdempotencyRequest, history int) (models.Admission, error)
-	AddAssistantMessage(ctx context.Context, sessionID, conversationID uuid.UUID, r models.AssistantReply) (models.Message, error)
-	FailIdempotencyKey(ctx context.Context, sessionID uuid.UUID, key string) error
-	ConversationTurns(ctx context.Context, sessionID, conversationID, exclude uuid.UUID, n int) (json.RawMessage, []models.Turn, error)
+}
+
+// Chat is the conversation use case the message routes call;
+// *planner.Chat implements it.
+type Chat interface {
+	Admit(ctx context.Context, sessionID, conversationID uuid.UUID, content, idempotencyKey string) (models.Admission, error)
+	Answer(ctx context.Context, sessionID, conversationID uuid.UUID, adm models.Admission, idempotencyKey string,
+		emit func(delta string) error) (models.Message, error)
 }
 
 // Planner answers a diver's message; *planner.Planner implements it.
-type Planner interface {
-	Plan(ctx context.Context, turn planner.Turn, emit func(delta string) error) (planner.Reply, error)
-}
+type Planner = planner.Answerer
 
 // ConversationHandler serves /api/v1/conversations: a guest session's
 // planning conversations and the planner's replies.
 type ConversationHandler struct {
-	store   conversationStore
-	auth    *sessionAuth
-	planner Planner
-	quota   models.Quota
+	store conversationStore
+	auth  *sessionAuth
+	chat  Chat
 }
 
-// NewConversationHandler returns a ConversationHandler allowing each session
-// quotaPerHour messages per rolling hour.
-func NewConversationHandler(store conversationStore, auth *sessionAuth, p Planner, quotaPerHour int) *ConversationHandler {
-	if quotaPerHour <= 0 {
-		quotaPerHour = models.DefaultMessageQuota.Limit
-	}
-	return &ConversationHandler{store: store, auth: auth, planner: p, quota: models.Quota{Limit: quotaPerHour, Window: time.Hour}}
+// NewConversationHandler returns a ConversationHandler reading
+// conversations from store and answering messages through chat.
+func NewConversationHandler(store conversationStore, auth *sessionAuth, chat Chat) *ConversationHandler {
+	return &ConversationHandler{store: store, auth: auth, chat: chat}
 }
 
 // ConversationView is a conversation without its messages.
@@ -94,28 +84,10 @@ func messageView(m models.Message) MessageView {
 		v.Sites = []models.SiteSuggestion{}
 	}
 	if m.Role == models.RoleAssistant {
-		c := decodeConstraints(m.Constraints)
+		c := planner.DecodeConstraints(m.Constraints)
 		v.Constraints = &c
 	}
 	return v
-}
-
-// decodeConstraints reads stored constraints; anything unreadable is the
-// empty set (the planner then starts afresh), never an error for the diver.
-func decodeConstraints(raw json.RawMessage) planner.Constraints {
-	var c planner.Constraints
-	if len(raw) > 0 {
-		_ = json.Unmarshal(raw, &c)
-	}
-	for _, s := range []*[]string{&c.Places, &c.Wishes, &c.Specialties} {
-		if *s == nil {
-			*s = []string{}
-		}
-	}
-	if c.Months == nil {
-		c.Months = []int{}
-	}
-	return c
 }
 
 // ConversationPath is the {id} of every /api/v1/conversations/{id} route.
@@ -245,7 +217,7 @@ func (h *ConversationHandler) Get(ctx context.Context, in *getConversationInput)
 	}
 	out := &getConversationOutput{CacheControl: noStore}
 	out.Body.Data = ConversationDetail{ConversationView: conversationView(page.Conversation),
-		Constraints: decodeConstraints(page.Conversation.Constraints), Messages: make([]MessageView, len(page.Messages))}
+		Constraints: planner.DecodeConstraints(page.Conversation.Constraints), Messages: make([]MessageView, len(page.Messages))}
 	for i, m := range page.Messages {
 		out.Body.Data.Messages[i] = messageView(m)
 	}
@@ -330,15 +302,6 @@ func checkIdempotencyKey(key string) error {
 	return nil
 }
 
-// fingerprint identifies a message request for its Idempotency-Key: the
-// conversation and the exact content.
-func fingerprint(conversationID uuid.UUID, content string) string {
-	h := sha256.New()
-	h.Write(conversationID[:])
-	h.Write([]byte(content))
-	return hex.EncodeToString(h.Sum(nil))
-}
-
 // rateLimitHeaders are the RateLimit-* headers (draft-ietf-httpapi-
 // ratelimit-headers, the widely deployed form) of a session's quota.
 func rateLimitHeaders(rl models.RateLimit) http.Header {
@@ -398,64 +361,26 @@ func (h *ConversationHandler) admit(ctx context.Context, in *postMessageInput) (
 	if err := checkContent(in.Body.Content); err != nil {
 		return s, id, res, err
 	}
-	var idem *models.IdempotencyRequest
 	if in.IdempotencyKey != "" {
 		if err := checkIdempotencyKey(in.IdempotencyKey); err != nil {
 			return s, id, res, err
 		}
-		idem = &models.IdempotencyRequest{Key: in.IdempotencyKey, Fingerprint: fingerprint(id, in.Body.Content)}
 	}
-	res, err = h.store.AdmitUserMessage(ctx, s.ID, id, in.Body.Content, h.quota, idem, historyTurns)
+	res, err = h.chat.Admit(ctx, s.ID, id, in.Body.Content, in.IdempotencyKey)
 	if err != nil {
 		return s, id, res, h.admitError(ctx, err, res.RateLimit)
 	}
 	return s, id, res, nil
 }
 
-// answer has the planner reply to the stored message res.Message and stores
-// the reply. On failure the message stays, no reply is stored, and the
-// Idempotency-Key (if any) is marked failed so that a retry regenerates.
+// answer has the chat answer the admitted message and encodes the exchange.
 func (h *ConversationHandler) answer(ctx context.Context, sessionID, conversationID uuid.UUID, res models.Admission,
 	key string, emit func(string) error) (ExchangeBody, error) {
-	fail := func(err error) (ExchangeBody, error) {
-		if key != "" {
-			// The client may be gone: record the failure regardless.
-			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
-			if ferr := h.store.FailIdempotencyKey(fctx, sessionID, key); ferr != nil {
-				loggerFrom(ctx).Warn("idempotency key: could not mark failed", "error", ferr.Error())
-			}
-		}
-		return ExchangeBody{}, err
-	}
-	rawCons, turns := res.Constraints, res.History
-	if !res.HasHistory { // a regeneration: read them now
-		var err error
-		rawCons, turns, err = h.store.ConversationTurns(ctx, sessionID, conversationID, res.Message.ID, historyTurns)
-		if err != nil {
-			return fail(conversationError(ctx, err, ""))
-		}
-	}
-	history := make([]planner.Message, len(turns))
-	for i, t := range turns {
-		history[i] = planner.Message{Role: t.Role, Content: t.Content}
-	}
-	reply, err := h.planner.Plan(ctx, planner.Turn{Message: res.Message.Content, History: history,
-		PrevConstraints: decodeConstraints(rawCons)}, emit)
+	reply, err := h.chat.Answer(ctx, sessionID, conversationID, res, key, emit)
 	if err != nil {
-		return fail(planError(ctx, err))
+		return ExchangeBody{}, planError(ctx, err)
 	}
-	cons, err := json.Marshal(reply.Constraints)
-	if err != nil {
-		return fail(internalError())
-	}
-	stored, err := h.store.AddAssistantMessage(ctx, sessionID, conversationID, models.AssistantReply{
-		Content: reply.Content, Citations: reply.Citations, Sites: suggestions(reply.Sites),
-		Constraints: cons, Model: reply.Model, IdempotencyKey: key})
-	if err != nil {
-		return fail(conversationError(ctx, err, ""))
-	}
-	return ExchangeBody{Data: Exchange{Message: messageView(res.Message), Reply: messageView(stored)}}, nil
+	return ExchangeBody{Data: Exchange{Message: messageView(res.Message), Reply: messageView(reply)}}, nil
 }
 
 // planError maps the planner's failures. Upstream names (gemini, embedding)
@@ -478,21 +403,10 @@ func planError(ctx context.Context, err error) error {
 			e.withHeader("Retry-After", strconv.Itoa(models.Seconds(up.RetryAfter)))
 		}
 		return e
-	case err == context.DeadlineExceeded:
-		// Plan returns the bare context error only when generation itself
-		// ran out of time (a retrieval timeout comes wrapped, and is the
-		// database's): the request deadline cut the answer short.
+	case errors.Is(err, planner.ErrAnswerTimeout):
 		loggerFrom(ctx).Warn("planner: generation exceeded the request timeout")
 		return newAPIError(http.StatusServiceUnavailable, CodeGeneratorUnavailable, "",
 			"the answer took longer than the request timeout; your message is saved, retry shortly")
 	}
-	return storeError(ctx, err)
-}
-
-func suggestions(ss []planner.SiteRef) []models.SiteSuggestion {
-	out := make([]models.SiteSuggestion, len(ss))
-	for i, s := range ss {
-		out[i] = models.SiteSuggestion{ID: s.ID, Slug: s.Slug, NameEn: s.NameEn, NameZh: s.NameZh, Reason: s.Reason}
-	}
-	return out
+	return conversationError(ctx, err, "")
 }

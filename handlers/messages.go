@@ -33,7 +33,10 @@ func (h *ConversationHandler) PostMessage(ctx context.Context, in *postMessageIn
 	sse := acceptsEventStream(in.Accept)
 
 	if res.Replayed {
-		body := ExchangeBody{Data: Exchange{Message: messageView(res.Message), Reply: messageView(*res.Reply)}}
+		body, err := h.answer(ctx, s.ID, convID, res, in.IdempotencyKey, nil) // the stored reply, without generating
+		if err != nil {
+			return nil, withHeaders(err, limits)
+		}
 		return &huma.StreamResponse{Body: func(hctx huma.Context) {
 			w := humagin.Unwrap(hctx).Writer
 			if !sse {

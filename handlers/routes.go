@@ -26,6 +26,7 @@ type Store interface {
 	diveOperatorStore
 	sessionStore
 	conversationStore
+	planner.ChatStore
 	knowledge.SearchStore
 	planner.Database
 }
@@ -122,7 +123,7 @@ func NewRouter(cfg RouterConfig, store Store) (*gin.Engine, error) {
 			return nil, fmt.Errorf("router: %w", err)
 		}
 	}
-	convs := NewConversationHandler(store, sessions.auth, p, cfg.MessagesPerHour)
+	convs := NewConversationHandler(store, sessions.auth, planner.NewChat(store, p, cfg.MessagesPerHour))
 	createConv := authed(op(http.MethodPost, "/api/v1/conversations", "createConversation", "Start a conversation", 413, 415, 503))
 	createConv.DefaultStatus = http.StatusCreated
 	huma.Register(api, createConv, convs.Create)
