@@ -37,14 +37,13 @@ type Planner = planner.Answerer
 // planning conversations and the planner's replies.
 type ConversationHandler struct {
 	store conversationStore
-	auth  *sessionAuth
 	chat  Chat
 }
 
 // NewConversationHandler returns a ConversationHandler reading
 // conversations from store and answering messages through chat.
-func NewConversationHandler(store conversationStore, auth *sessionAuth, chat Chat) *ConversationHandler {
-	return &ConversationHandler{store: store, auth: auth, chat: chat}
+func NewConversationHandler(store conversationStore, chat Chat) *ConversationHandler {
+	return &ConversationHandler{store: store, chat: chat}
 }
 
 // ConversationView is a conversation without its messages.
@@ -117,17 +116,14 @@ type createConversationInput struct {
 
 // Create starts a conversation in the caller's session.
 func (h *ConversationHandler) Create(ctx context.Context, in *createConversationInput) (*conversationOutput, error) {
-	s, err := h.auth.authenticate(ctx, in.Authorization)
-	if err != nil {
-		return nil, err
-	}
+	s := sessionFrom(ctx)
 	title := ""
 	if in.Body != nil {
 		title = strings.TrimSpace(in.Body.Title)
 	}
 	c, err := h.store.CreateConversation(ctx, s.ID, title)
 	if err != nil {
-		return nil, conversationError(ctx, err, "title")
+		return nil, inField(err, "title", "must be printable text of at most the allowed length")
 	}
 	return &conversationOutput{CacheControl: noStore, Body: DataBody[ConversationView]{Data: conversationView(c)}}, nil
 }
@@ -162,13 +158,10 @@ type listConversationsOutput struct {
 
 // List returns the caller's conversations, most recently active first.
 func (h *ConversationHandler) List(ctx context.Context, in *listConversationsInput) (*listConversationsOutput, error) {
-	s, err := h.auth.authenticate(ctx, in.Authorization)
-	if err != nil {
-		return nil, err
-	}
+	s := sessionFrom(ctx)
 	list, next, err := h.store.ListConversations(ctx, s.ID, in.Limit, in.Cursor)
 	if err != nil {
-		return nil, conversationError(ctx, err, "cursor")
+		return nil, inField(err, "cursor", "is not one this list returned")
 	}
 	out := &listConversationsOutput{CacheControl: noStore}
 	out.Body.Data = make([]ConversationView, len(list))
@@ -203,17 +196,14 @@ type getConversationOutput struct {
 
 // Get returns one of the caller's conversations with its latest messages.
 func (h *ConversationHandler) Get(ctx context.Context, in *getConversationInput) (*getConversationOutput, error) {
-	s, err := h.auth.authenticate(ctx, in.Authorization)
-	if err != nil {
-		return nil, err
-	}
+	s := sessionFrom(ctx)
 	id, err := in.uuid()
 	if err != nil {
 		return nil, err
 	}
 	page, err := h.store.GetConversation(ctx, s.ID, id, in.Limit, in.Cursor)
 	if err != nil {
-		return nil, conversationError(ctx, err, "cursor")
+		return nil, inField(err, "cursor", "is not one this list returned")
 	}
 	out := &getConversationOutput{CacheControl: noStore}
 	out.Body.Data = ConversationDetail{ConversationView: conversationView(page.Conversation),
@@ -232,33 +222,15 @@ type deleteConversationInput struct {
 
 // Delete deletes one of the caller's conversations with its messages.
 func (h *ConversationHandler) Delete(ctx context.Context, in *deleteConversationInput) (*struct{}, error) {
-	s, err := h.auth.authenticate(ctx, in.Authorization)
-	if err != nil {
-		return nil, err
-	}
+	s := sessionFrom(ctx)
 	id, err := in.uuid()
 	if err != nil {
 		return nil, err
 	}
 	if err := h.store.DeleteConversation(ctx, s.ID, id); err != nil {
-		return nil, conversationError(ctx, err, "")
+		return nil, err
 	}
 	return nil, nil
-}
-
-// conversationError maps the conversation store's errors: another session's
-// conversation is a 404 like a missing one, never a 403; ErrInvalid is the
-// caller's field.
-func conversationError(ctx context.Context, err error, field string) error {
-	switch {
-	case errors.Is(err, models.ErrInvalid) && field == "cursor":
-		return invalid("cursor", "is not one this list returned")
-	case errors.Is(err, models.ErrInvalid) && field != "":
-		return invalid(field, "must be printable text of at most the allowed length")
-	case errors.Is(err, models.ErrSessionExpired):
-		return sessionExpired()
-	}
-	return storeError(ctx, err)
 }
 
 // PostMessageBody is a diver's message.
@@ -312,48 +284,12 @@ func rateLimitHeaders(rl models.RateLimit) http.Header {
 	return h
 }
 
-func withHeaders(err error, h http.Header) error {
-	var apiErr *APIError
-	if errors.As(err, &apiErr) {
-		for k, v := range h {
-			if apiErr.header == nil {
-				apiErr.header = http.Header{}
-			}
-			apiErr.header[k] = v
-		}
-	}
-	return err
-}
-
-// admitError maps AddUserMessage's refusals.
-func (h *ConversationHandler) admitError(ctx context.Context, err error, rl models.RateLimit) error {
-	var quota *models.QuotaError
-	switch {
-	case errors.As(err, &quota):
-		return withHeaders(newAPIError(http.StatusTooManyRequests, CodeQuotaExceeded, "",
-			"this session has sent its "+strconv.Itoa(quota.Limit)+" messages for the hour; retry after Retry-After seconds").
-			withHeader("Retry-After", strconv.Itoa(models.Seconds(quota.RetryAfter))),
-			rateLimitHeaders(models.RateLimit{Limit: quota.Limit, Reset: quota.RetryAfter}))
-	case errors.Is(err, models.ErrIdempotencyInFlight):
-		return withHeaders(newAPIError(http.StatusConflict, CodeIdempotencyConflict, "Idempotency-Key",
-			"a request with this key is still being answered; retry shortly").withHeader("Retry-After", "1"), rateLimitHeaders(rl))
-	case errors.Is(err, models.ErrIdempotencyMismatch):
-		return withHeaders(newAPIError(http.StatusUnprocessableEntity, CodeIdempotencyMismatch, "Idempotency-Key",
-			"was already used for a different message; use a new key"), rateLimitHeaders(rl))
-	case errors.Is(err, models.ErrInvalid):
-		return invalid("content", "must be printable text")
-	}
-	return conversationError(ctx, err, "")
-}
-
-// admit authenticates, validates and stores the diver's message under the
-// session's quota (committed before any generation).
+// admit validates and stores the diver's message under the session's quota
+// (committed before any generation). Its errors are answers (errorFor has
+// mapped them), a refused Idempotency-Key's with the RateLimit headers.
 func (h *ConversationHandler) admit(ctx context.Context, in *postMessageInput) (models.GuestSession, uuid.UUID, models.Admission, error) {
 	var res models.Admission
-	s, err := h.auth.authenticate(ctx, in.Authorization)
-	if err != nil {
-		return s, uuid.Nil, res, err
-	}
+	s := sessionFrom(ctx)
 	id, err := in.uuid()
 	if err != nil {
 		return s, id, res, err
@@ -368,7 +304,11 @@ func (h *ConversationHandler) admit(ctx context.Context, in *postMessageInput) (
 	}
 	res, err = h.chat.Admit(ctx, s.ID, id, in.Body.Content, in.IdempotencyKey)
 	if err != nil {
-		return s, id, res, h.admitError(ctx, err, res.RateLimit)
+		answer := errorFor(ctx, inField(err, "content", "must be printable text"))
+		if errors.Is(err, models.ErrIdempotencyInFlight) || errors.Is(err, models.ErrIdempotencyMismatch) {
+			withHeaders(answer, rateLimitHeaders(res.RateLimit))
+		}
+		return s, id, res, answer
 	}
 	return s, id, res, nil
 }
@@ -378,35 +318,7 @@ func (h *ConversationHandler) answer(ctx context.Context, sessionID, conversatio
 	key string, emit func(string) error) (ExchangeBody, error) {
 	reply, err := h.chat.Answer(ctx, sessionID, conversationID, res, key, emit)
 	if err != nil {
-		return ExchangeBody{}, planError(ctx, err)
+		return ExchangeBody{}, errorFor(ctx, err)
 	}
 	return ExchangeBody{Data: Exchange{Message: messageView(res.Message), Reply: messageView(reply)}}, nil
-}
-
-// planError maps the planner's failures. Upstream names (gemini, embedding)
-// are told to the client; their error text, which may quote the request,
-// goes to the log only at warn level, never the message.
-func planError(ctx context.Context, err error) error {
-	if clientGone(ctx) {
-		return clientClosed{} // whatever failed, failed because the client left
-	}
-	var up *planner.ErrUpstream
-	switch {
-	case errors.As(err, &up):
-		loggerFrom(ctx).Warn("planner: upstream failed", "upstream", up.Name)
-		code := CodeGeneratorUnavailable
-		if up.Name == "embedding" {
-			code = CodeEmbeddingUnavailable
-		}
-		e := newAPIError(http.StatusServiceUnavailable, code, "", up.Name+" is not available right now; your message is saved, retry shortly (with the same Idempotency-Key to avoid a second copy)")
-		if up.RetryAfter > 0 {
-			e.withHeader("Retry-After", strconv.Itoa(models.Seconds(up.RetryAfter)))
-		}
-		return e
-	case errors.Is(err, planner.ErrAnswerTimeout):
-		loggerFrom(ctx).Warn("planner: generation exceeded the request timeout")
-		return newAPIError(http.StatusServiceUnavailable, CodeGeneratorUnavailable, "",
-			"the answer took longer than the request timeout; your message is saved, retry shortly")
-	}
-	return conversationError(ctx, err, "")
 }

@@ -80,7 +80,7 @@ func (h *DiveSiteHandler) List(ctx context.Context, in *listDiveSitesInput) (*li
 	}
 	page, err := h.store.ListDiveSites(ctx, f)
 	if err != nil {
-		return nil, storeError(ctx, err)
+		return nil, err
 	}
 	if page.Sites == nil {
 		page.Sites = []models.DiveSiteSummary{}
@@ -111,7 +111,7 @@ func (h *DiveSiteHandler) Get(ctx context.Context, in *getDiveSiteInput) (*getDi
 	}
 	site, err := h.store.GetDiveSite(ctx, id)
 	if err != nil {
-		return nil, storeError(ctx, err)
+		return nil, err
 	}
 	detail := DiveSiteDetail{DiveSite: site, Operators: site.Operators}
 	if detail.Operators == nil {

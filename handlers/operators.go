@@ -49,7 +49,7 @@ func (h *DiveOperatorHandler) List(ctx context.Context, in *listDiveOperatorsInp
 	}
 	page, err := h.store.ListDiveOperators(ctx, f)
 	if err != nil {
-		return nil, storeError(ctx, err)
+		return nil, err
 	}
 	if page.Operators == nil {
 		page.Operators = []models.DiveOperator{}

@@ -2,9 +2,7 @@ package handlers
 
 import (
 	"context"
-	"errors"
 	"math"
-	"net/http"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -24,7 +22,7 @@ type SearchHandler struct {
 func registerSearch(api huma.API, op huma.Operation, s *knowledge.Searcher) (*SearchHandler, error) {
 	h := &SearchHandler{searcher: s}
 	op.SkipValidateBody = true
-	huma.Register(api, op, h.Search)
+	register(api, op, h.Search)
 	var err error
 	h.body, err = newSearchBody(api, op.Path)
 	return h, err
@@ -112,21 +110,8 @@ func (h *SearchHandler) Search(ctx context.Context, in *searchInput) (*searchOut
 		}
 	}
 	hits, k, err := h.searcher.Search(ctx, req)
-	var inputErr *knowledge.InputError
-	switch {
-	case errors.As(err, &inputErr):
-		return nil, invalid(inputErr.Field, inputErr.Message)
-	case err != nil && clientGone(ctx):
-		return nil, clientClosed{} // an embedding cut short by the client's leaving is nobody's outage
-	case errors.Is(err, knowledge.ErrEmbeddingUnavailable):
-		loggerFrom(ctx).Warn("embedding unavailable", "error", err.Error())
-		return nil, newAPIError(http.StatusServiceUnavailable, CodeEmbeddingUnavailable, "",
-			"the embedding service is not available right now; retry shortly")
-	case errors.Is(err, knowledge.ErrEmbeddingFailed):
-		loggerFrom(ctx).Error("embedding failed", "error", err.Error())
-		return nil, newAPIError(http.StatusBadGateway, CodeEmbeddingFailed, "", "the query could not be embedded")
-	case err != nil:
-		return nil, storeError(ctx, err)
+	if err != nil {
+		return nil, err
 	}
 	out := &searchOutput{Body: SearchResponse{Data: make([]SearchResult, len(hits)), Model: h.searcher.Model(), K: k}}
 	for i, hit := range hits {

@@ -113,6 +113,14 @@ var (
 	ErrEmbeddingFailed      = errors.New("the query could not be embedded")
 )
 
+// IsEmbeddingOutage tells an embedding failure that may pass (the service
+// down, rate-limited or too slow: ErrEmbeddingUnavailable) from one that
+// will not (it answered, unusably: ErrEmbeddingFailed). A search and a
+// planner's message classify their embedding failures by it alike.
+func IsEmbeddingOutage(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, embedding.ErrUpstream)
+}
+
 // Search answers a request and returns the k it used.
 //
 // A query is searched both ways, as the planner does: its embedding's
@@ -146,7 +154,7 @@ func (s *Searcher) Search(ctx context.Context, req SearchRequest) ([]Result, int
 	query = ExpandQuery(query)
 	vec, err := s.embedder.EmbedQuery(ctx, query)
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, embedding.ErrUpstream) {
+		if IsEmbeddingOutage(err) {
 			return nil, 0, fmt.Errorf("%w: %w", ErrEmbeddingUnavailable, err)
 		}
 		return nil, 0, fmt.Errorf("%w: %w", ErrEmbeddingFailed, err)
