@@ -151,7 +151,7 @@ func TestContract_AHandlerAnsweringOutsideTheContractFailsTheTest(t *testing.T) 
 	t.Parallel()
 	// A store whose "not found" makes the list handler answer 404, a status
 	// the document does not list for GET /api/v1/dive-sites.
-	store := fakeStore{Store: unconnectedDB(t), list: func(context.Context) error { return models.ErrNotFound }}
+	store := fakeStore{testStore: unconnectedDB(t), list: func(context.Context) error { return models.ErrNotFound }}
 	srv := newServer(t, store)
 	rec := &recordingT{TB: t}
 	client := &http.Client{Transport: contracttest.Transport(rec, nil)}

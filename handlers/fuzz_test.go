@@ -31,7 +31,7 @@ import (
 // Run one with: go test ./handlers/ -run '^$' -fuzz '^FuzzSearch$' -fuzztime 20s
 
 // pickyStore is a handlers.Store that checks its inputs like PostgreSQL.
-type pickyStore struct{ handlers.Store }
+type pickyStore struct{ testStore }
 
 var errDriver = errors.New(`ERROR: invalid byte sequence for encoding "UTF8": 0x00 (SQLSTATE 22021)`)
 
@@ -104,8 +104,8 @@ var (
 
 func fuzzSetup(f *testing.F) {
 	fuzzOnce.Do(func() {
-		r, err := handlers.NewRouter(handlers.RouterConfig{Log: slog.New(slog.DiscardHandler), RequestTimeout: 5 * time.Second,
-			MaxBodyBytes: 1 << 20, SessionSecret: []byte("fuzz-secret-fuzz-secret-fuzz-secret!"), SessionTTL: time.Hour,
+		r, err := testRouter(serverConfig{RouterConfig: handlers.RouterConfig{Log: slog.New(slog.DiscardHandler), RequestTimeout: 5 * time.Second,
+			MaxBodyBytes: 1 << 20, SessionSecret: []byte("fuzz-secret-fuzz-secret-fuzz-secret!")}, SessionTTL: time.Hour,
 			Embedder: embedding.Hash{}}, pickyStore{})
 		if err != nil {
 			panic(err)

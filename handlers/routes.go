@@ -16,23 +16,36 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/dovvydive/backend/knowledge"
-	"github.com/dovvydive/backend/knowledge/embedding"
-	"github.com/dovvydive/backend/planner"
 )
 
-// Store is everything the API needs from the database.
+// Store is what the handlers read and write directly (health, sites,
+// operators, sessions, conversations), in domain types; *database.DB
+// implements it.
 type Store interface {
 	healthChecker
 	diveSiteStore
 	diveOperatorStore
 	sessionStore
 	conversationStore
-	planner.ChatStore
-	knowledge.SearchStore
-	planner.Database
 }
 
-// RouterConfig configures NewRouter.
+// Searcher is the knowledge search; *knowledge.Searcher implements it.
+type Searcher interface {
+	Search(ctx context.Context, req knowledge.SearchRequest) ([]knowledge.Result, int, error)
+	Model() string
+}
+
+// Services are the use cases the API calls, built once (in app, by serve)
+// and handed to NewRouter: the router builds none of its own.
+type Services struct {
+	Store    Store
+	Chat     Chat          // a conversation's messages (*planner.Chat)
+	Searcher Searcher      // POST /api/v1/search
+	Sessions SessionLimits // guest sessions' lifetime and creation cap
+}
+
+// RouterConfig is the HTTP settings of NewRouter. What the API does (quota,
+// search settings, the planner, session lifetimes) is the services'.
 type RouterConfig struct {
 	Log *slog.Logger
 	// AccessLog takes the one line per request; nil means Log. serve gives
@@ -42,36 +55,25 @@ type RouterConfig struct {
 	MaxBodyBytes   int64
 	TrustedProxies []string // empty: trust none, ClientIP is the peer address
 	CORSOrigins    []string
-	SessionSecret  []byte // signs guest-session tokens
-	SessionTTL     time.Duration
-	// SessionMaxAge caps a session's life however active (0: database.DefaultSessionMaxAge).
-	SessionMaxAge time.Duration
-	// SessionsPerIPHour caps sessions one client address creates per hour (0: database.DefaultSessionCreationLimit).
-	SessionsPerIPHour int
-	// MessagesPerHour is each session's message quota per rolling hour (0: database.DefaultMessageQuota).
-	MessagesPerHour int
-	// Planner answers messages; nil builds the offline extractive planner
-	// over the store and Embedder.
-	Planner  Planner
-	Embedder embedding.Embedder // embeds search queries
-	EfSearch int                // HNSW candidate list size for searches
-	MinScore float64            // search relevance floor (0: only hits of score ≤ 0 are dropped; negative: the default)
-	Metrics  *HTTPMetrics       // nil: requests are not counted
+	// SessionSecret signs the bearer tokens (the HTTP credential: how a
+	// request names its session) and keys the HMAC of client addresses.
+	SessionSecret []byte
+	Metrics       *HTTPMetrics // nil: requests are not counted
 	// MetricsHandler, when set, is served at GET /metrics on this router
 	// (nil when metrics have their own port).
 	MetricsHandler http.Handler
 }
 
 // NewRouter returns the whole API. Every route is listed here.
-func NewRouter(cfg RouterConfig, store Store) (*gin.Engine, error) {
+func NewRouter(cfg RouterConfig, svc Services) (*gin.Engine, error) {
+	if svc.Store == nil || svc.Chat == nil || svc.Searcher == nil {
+		return nil, errors.New("router: the store, the chat and the searcher are required")
+	}
 	r, api, err := newAPI(cfg)
 	if err != nil {
 		return nil, err
 	}
-	searcher, err := knowledge.NewSearcher(store, cfg.Embedder, cfg.EfSearch, cfg.MinScore)
-	if err != nil {
-		return nil, fmt.Errorf("router: %w", err)
-	}
+	store := svc.Store
 	// op fills what every operation shares: the body limits, and the errors
 	// every route can answer (bad input, 500, and 503 while the database is
 	// out of reach).
@@ -101,8 +103,7 @@ func NewRouter(cfg RouterConfig, store Store) (*gin.Engine, error) {
 	operators := NewDiveOperatorHandler(store)
 	register(api, cachedOp(op(http.MethodGet, "/api/v1/dive-operators", "listDiveOperators", "Dive operators, optionally by region or site", 503)), operators.List)
 
-	sessions := NewSessionHandler(store, cfg.SessionSecret, SessionLimits{TTL: cfg.SessionTTL, MaxAge: cfg.SessionMaxAge,
-		CreatePerIPHour: cfg.SessionsPerIPHour})
+	sessions := NewSessionHandler(store, cfg.SessionSecret, svc.Sessions)
 	create := op(http.MethodPost, "/api/v1/sessions", "createSession", "Start a guest session", 413, 415, 429, 503)
 	create.DefaultStatus = http.StatusCreated
 	register(api, create, sessions.Create)
@@ -110,15 +111,7 @@ func NewRouter(cfg RouterConfig, store Store) (*gin.Engine, error) {
 
 	// The trip planner: a session's conversations. Another session's
 	// conversation is answered exactly like a missing one (404).
-	p := cfg.Planner
-	if p == nil {
-		p, err = planner.New(planner.Config{Embedder: cfg.Embedder, Retriever: planner.Store{DB: store, EfSearch: cfg.EfSearch},
-			Catalog: planner.Store{DB: store, EfSearch: cfg.EfSearch}, Generator: planner.Extractive{}})
-		if err != nil {
-			return nil, fmt.Errorf("router: %w", err)
-		}
-	}
-	convs := NewConversationHandler(store, planner.NewChat(store, p, cfg.MessagesPerHour))
+	convs := NewConversationHandler(store, svc.Chat)
 	createConv := op(http.MethodPost, "/api/v1/conversations", "createConversation", "Start a conversation", 413, 415, 503)
 	createConv.DefaultStatus = http.StatusCreated
 	registerSecured(api, sessions.auth, createConv, convs.Create)
@@ -132,7 +125,7 @@ func NewRouter(cfg RouterConfig, store Store) (*gin.Engine, error) {
 		convs.PostMessage)
 
 	if _, err := registerSearch(api, op(http.MethodPost, "/api/v1/search", "search", "Knowledge search over dive-site text",
-		413, 415, 502, 503), searcher); err != nil {
+		413, 415, 502, 503), svc.Searcher); err != nil {
 		return nil, fmt.Errorf("router: %w", err)
 	}
 
@@ -176,9 +169,6 @@ func registerSecured[I, O any](api huma.API, auth *sessionAuth, o huma.Operation
 // newAPI builds the gin engine with the middleware every response passes
 // through, routes gin answers itself (404, 405, /docs) and the huma API on it.
 func newAPI(cfg RouterConfig) (*gin.Engine, huma.API, error) {
-	if cfg.Embedder == nil {
-		return nil, nil, errors.New("router: an embedder is required")
-	}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true

@@ -13,13 +13,13 @@ import (
 // SearchHandler serves POST /api/v1/search: it decodes, calls the
 // knowledge.Searcher and encodes.
 type SearchHandler struct {
-	searcher *knowledge.Searcher
+	searcher Searcher
 	body     *searchBody // set once the operation is registered
 }
 
 // registerSearch registers the search operation; the handler validates the
 // body itself, against the schema huma generated for it (see searchBody).
-func registerSearch(api huma.API, op huma.Operation, s *knowledge.Searcher) (*SearchHandler, error) {
+func registerSearch(api huma.API, op huma.Operation, s Searcher) (*SearchHandler, error) {
 	h := &SearchHandler{searcher: s}
 	op.SkipValidateBody = true
 	register(api, op, h.Search)

@@ -267,10 +267,10 @@ type loadResult struct {
 
 func loadSearchAPI(b *testing.B, db *database.DB, queries [][]float32) loadResult {
 	b.Helper()
-	router, err := handlers.NewRouter(handlers.RouterConfig{
+	router, err := testRouter(serverConfig{RouterConfig: handlers.RouterConfig{
 		Log:            slog.New(slog.NewJSONHandler(discard{}, nil)),
-		RequestTimeout: 10 * time.Second, MaxBodyBytes: 1 << 20, Embedder: embedding.Hash{}, EfSearch: 100,
-	}, db)
+		RequestTimeout: 10 * time.Second, MaxBodyBytes: 1 << 20,
+	}, Embedder: embedding.Hash{}, EfSearch: 100}, db)
 	require.NoError(b, err)
 	srv := httptest.NewServer(router)
 	defer srv.Close()

@@ -17,8 +17,8 @@ type sessionStore interface {
 // SessionLimits bound guest sessions.
 type SessionLimits struct {
 	TTL             time.Duration // sliding: idle time after which a session expires
-	MaxAge          time.Duration // absolute cap from creation; 0 takes database.DefaultSessionMaxAge
-	CreatePerIPHour int           // sessions one client address may create per rolling hour; 0 takes database.DefaultSessionCreationLimit
+	MaxAge          time.Duration // absolute cap from creation; 0 takes models.DefaultSessionMaxAge
+	CreatePerIPHour int           // sessions one client address may create per rolling hour; 0 takes models.DefaultSessionCreationLimit
 }
 
 // SessionHandler serves /api/v1/sessions: anonymous guest sessions whose
