@@ -242,7 +242,16 @@ type postMessageInput struct {
 	AuthHeader
 	ConversationPath
 	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Optional, 1-255 printable characters: a retry with the same key and body replays the first answer (or regenerates it if generation failed) without storing a second message."`
-	Accept         string `header:"Accept" doc:"text/event-stream streams the reply as Server-Sent Events."`
+	Accept         string `header:"Accept" doc:"Deprecated: text/event-stream streams the reply as Server-Sent Events, as POST .../messages/stream does (without event ids); kept for existing callers."`
+	Body           PostMessageBody
+}
+
+// streamMessageInput is postMessageInput without Accept: the stream
+// operation answers text/event-stream whatever the client accepts.
+type streamMessageInput struct {
+	AuthHeader
+	ConversationPath
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Optional, 1-255 printable characters: a retry with the same key and body replays the first answer (or regenerates it if generation failed) without storing a second message. Send one to reconnect safely."`
 	Body           PostMessageBody
 }
 
@@ -287,7 +296,7 @@ func rateLimitHeaders(rl models.RateLimit) http.Header {
 // admit validates and stores the diver's message under the session's quota
 // (committed before any generation). Its errors are answers (errorFor has
 // mapped them), a refused Idempotency-Key's with the RateLimit headers.
-func (h *ConversationHandler) admit(ctx context.Context, in *postMessageInput) (models.GuestSession, uuid.UUID, models.Admission, error) {
+func (h *ConversationHandler) admit(ctx context.Context, in *streamMessageInput) (models.GuestSession, uuid.UUID, models.Admission, error) {
 	var res models.Admission
 	s := sessionFrom(ctx)
 	id, err := in.uuid()

@@ -121,8 +121,11 @@ func NewRouter(cfg RouterConfig, svc Services) (*gin.Engine, error) {
 	deleteConv.DefaultStatus = http.StatusNoContent
 	registerSecured(api, sessions.auth, deleteConv, convs.Delete)
 	registerSecured(api, sessions.auth, messageOp(op(http.MethodPost, "/api/v1/conversations/{id}/messages", "postMessage",
-		"Ask the planner: store the message, answer it (JSON, or Server-Sent Events)", 404, 409, 413, 415, 422, 429, 502, 503), registry),
+		"Ask the planner: store the message, answer it (JSON)", 404, 409, 413, 415, 422, 429, 502, 503), registry),
 		convs.PostMessage)
+	registerSecured(api, sessions.auth, streamOp(op(http.MethodPost, "/api/v1/conversations/{id}/messages/stream", "streamMessage",
+		"Ask the planner: store the message, stream the answer (Server-Sent Events)", 404, 409, 413, 415, 422, 429, 502, 503), registry),
+		convs.StreamMessage)
 
 	if _, err := registerSearch(api, op(http.MethodPost, "/api/v1/search", "search", "Knowledge search over dive-site text",
 		413, 415, 502, 503), svc.Searcher); err != nil {
