@@ -30,9 +30,6 @@ type Chat interface {
 		emit func(delta string) error) (models.Message, error)
 }
 
-// Planner answers a diver's message; *planner.Planner implements it.
-type Planner = planner.Answerer
-
 // ConversationHandler serves /api/v1/conversations: a guest session's
 // planning conversations and the planner's replies.
 type ConversationHandler struct {

@@ -31,6 +31,7 @@ func postStream(t *testing.T, srv server, id, token, content, key string) (*http
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Accept", "text/event-stream") // as EventSource-style clients send it
 	if key != "" {
 		req.Header.Set("Idempotency-Key", key)
 	}
