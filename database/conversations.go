@@ -23,7 +23,7 @@ import (
 const MaxTitleLength = 200
 
 // CreateConversation starts a conversation in a session. A session that
-// does not exist is ErrNotFound.
+// does not exist is models.ErrNotFound.
 func (d *DB) CreateConversation(ctx context.Context, sessionID uuid.UUID, title string) (models.Conversation, error) {
 	if err := checkText("title", title, 0, MaxTitleLength); err != nil {
 		return models.Conversation{}, err
@@ -74,7 +74,7 @@ func (d *DB) ListConversations(ctx context.Context, sessionID uuid.UUID, limit i
 
 // GetConversation returns a session's conversation with up to messageLimit
 // of its messages: the latest, or with a cursor the ones before it, in
-// chronological order. Another session's conversation is ErrNotFound.
+// chronological order. Another session's conversation is models.ErrNotFound.
 func (d *DB) GetConversation(ctx context.Context, sessionID, id uuid.UUID, messageLimit int, cursor string) (models.ConversationPage, error) {
 	before, err := decodeCursor(cursor, "messages")
 	if err != nil {
@@ -144,11 +144,11 @@ const MaxMessageLength = 100_000
 //     rolling window and, if under the limit (and the key is new), inserts
 //     the message, its quota entry and the key, and bumps the conversation.
 //
-// At the limit it returns a *QuotaError (errors.Is ErrQuotaExceeded) and
+// At the limit it returns a *models.QuotaError (errors.Is models.ErrQuotaExceeded) and
 // stores nothing. With idem set: the key of a completed request replays it;
-// of one still running is ErrIdempotencyInFlight; of a failed one asks for
+// of one still running is models.ErrIdempotencyInFlight; of a failed one asks for
 // regeneration (see UserMessageResult); with another request's fingerprint
-// is ErrIdempotencyMismatch. Replays and regenerations are not charged.
+// is models.ErrIdempotencyMismatch. Replays and regenerations are not charged.
 func (d *DB) AddUserMessage(ctx context.Context, sessionID, conversationID uuid.UUID, content string, q models.Quota, idem *models.IdempotencyRequest) (models.UserMessageResult, error) {
 	key, err := checkUserMessage(content, q, idem)
 	if err != nil {
@@ -309,7 +309,7 @@ func (a admission) resume(tx *gorm.DB, res *models.UserMessageResult, q models.Q
 
 // AddAssistantMessage stores a reply in a session's conversation, saves the
 // conversation's constraints and completes the Idempotency-Key, in one
-// statement. Another session's conversation is ErrNotFound.
+// statement. Another session's conversation is models.ErrNotFound.
 func (d *DB) AddAssistantMessage(ctx context.Context, sessionID, conversationID uuid.UUID, r models.AssistantReply) (models.Message, error) {
 	if err := checkText("content", r.Content, 1, MaxMessageLength); err != nil {
 		return models.Message{}, err
@@ -415,7 +415,7 @@ func checkText(field, s string, minLen, maxLen int) error {
 }
 
 // notFoundOnForeignKey maps a foreign-key violation (the session or
-// conversation was deleted under the statement) to ErrNotFound.
+// conversation was deleted under the statement) to models.ErrNotFound.
 func notFoundOnForeignKey(err error) error {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23503" {
@@ -443,7 +443,7 @@ func encodeCursor(kind string, at time.Time, id uuid.UUID) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// decodeCursor returns nil for "", and ErrInvalid for anything not made by
+// decodeCursor returns nil for "", and models.ErrInvalid for anything not made by
 // encodeCursor for the same kind of list.
 func decodeCursor(s, kind string) (*cursorPosition, error) {
 	if s == "" {

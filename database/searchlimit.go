@@ -11,7 +11,7 @@ import (
 )
 
 // ErrBusy means no search slot freed up before the caller's deadline. It wraps
-// ErrUnavailable, so callers answer it like any other overload: 503 and
+// models.ErrUnavailable, so callers answer it like any other overload: 503 and
 // Retry-After.
 var ErrBusy = fmt.Errorf("%w: too many searches in flight", models.ErrUnavailable)
 

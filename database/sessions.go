@@ -21,7 +21,7 @@ import (
 const touchInterval = time.Minute
 
 // CreateGuestSession stores a new session that expires after ttl of
-// inactivity, and at the latest DefaultSessionMaxAge after creation. Writes
+// inactivity, and at the latest models.DefaultSessionMaxAge after creation. Writes
 // are not retried here: a failure is reported and the client may try again.
 func (d *DB) CreateGuestSession(ctx context.Context, language string, ttl time.Duration) (models.GuestSession, error) {
 	g, err := d.handle(ctx)
@@ -47,7 +47,7 @@ const creationLockClass = 0x64766331 // "dvc1"
 
 // CreateGuestSessionCapped stores a new session unless the client has created
 // n.Limit sessions in the last n.Window, in which case it returns a
-// *CreationLimitError (errors.Is ErrQuotaExceeded) saying when to retry.
+// *models.CreationLimitError (errors.Is models.ErrQuotaExceeded) saying when to retry.
 //
 // The count and the insert run under a transaction-scoped advisory lock on
 // the client key, so instances cannot both see Limit-1; unlike a session
@@ -134,7 +134,7 @@ func oldestLeaves(tx *gorm.DB, query string, key any, now time.Time, window time
 	return max(time.Second, at.Add(window).Sub(now)), nil
 }
 
-// GetGuestSession returns an unexpired session, or ErrNotFound.
+// GetGuestSession returns an unexpired session, or models.ErrNotFound.
 func (d *DB) GetGuestSession(ctx context.Context, id uuid.UUID) (models.GuestSession, error) {
 	var s models.GuestSession
 	err := d.read(ctx, func(g *gorm.DB) error {
@@ -145,8 +145,8 @@ func (d *DB) GetGuestSession(ctx context.Context, id uuid.UUID) (models.GuestSes
 
 // AuthenticateSession returns the session for a request and slides its
 // expiry (see TouchSession) in the same round trip. A session that exists
-// but has expired is ErrSessionExpired; one that does not exist (never
-// issued, or already purged) is ErrNotFound. A caller holding a validly
+// but has expired is models.ErrSessionExpired; one that does not exist (never
+// issued, or already purged) is models.ErrNotFound. A caller holding a validly
 // signed token should treat both as an expired session: the signature
 // proves the session was issued, so a missing row means it was purged.
 func (d *DB) AuthenticateSession(ctx context.Context, id uuid.UUID, ttl time.Duration) (models.GuestSession, error) {

@@ -24,7 +24,7 @@ const turnsSQL = `SELECT c.constraints, m.role, m.content
 // ConversationTurns returns what the planner needs to answer a message in
 // one round trip: the conversation's current constraints and its latest n
 // messages other than exclude (the message being answered), oldest first.
-// Another session's conversation is ErrNotFound.
+// Another session's conversation is models.ErrNotFound.
 func (d *DB) ConversationTurns(ctx context.Context, sessionID, conversationID, exclude uuid.UUID, n int) (json.RawMessage, []models.Turn, error) {
 	n = historyLimit(n)
 	var constraints json.RawMessage
