@@ -24,6 +24,7 @@ import (
 
 	"github.com/dovvydive/backend/database"
 	"github.com/dovvydive/backend/knowledge/embedding"
+	"github.com/dovvydive/backend/models"
 	"github.com/dovvydive/backend/planner"
 )
 
@@ -209,15 +210,15 @@ func DefaultConfig() Config {
 			CORSOrigins:     []string{"http://localhost:3000", "http://localhost:5173"},
 		},
 		Database: db,
-		Session: SessionConfig{TTLHours: 24, AbsoluteTTLHours: int(database.DefaultSessionMaxAge / time.Hour),
-			CreatePerIPPerHour: database.DefaultSessionCreationLimit},
+		Session: SessionConfig{TTLHours: 24, AbsoluteTTLHours: int(models.DefaultSessionMaxAge / time.Hour),
+			CreatePerIPPerHour: models.DefaultSessionCreationLimit},
 		Seed: SeedConfig{OnStart: false},
 		Embedding: EmbeddingConfig{Provider: "hash", GeminiModel: embedding.GeminiModel, BatchSize: 64,
 			Timeout: embedding.DefaultTimeout, MaxRetries: 5, RequestsPerMinute: embedding.DefaultRequestsPerMinute},
 		Search:    SearchConfig{EfSearch: 0, MaxConcurrent: db.MaxConcurrentSearches, MinScore: -1},
 		Telemetry: TelemetryConfig{MetricsAddr: "127.0.0.1"},
 		Planner: PlannerConfig{Generator: "extractive", GeminiModel: planner.GeminiModel,
-			QuotaPerHour: database.DefaultMessageQuota.Limit},
+			QuotaPerHour: models.DefaultMessageQuota.Limit},
 	}
 }
 

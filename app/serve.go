@@ -16,6 +16,7 @@ import (
 
 	"github.com/dovvydive/backend/database"
 	"github.com/dovvydive/backend/handlers"
+	"github.com/dovvydive/backend/knowledge"
 	"github.com/dovvydive/backend/knowledge/embedding"
 	"github.com/dovvydive/backend/planner"
 	"github.com/dovvydive/backend/seeds"
@@ -100,6 +101,10 @@ func Serve(ctx context.Context, cfg Config, log, access *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	services, err := newServices(cfg, ready, tel.embedder, plan)
+	if err != nil {
+		return err
+	}
 
 	// The router takes over from the starting answers.
 	gin.SetMode(gin.ReleaseMode)
@@ -111,18 +116,9 @@ func Serve(ctx context.Context, cfg Config, log, access *slog.Logger) error {
 		TrustedProxies: cfg.Server.TrustedProxies,
 		CORSOrigins:    cfg.Server.CORSOrigins,
 		SessionSecret:  []byte(cfg.Session.Secret),
-		SessionTTL:     time.Duration(cfg.Session.TTLHours) * time.Hour,
-		Embedder:       tel.embedder,
-		EfSearch:       cfg.Search.EfSearch,
-		MinScore:       cfg.Search.MinScore,
 		Metrics:        tel.http,
 		MetricsHandler: metricsOnAPI,
-		// The planner's session rules.
-		SessionMaxAge:     time.Duration(cfg.Session.AbsoluteTTLHours) * time.Hour,
-		SessionsPerIPHour: cfg.Session.CreatePerIPPerHour,
-		MessagesPerHour:   cfg.Planner.QuotaPerHour,
-		Planner:           plan,
-	}, ready)
+	}, services)
 	if err != nil {
 		return err
 	}
@@ -321,4 +317,33 @@ func (f *frontDoor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.starting.ServeHTTP(w, r)
+}
+
+// serviceStore is what the services read and write; *database.DB (through
+// readiness) implements it.
+type serviceStore interface {
+	handlers.Store
+	knowledge.SearchStore
+	planner.ChatStore
+}
+
+// newServices builds the use cases the API calls, in the one place they
+// are built: the knowledge search (ef_search, the relevance floor), the
+// conversation over the planner (the message quota) and the guest-session
+// rules, from the configuration.
+func newServices(cfg Config, store serviceStore, emb embedding.Embedder, plan planner.Answerer) (handlers.Services, error) {
+	searcher, err := knowledge.NewSearcher(store, emb, cfg.Search.EfSearch, cfg.Search.MinScore)
+	if err != nil {
+		return handlers.Services{}, fmt.Errorf("services: %w", err)
+	}
+	return handlers.Services{
+		Store:    store,
+		Searcher: searcher,
+		Chat:     planner.NewChat(store, plan, cfg.Planner.QuotaPerHour),
+		Sessions: handlers.SessionLimits{
+			TTL:             time.Duration(cfg.Session.TTLHours) * time.Hour,
+			MaxAge:          time.Duration(cfg.Session.AbsoluteTTLHours) * time.Hour,
+			CreatePerIPHour: cfg.Session.CreatePerIPPerHour,
+		},
+	}, nil
 }

@@ -20,6 +20,8 @@ import (
 	"github.com/dovvydive/backend/database/dbtest"
 	"github.com/dovvydive/backend/handlers"
 	"github.com/dovvydive/backend/knowledge/embedding"
+	"github.com/dovvydive/backend/models"
+	"github.com/dovvydive/backend/planner"
 )
 
 func init() { gin.SetMode(gin.TestMode) }
@@ -33,8 +35,10 @@ func startServer(t *testing.T, timeout time.Duration) string {
 	db, err := database.New(dbCfg, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	log := slog.New(slog.DiscardHandler)
+	services, err := newServices(testServicesConfig(), db, embedding.Hash{}, extractivePlanner(t, db))
+	require.NoError(t, err)
 	router, err := handlers.NewRouter(handlers.RouterConfig{Log: log, RequestTimeout: timeout, MaxBodyBytes: 1 << 20,
-		SessionSecret: []byte("test-secret-test-secret-test-secret!"), SessionTTL: time.Hour, Embedder: embedding.Hash{}}, db)
+		SessionSecret: []byte("test-secret-test-secret-test-secret!")}, services)
 	require.NoError(t, err)
 	srv := newHTTPServer(ServerConfig{RequestTimeout: timeout}, router, log)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -125,7 +129,25 @@ func TestReadiness_FollowsTheStages(t *testing.T) {
 	r := &readiness{DB: db}
 	assert.ErrorIs(t, r.Ready(context.Background()), handlers.ErrStarting)
 	r.set(stageReady)
-	assert.ErrorIs(t, r.Ready(context.Background()), database.ErrUnavailable, "ready stage: the database decides")
+	assert.ErrorIs(t, r.Ready(context.Background()), models.ErrUnavailable, "ready stage: the database decides")
 	r.set(stageStopping)
 	assert.ErrorIs(t, r.Ready(context.Background()), handlers.ErrStopping)
+}
+
+// testServicesConfig is the default configuration with the one-hour
+// sessions the router tests used.
+func testServicesConfig() Config {
+	cfg := DefaultConfig()
+	cfg.Session.TTLHours = 1
+	return cfg
+}
+
+// extractivePlanner is the offline planner over db, as serve builds it
+// with the default generator.
+func extractivePlanner(t *testing.T, db *database.DB) *planner.Planner {
+	t.Helper()
+	store := planner.Store{DB: db}
+	p, err := planner.New(planner.Config{Embedder: embedding.Hash{}, Retriever: store, Catalog: store, Generator: planner.Extractive{}})
+	require.NoError(t, err)
+	return p
 }

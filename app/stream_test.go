@@ -46,9 +46,10 @@ func TestCompress_StreamsEventsAsTheyAreWritten(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	p := slowPlanner{release: make(chan struct{})}
+	services, err := newServices(testServicesConfig(), db, embedding.Hash{}, p)
+	require.NoError(t, err)
 	router, err := handlers.NewRouter(handlers.RouterConfig{Log: slog.New(slog.DiscardHandler), RequestTimeout: 30 * time.Second,
-		MaxBodyBytes: 1 << 20, SessionSecret: []byte(strings.Repeat("s", 32)), SessionTTL: time.Hour,
-		Embedder: embedding.Hash{}, Planner: p}, db)
+		MaxBodyBytes: 1 << 20, SessionSecret: []byte(strings.Repeat("s", 32))}, services)
 	require.NoError(t, err)
 	h, err := compress(router)
 	require.NoError(t, err)

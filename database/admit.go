@@ -2,22 +2,12 @@ package database
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
 
+	"github.com/dovvydive/backend/models"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 )
-
-// Admission is what AdmitUserMessage did: the stored message (see
-// UserMessageResult) and, for a newly stored one, the conversation's
-// constraints and latest History turns before it, read in the same round trip.
-type Admission struct {
-	UserMessageResult
-	Constraints json.RawMessage
-	History     []Turn
-	HasHistory  bool // false: read them with ConversationTurns
-}
 
 // AdmitUserMessage is AddUserMessage in one database round trip for the
 // common case, a new message under the quota: BEGIN, the session row lock,
@@ -28,17 +18,17 @@ type Admission struct {
 // else (quota reached, an Idempotency-Key seen before, an expired session,
 // another session's conversation) stored nothing, and is answered by
 // AddUserMessage itself, so both have one set of rules.
-func (d *DB) AdmitUserMessage(ctx context.Context, sessionID, conversationID uuid.UUID, content string, q Quota,
-	idem *IdempotencyRequest, history int) (Admission, error) {
+func (d *DB) AdmitUserMessage(ctx context.Context, sessionID, conversationID uuid.UUID, content string, q models.Quota,
+	idem *models.IdempotencyRequest, history int) (models.Admission, error) {
 	// The same checks as AddUserMessage, which answers every case but the
 	// plain admission.
 	key, err := checkUserMessage(content, q, idem)
 	if err != nil {
-		return Admission{}, err
+		return models.Admission{}, err
 	}
 	msg := newUserMessage(sessionID, conversationID, content)
 	var a admission
-	var adm Admission
+	var adm models.Admission
 	// Not readPgx: the batch writes, so it is never retried.
 	err = withPgxOn(ctx, d.sql.Load(), func(ctx context.Context, conn *pgx.Conn) error {
 		b := &pgx.Batch{}
@@ -72,7 +62,7 @@ func (d *DB) AdmitUserMessage(ctx context.Context, sessionID, conversationID uui
 		return err
 	})
 	if err != nil {
-		return Admission{}, notFoundOnForeignKey(err)
+		return models.Admission{}, notFoundOnForeignKey(err)
 	}
 	if !a.inserted {
 		res, err := d.AddUserMessage(ctx, sessionID, conversationID, content, q, idem)
@@ -81,7 +71,7 @@ func (d *DB) AdmitUserMessage(ctx context.Context, sessionID, conversationID uui
 			// batch's count is a moment old but good for the headers.
 			res.RateLimit = a.rateLimit(q, 0)
 		}
-		return Admission{UserMessageResult: res}, err
+		return models.Admission{UserMessageResult: res}, err
 	}
 	msg.CreatedAt = a.now
 	slices.Reverse(adm.History)

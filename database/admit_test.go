@@ -10,10 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dovvydive/backend/models"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/dovvydive/backend/database"
 )
 
 func TestAdmitUserMessage_ConcurrentPostsStopExactlyAtTheQuotaWithOnePipelinedBatch(t *testing.T) {
@@ -26,11 +25,11 @@ func TestAdmitUserMessage_ConcurrentPostsStopExactlyAtTheQuotaWithOnePipelinedBa
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := p.db.AdmitUserMessage(ctx, p.session, p.conv, fmt.Sprintf("message %d", i), database.Quota{Limit: 12, Window: time.Hour}, nil, 10)
+			_, err := p.db.AdmitUserMessage(ctx, p.session, p.conv, fmt.Sprintf("message %d", i), models.Quota{Limit: 12, Window: time.Hour}, nil, 10)
 			switch {
 			case err == nil:
 				admitted.Add(1)
-			case errors.As(err, new(*database.QuotaError)):
+			case errors.As(err, new(*models.QuotaError)):
 				refused.Add(1)
 			default:
 				t.Errorf("message %d: %v", i, err)
@@ -53,13 +52,13 @@ func TestAdmitUserMessage_ReadsTheTurnsBeforeTheNewMessage(t *testing.T) {
 	require.True(t, first.HasHistory)
 	assert.Empty(t, first.History)
 	assert.JSONEq(t, `{}`, string(first.Constraints))
-	_, err = p.db.AddAssistantMessage(ctx, p.session, p.conv, database.AssistantReply{Content: "Barracuda Point.",
+	_, err = p.db.AddAssistantMessage(ctx, p.session, p.conv, models.AssistantReply{Content: "Barracuda Point.",
 		Constraints: json.RawMessage(`{"months":[5]}`)})
 	require.NoError(t, err)
 
 	second, err := p.db.AdmitUserMessage(ctx, p.session, p.conv, "And in June?", hourly, nil, 10)
 	require.NoError(t, err)
-	assert.Equal(t, []database.Turn{{Role: "user", Content: "Sipadan in May?"}, {Role: "assistant", Content: "Barracuda Point."}}, second.History)
+	assert.Equal(t, []models.Turn{{Role: "user", Content: "Sipadan in May?"}, {Role: "assistant", Content: "Barracuda Point."}}, second.History)
 	assert.JSONEq(t, `{"months":[5]}`, string(second.Constraints))
 	assert.Equal(t, 98, second.RateLimit.Remaining)
 }
@@ -70,23 +69,23 @@ func TestAdmitUserMessage_RefusesWhatAddUserMessageRefuses(t *testing.T) {
 	ctx := context.Background()
 	other := newSession(t, p.db)
 	_, err := p.db.AdmitUserMessage(ctx, other, p.conv, "not mine", hourly, nil, 10)
-	assert.ErrorIs(t, err, database.ErrNotFound, "another session's conversation")
+	assert.ErrorIs(t, err, models.ErrNotFound, "another session's conversation")
 
 	sql := openSQL(t, p.dsn)
 	_, err = sql.Exec(`UPDATE guest_sessions SET created_at = now() - interval '2 days', last_seen_at = now() - interval '2 days',
 		expires_at = now() - interval '1 second', absolute_expires_at = now() WHERE id = $1`, p.session)
 	require.NoError(t, err)
 	_, err = p.db.AdmitUserMessage(ctx, p.session, p.conv, "too late", hourly, nil, 10)
-	assert.ErrorIs(t, err, database.ErrSessionExpired)
+	assert.ErrorIs(t, err, models.ErrSessionExpired)
 	assert.Equal(t, 0, count(t, p.dsn, `SELECT count(*) FROM messages`), "nothing stored")
 
 	// An Idempotency-Key seen before is answered by AddUserMessage's rules.
 	q := newPlanner(t)
-	key := &database.IdempotencyRequest{Key: "k", Fingerprint: "f"}
+	key := &models.IdempotencyRequest{Key: "k", Fingerprint: "f"}
 	a, err := q.db.AdmitUserMessage(ctx, q.session, q.conv, "hello", hourly, key, 10)
 	require.NoError(t, err)
 	_, err = q.db.AdmitUserMessage(ctx, q.session, q.conv, "hello", hourly, key, 10)
-	assert.ErrorIs(t, err, database.ErrIdempotencyInFlight)
+	assert.ErrorIs(t, err, models.ErrIdempotencyInFlight)
 	require.NoError(t, q.db.FailIdempotencyKey(ctx, q.session, "k"))
 	again, err := q.db.AdmitUserMessage(ctx, q.session, q.conv, "hello", hourly, key, 10)
 	require.NoError(t, err)

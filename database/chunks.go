@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dovvydive/backend/models"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -95,7 +96,7 @@ func (d *DB) ReplaceChunks(ctx context.Context, siteID uuid.UUID, docHash, model
 // what database/sql cannot do (COPY, pipelined batches).
 func withPgxOn(ctx context.Context, pool *sql.DB, f func(context.Context, *pgx.Conn) error) error {
 	if pool == nil {
-		return ErrUnavailable
+		return models.ErrUnavailable
 	}
 	conn, err := pool.Conn(ctx)
 	if err != nil {
@@ -136,30 +137,6 @@ func (d *DB) CheckEmbeddingModel(ctx context.Context, model string) error {
 	return nil
 }
 
-// SearchFilter narrows a knowledge search by site. Zero values mean "no filter".
-type SearchFilter struct {
-	Region         string
-	State          string
-	Difficulty     string
-	Certifications []string
-	MaxDepthM      int
-}
-
-// SearchHit is one retrieved chunk with its site.
-type SearchHit struct {
-	ChunkID    int64   `json:"-"`
-	ChunkIndex int     `json:"index"`
-	Language   string  `json:"language"` // of the chunk: "en" or "zh"
-	Content    string  `json:"text"`
-	Score      float64 `json:"score"` // Search: 1 - cosine distance; TextSearch: comparable within one list
-	SiteID     uuid.UUID
-	Slug       string
-	NameEn     string
-	NameZh     string
-	Region     string
-	Difficulty string
-}
-
 // Search returns the k chunks nearest to embedding by cosine distance,
 // through the HNSW index. efSearch sets the index's candidate list; iterative
 // index scans keep filtered searches from returning fewer than k rows while
@@ -169,7 +146,7 @@ type SearchHit struct {
 //
 // At most the configured number of searches run at once (see searchLimiter);
 // the rest wait within ctx and fail with ErrBusy when it ends.
-func (d *DB) Search(ctx context.Context, embedding []float32, k, efSearch int, f SearchFilter) ([]SearchHit, error) {
+func (d *DB) Search(ctx context.Context, embedding []float32, k, efSearch int, f models.SearchFilter) ([]models.SearchHit, error) {
 	if k < 1 || k > 1000 {
 		return nil, fmt.Errorf("search: k is %d, want 1 to 1000", k) // written into the SQL, so checked here
 	}
@@ -184,12 +161,12 @@ func (d *DB) Search(ctx context.Context, embedding []float32, k, efSearch int, f
 	defer release()
 	start := time.Now()
 	query, args := searchSQL(pgvector.NewVector(embedding), k, f)
-	hits := make([]SearchHit, 0, k)
+	hits := make([]models.SearchHit, 0, k)
 	// Knowledge search may lag the primary slightly: a replica serves it.
 	err = d.readStalePgx(ctx, func(ctx context.Context, conn *pgx.Conn) error {
 		hits = hits[:0]
 		return inSearchTx(ctx, conn, efSearch, query, args, func(rows pgx.Rows) error {
-			var h SearchHit
+			var h models.SearchHit
 			_, err := pgx.ForEachRow(rows, []any{&h.ChunkID, &h.ChunkIndex, &h.Language, &h.Content, &h.Score, &h.SiteID,
 				&h.Slug, &h.NameEn, &h.NameZh, &h.Region, &h.Difficulty}, func() error {
 				hits = append(hits, h)
@@ -251,7 +228,7 @@ func inSearchTx(ctx context.Context, conn *pgx.Conn, efSearch int, query string,
 // rather than bound: a generic plan for a prepared statement with a bound
 // LIMIT is costed for an unknown row count, and the plan for "the k nearest"
 // should never be chosen that way.
-func searchSQL(vec pgvector.Vector, k int, f SearchFilter) (string, []any) {
+func searchSQL(vec pgvector.Vector, k int, f models.SearchFilter) (string, []any) {
 	var sb strings.Builder
 	args := []any{vec}
 	sb.WriteString(`SELECT c.id, c.chunk_index, c.language, c.content, 1 - (c.embedding <=> $1) AS score,
@@ -288,13 +265,13 @@ FROM site_chunks AS c JOIN dive_sites AS s ON s.id = c.site_id`)
 
 // SearchSQL exposes the search statement and its arguments, for benchmarks
 // that compare it with other ways of running it.
-func SearchSQL(embedding []float32, k int, f SearchFilter) (string, []any) {
+func SearchSQL(embedding []float32, k int, f models.SearchFilter) (string, []any) {
 	return searchSQL(pgvector.NewVector(embedding), k, f)
 }
 
 // ExplainSearch returns the plan of a search, for tests that check the
 // query uses the HNSW index.
-func (d *DB) ExplainSearch(ctx context.Context, embedding []float32, k, efSearch int, f SearchFilter) (string, error) {
+func (d *DB) ExplainSearch(ctx context.Context, embedding []float32, k, efSearch int, f models.SearchFilter) (string, error) {
 	query, args := searchSQL(pgvector.NewVector(embedding), k, f)
 	var out strings.Builder
 	err := d.readPgx(ctx, func(ctx context.Context, conn *pgx.Conn) error {

@@ -23,7 +23,7 @@ import (
 const MaxTitleLength = 200
 
 // CreateConversation starts a conversation in a session. A session that
-// does not exist is ErrNotFound.
+// does not exist is models.ErrNotFound.
 func (d *DB) CreateConversation(ctx context.Context, sessionID uuid.UUID, title string) (models.Conversation, error) {
 	if err := checkText("title", title, 0, MaxTitleLength); err != nil {
 		return models.Conversation{}, err
@@ -72,25 +72,18 @@ func (d *DB) ListConversations(ctx context.Context, sessionID uuid.UUID, limit i
 	return list, next, nil
 }
 
-// ConversationPage is a conversation with its latest messages, oldest first.
-type ConversationPage struct {
-	Conversation models.Conversation
-	Messages     []models.Message
-	OlderCursor  string // fetches the messages before Messages[0]; "" when there are none
-}
-
 // GetConversation returns a session's conversation with up to messageLimit
 // of its messages: the latest, or with a cursor the ones before it, in
-// chronological order. Another session's conversation is ErrNotFound.
-func (d *DB) GetConversation(ctx context.Context, sessionID, id uuid.UUID, messageLimit int, cursor string) (ConversationPage, error) {
+// chronological order. Another session's conversation is models.ErrNotFound.
+func (d *DB) GetConversation(ctx context.Context, sessionID, id uuid.UUID, messageLimit int, cursor string) (models.ConversationPage, error) {
 	before, err := decodeCursor(cursor, "messages")
 	if err != nil {
-		return ConversationPage{}, err
+		return models.ConversationPage{}, err
 	}
 	messageLimit = min(max(messageLimit, 1), 200)
-	var page ConversationPage
+	var page models.ConversationPage
 	err = d.read(ctx, func(g *gorm.DB) error {
-		page = ConversationPage{}
+		page = models.ConversationPage{}
 		if err := findOne(g.Where("id = ? AND session_id = ?", id, sessionID), &page.Conversation); err != nil {
 			return err
 		}
@@ -101,7 +94,7 @@ func (d *DB) GetConversation(ctx context.Context, sessionID, id uuid.UUID, messa
 		return q.Order("created_at DESC, id DESC").Limit(messageLimit + 1).Find(&page.Messages).Error
 	})
 	if err != nil {
-		return ConversationPage{}, err
+		return models.ConversationPage{}, err
 	}
 	if len(page.Messages) > messageLimit {
 		page.Messages = page.Messages[:messageLimit]
@@ -124,36 +117,9 @@ func (d *DB) DeleteConversation(ctx context.Context, sessionID, id uuid.UUID) er
 		return classify(r.Error)
 	}
 	if r.RowsAffected == 0 {
-		return ErrNotFound
+		return models.ErrNotFound
 	}
 	return nil
-}
-
-// Quota is the number of user messages a session may send per rolling Window.
-type Quota struct {
-	Limit  int
-	Window time.Duration
-}
-
-// DefaultMessageQuota is 100 user messages per session per rolling hour.
-var DefaultMessageQuota = Quota{Limit: 100, Window: time.Hour}
-
-// RateLimit is the state of a session's quota after a request, for the
-// RateLimit-Limit, -Remaining and -Reset headers.
-type RateLimit struct {
-	Limit     int
-	Remaining int
-	Reset     time.Duration // until the window frees a place (Seconds rounds it for headers)
-}
-
-// IdempotencyRequest carries a request's Idempotency-Key. Fingerprint
-// identifies the request (e.g. a hash of the method, path and body): the same
-// key with another fingerprint is ErrIdempotencyMismatch.
-type IdempotencyRequest struct {
-	Key         string
-	Fingerprint string
-	TTL         time.Duration // how long the key is remembered; 0 means 24 h
-	Lease       time.Duration // how long a generation may run before a retry may take over; 0 means 2 min
 }
 
 // Defaults of IdempotencyRequest.
@@ -162,22 +128,6 @@ const (
 	DefaultIdempotencyLease = 2 * time.Minute
 	MaxIdempotencyKeyLength = 255
 )
-
-// UserMessageResult is what AddUserMessage did.
-type UserMessageResult struct {
-	// Message is the stored user message: new, or the one an earlier request
-	// with the same Idempotency-Key stored.
-	Message   models.Message
-	RateLimit RateLimit
-	// Replayed: the key's request completed before; Reply is its stored reply,
-	// to be returned as it was, without generating.
-	Replayed bool
-	Reply    *models.Message
-	// Regenerate: the key's earlier generation failed (or its lease ran out);
-	// generate a reply for Message again. No second user message was stored
-	// and the quota was not charged again.
-	Regenerate bool
-}
 
 // MaxMessageLength bounds stored message content, in characters: far above
 // what the API accepts from divers, it only guards the table.
@@ -194,23 +144,23 @@ const MaxMessageLength = 100_000
 //     rolling window and, if under the limit (and the key is new), inserts
 //     the message, its quota entry and the key, and bumps the conversation.
 //
-// At the limit it returns a *QuotaError (errors.Is ErrQuotaExceeded) and
+// At the limit it returns a *models.QuotaError (errors.Is models.ErrQuotaExceeded) and
 // stores nothing. With idem set: the key of a completed request replays it;
-// of one still running is ErrIdempotencyInFlight; of a failed one asks for
+// of one still running is models.ErrIdempotencyInFlight; of a failed one asks for
 // regeneration (see UserMessageResult); with another request's fingerprint
-// is ErrIdempotencyMismatch. Replays and regenerations are not charged.
-func (d *DB) AddUserMessage(ctx context.Context, sessionID, conversationID uuid.UUID, content string, q Quota, idem *IdempotencyRequest) (UserMessageResult, error) {
+// is models.ErrIdempotencyMismatch. Replays and regenerations are not charged.
+func (d *DB) AddUserMessage(ctx context.Context, sessionID, conversationID uuid.UUID, content string, q models.Quota, idem *models.IdempotencyRequest) (models.UserMessageResult, error) {
 	key, err := checkUserMessage(content, q, idem)
 	if err != nil {
-		return UserMessageResult{}, err
+		return models.UserMessageResult{}, err
 	}
 	g, err := d.handle(ctx)
 	if err != nil {
-		return UserMessageResult{}, err
+		return models.UserMessageResult{}, err
 	}
-	var res UserMessageResult
+	var res models.UserMessageResult
 	err = g.Transaction(func(tx *gorm.DB) error {
-		res = UserMessageResult{}
+		res = models.UserMessageResult{}
 		var expired, ownsConversation bool
 		err := tx.Raw(`SELECT s.expires_at <= clock_timestamp(),
 				EXISTS (SELECT 1 FROM conversations c WHERE c.id = ? AND c.session_id = s.id)
@@ -218,13 +168,13 @@ func (d *DB) AddUserMessage(ctx context.Context, sessionID, conversationID uuid.
 			Row().Scan(&expired, &ownsConversation)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			return ErrNotFound
+			return models.ErrNotFound
 		case err != nil:
 			return err
 		case expired:
-			return ErrSessionExpired
+			return models.ErrSessionExpired
 		case !ownsConversation:
-			return ErrNotFound
+			return models.ErrNotFound
 		}
 
 		msg := newUserMessage(sessionID, conversationID, content)
@@ -246,12 +196,12 @@ func (d *DB) AddUserMessage(ctx context.Context, sessionID, conversationID uuid.
 			if err != nil {
 				return err
 			}
-			return &QuotaError{Limit: q.Limit, Window: q.Window, RetryAfter: retry}
+			return &models.QuotaError{Limit: q.Limit, Window: q.Window, RetryAfter: retry}
 		}
 		return a.resume(tx, &res, q, sessionID, conversationID, key)
 	})
 	if err != nil {
-		return UserMessageResult{}, notFoundOnForeignKey(err)
+		return models.UserMessageResult{}, notFoundOnForeignKey(err)
 	}
 	return res, nil
 }
@@ -310,19 +260,19 @@ type admission struct {
 }
 
 // rateLimit is the quota's state once added more messages are counted.
-func (a admission) rateLimit(q Quota, added int) RateLimit {
+func (a admission) rateLimit(q models.Quota, added int) models.RateLimit {
 	reset := q.Window // an empty window frees its first place a window after this message
 	if a.oldest.Valid {
 		reset = max(time.Second, a.oldest.Time.Add(q.Window).Sub(a.now))
 	}
-	return RateLimit{Limit: q.Limit, Remaining: max(0, q.Limit-a.used-added), Reset: reset}
+	return models.RateLimit{Limit: q.Limit, Remaining: max(0, q.Limit-a.used-added), Reset: reset}
 }
 
 // resume handles a key seen before: replay, conflict, or regenerate.
-func (a admission) resume(tx *gorm.DB, res *UserMessageResult, q Quota, sessionID, conversationID uuid.UUID, key IdempotencyRequest) error {
+func (a admission) resume(tx *gorm.DB, res *models.UserMessageResult, q models.Quota, sessionID, conversationID uuid.UUID, key models.IdempotencyRequest) error {
 	p := a.prior
 	if p.fingerprint.String != key.Fingerprint || p.conversation.UUID != conversationID {
-		return ErrIdempotencyMismatch
+		return models.ErrIdempotencyMismatch
 	}
 	res.RateLimit = a.rateLimit(q, 0)
 	switch {
@@ -340,12 +290,12 @@ func (a admission) resume(tx *gorm.DB, res *UserMessageResult, q Quota, sessionI
 			}
 		}
 		if res.Reply == nil || res.Message.ID == uuid.Nil {
-			return ErrNotFound // deleted with its conversation meanwhile
+			return models.ErrNotFound // deleted with its conversation meanwhile
 		}
 		res.Replayed = true
 		return nil
 	case p.state.String == "in_flight" && p.leaseUntil.Time.After(a.now):
-		return ErrIdempotencyInFlight
+		return models.ErrIdempotencyInFlight
 	}
 	// failed, or in flight past its lease (the generating process died)
 	err := tx.Exec(`UPDATE idempotency_keys SET state = 'in_flight', lease_until = ? WHERE session_id = ? AND key = ?`,
@@ -357,22 +307,10 @@ func (a admission) resume(tx *gorm.DB, res *UserMessageResult, q Quota, sessionI
 	return findOne(tx.Where("id = ? AND session_id = ?", p.userMessage.UUID, sessionID), &res.Message)
 }
 
-// AssistantReply is a generated reply to store.
-type AssistantReply struct {
-	Content     string
-	Citations   []models.Citation
-	Sites       []models.SiteSuggestion
-	Constraints json.RawMessage // the conversation's constraints after this turn; nil keeps them
-	Model       string
-	// IdempotencyKey, when the user message came with one, is completed: a
-	// retry with it then replays this reply.
-	IdempotencyKey string
-}
-
 // AddAssistantMessage stores a reply in a session's conversation, saves the
 // conversation's constraints and completes the Idempotency-Key, in one
-// statement. Another session's conversation is ErrNotFound.
-func (d *DB) AddAssistantMessage(ctx context.Context, sessionID, conversationID uuid.UUID, r AssistantReply) (models.Message, error) {
+// statement. Another session's conversation is models.ErrNotFound.
+func (d *DB) AddAssistantMessage(ctx context.Context, sessionID, conversationID uuid.UUID, r models.AssistantReply) (models.Message, error) {
 	if err := checkText("content", r.Content, 1, MaxMessageLength); err != nil {
 		return models.Message{}, err
 	}
@@ -383,7 +321,7 @@ func (d *DB) AddAssistantMessage(ctx context.Context, sessionID, conversationID 
 	var constraints *string
 	if len(r.Constraints) > 0 {
 		if !json.Valid(r.Constraints) || !strings.HasPrefix(strings.TrimSpace(string(r.Constraints)), "{") {
-			return models.Message{}, fmt.Errorf("%w: constraints must be a JSON object", ErrInvalid)
+			return models.Message{}, fmt.Errorf("%w: constraints must be a JSON object", models.ErrInvalid)
 		}
 		s := string(r.Constraints)
 		constraints = &s
@@ -415,7 +353,7 @@ func (d *DB) AddAssistantMessage(ctx context.Context, sessionID, conversationID 
 			"key": r.IdempotencyKey},
 	).Row().Scan(&msg.CreatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
-		return models.Message{}, ErrNotFound
+		return models.Message{}, models.ErrNotFound
 	}
 	if err != nil {
 		return models.Message{}, notFoundOnForeignKey(err)
@@ -465,23 +403,23 @@ func checkText(field, s string, minLen, maxLen int) error {
 	n := utf8.RuneCountInString(s)
 	switch {
 	case !utf8.ValidString(s):
-		return fmt.Errorf("%w: %s is not valid UTF-8", ErrInvalid, field)
+		return fmt.Errorf("%w: %s is not valid UTF-8", models.ErrInvalid, field)
 	case strings.ContainsRune(s, 0):
-		return fmt.Errorf("%w: %s contains a NUL character", ErrInvalid, field)
+		return fmt.Errorf("%w: %s contains a NUL character", models.ErrInvalid, field)
 	case n < minLen || (minLen > 0 && strings.TrimSpace(s) == ""):
-		return fmt.Errorf("%w: %s is empty", ErrInvalid, field)
+		return fmt.Errorf("%w: %s is empty", models.ErrInvalid, field)
 	case n > maxLen:
-		return fmt.Errorf("%w: %s is %d characters, at most %d", ErrInvalid, field, n, maxLen)
+		return fmt.Errorf("%w: %s is %d characters, at most %d", models.ErrInvalid, field, n, maxLen)
 	}
 	return nil
 }
 
 // notFoundOnForeignKey maps a foreign-key violation (the session or
-// conversation was deleted under the statement) to ErrNotFound.
+// conversation was deleted under the statement) to models.ErrNotFound.
 func notFoundOnForeignKey(err error) error {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23503" {
-		return ErrNotFound
+		return models.ErrNotFound
 	}
 	return classify(err)
 }
@@ -505,7 +443,7 @@ func encodeCursor(kind string, at time.Time, id uuid.UUID) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// decodeCursor returns nil for "", and ErrInvalid for anything not made by
+// decodeCursor returns nil for "", and models.ErrInvalid for anything not made by
 // encodeCursor for the same kind of list.
 func decodeCursor(s, kind string) (*cursorPosition, error) {
 	if s == "" {
@@ -517,31 +455,31 @@ func decodeCursor(s, kind string) (*cursorPosition, error) {
 		err = json.Unmarshal(b, &c)
 	}
 	if err != nil || c.Kind != kind || c.ID == uuid.Nil {
-		return nil, fmt.Errorf("%w: cursor is not one this list returned", ErrInvalid)
+		return nil, fmt.Errorf("%w: cursor is not one this list returned", models.ErrInvalid)
 	}
 	return &cursorPosition{At: time.UnixMicro(c.At).UTC(), ID: c.ID}, nil
 }
 
 // checkUserMessage checks a user message, its quota and its idempotency key,
 // and returns the key with its defaults (the zero request when idem is nil).
-func checkUserMessage(content string, q Quota, idem *IdempotencyRequest) (IdempotencyRequest, error) {
+func checkUserMessage(content string, q models.Quota, idem *models.IdempotencyRequest) (models.IdempotencyRequest, error) {
 	if err := checkText("content", content, 1, MaxMessageLength); err != nil {
-		return IdempotencyRequest{}, err
+		return models.IdempotencyRequest{}, err
 	}
 	if q.Limit < 1 || q.Window <= 0 {
-		return IdempotencyRequest{}, fmt.Errorf("%w: quota limit and window must be positive", ErrInvalid)
+		return models.IdempotencyRequest{}, fmt.Errorf("%w: quota limit and window must be positive", models.ErrInvalid)
 	}
 	if q.Window > quotaRetention {
-		return IdempotencyRequest{}, fmt.Errorf("%w: quota window is over %s, the purge's retention of quota entries", ErrInvalid, quotaRetention)
+		return models.IdempotencyRequest{}, fmt.Errorf("%w: quota window is over %s, the purge's retention of quota entries", models.ErrInvalid, quotaRetention)
 	}
-	key := IdempotencyRequest{}
+	key := models.IdempotencyRequest{}
 	if idem != nil {
 		key = *idem
 		if err := checkText("Idempotency-Key", key.Key, 1, MaxIdempotencyKeyLength); err != nil {
-			return IdempotencyRequest{}, err
+			return models.IdempotencyRequest{}, err
 		}
 		if key.Fingerprint == "" {
-			return IdempotencyRequest{}, fmt.Errorf("%w: an idempotency key needs the request's fingerprint", ErrInvalid)
+			return models.IdempotencyRequest{}, fmt.Errorf("%w: an idempotency key needs the request's fingerprint", models.ErrInvalid)
 		}
 		key.TTL = orDefault(key.TTL, DefaultIdempotencyTTL)
 		key.Lease = orDefault(key.Lease, DefaultIdempotencyLease)
@@ -556,7 +494,7 @@ func newUserMessage(sessionID, conversationID uuid.UUID, content string) models.
 }
 
 // admitArgs are admitSQL's named arguments.
-func admitArgs(msg models.Message, q Quota, key IdempotencyRequest) map[string]any {
+func admitArgs(msg models.Message, q models.Quota, key models.IdempotencyRequest) map[string]any {
 	return map[string]any{
 		"session": msg.SessionID, "conversation": msg.ConversationID, "id": msg.ID, "content": msg.Content,
 		"limit": q.Limit, "window": q.Window.Seconds(),

@@ -19,7 +19,7 @@ import (
 	"github.com/dovvydive/backend/models"
 )
 
-var hourly = database.DefaultMessageQuota
+var hourly = models.DefaultMessageQuota
 
 // planner is a migrated database with one session and one conversation.
 type planner struct {
@@ -95,7 +95,7 @@ func TestQuota_150ConcurrentMessagesFromTwoInstancesAcceptExactly100(t *testing.
 				fmt.Sprintf("question %d", i), hourly, nil)
 			mu.Lock()
 			defer mu.Unlock()
-			var qe *database.QuotaError
+			var qe *models.QuotaError
 			switch {
 			case err == nil:
 				accepted++
@@ -123,7 +123,7 @@ func TestQuota_RejectedMessagesAreNotStoredOrCountedAndDeletingDoesNotRefund(t *
 	t.Parallel()
 	p := newPlanner(t)
 	ctx := context.Background()
-	q := database.Quota{Limit: 3, Window: time.Hour}
+	q := models.Quota{Limit: 3, Window: time.Hour}
 	for i := range 3 {
 		res, err := p.db.AddUserMessage(ctx, p.session, p.conv, "hello", q, nil)
 		require.NoError(t, err)
@@ -133,7 +133,7 @@ func TestQuota_RejectedMessagesAreNotStoredOrCountedAndDeletingDoesNotRefund(t *
 	}
 	for range 5 {
 		_, err := p.db.AddUserMessage(ctx, p.session, p.conv, "hello", q, nil)
-		require.ErrorIs(t, err, database.ErrQuotaExceeded)
+		require.ErrorIs(t, err, models.ErrQuotaExceeded)
 	}
 	assert.Equal(t, 3, count(t, p.dsn, `SELECT count(*) FROM messages`))
 	assert.Equal(t, 3, count(t, p.dsn, `SELECT count(*) FROM message_quota`))
@@ -142,7 +142,7 @@ func TestQuota_RejectedMessagesAreNotStoredOrCountedAndDeletingDoesNotRefund(t *
 	dbtest.Exec(t, p.dsn, `UPDATE message_quota SET created_at = created_at - interval '30 minutes'
 		WHERE id = (SELECT min(id) FROM message_quota)`)
 	_, err := p.db.AddUserMessage(ctx, p.session, p.conv, "hello", q, nil)
-	var qe *database.QuotaError
+	var qe *models.QuotaError
 	require.ErrorAs(t, err, &qe)
 	assert.InDelta(t, (30 * time.Minute).Seconds(), qe.RetryAfter.Seconds(), 60)
 
@@ -153,13 +153,13 @@ func TestQuota_RejectedMessagesAreNotStoredOrCountedAndDeletingDoesNotRefund(t *
 	require.NoError(t, err)
 	assert.Equal(t, 0, res.RateLimit.Remaining)
 	_, err = p.db.AddUserMessage(ctx, p.session, p.conv, "hello", q, nil)
-	require.ErrorIs(t, err, database.ErrQuotaExceeded)
+	require.ErrorIs(t, err, models.ErrQuotaExceeded)
 
 	// Deleting the conversation deletes its messages but not the quota used.
 	require.NoError(t, p.db.DeleteConversation(ctx, p.session, p.conv))
 	other := newConversation(t, p.db, p.session)
 	_, err = p.db.AddUserMessage(ctx, p.session, other, "hello", q, nil)
-	require.ErrorIs(t, err, database.ErrQuotaExceeded)
+	require.ErrorIs(t, err, models.ErrQuotaExceeded)
 	assert.Zero(t, count(t, p.dsn, `SELECT count(*) FROM messages`))
 }
 
@@ -172,12 +172,12 @@ func TestConversation_AnotherSessionsConversationIsNotFound(t *testing.T) {
 	intruder := newSession(t, p.db)
 
 	_, err = p.db.GetConversation(ctx, intruder, p.conv, 20, "")
-	assert.ErrorIs(t, err, database.ErrNotFound)
+	assert.ErrorIs(t, err, models.ErrNotFound)
 	_, err = p.db.AddUserMessage(ctx, intruder, p.conv, "mine now", hourly, nil)
-	assert.ErrorIs(t, err, database.ErrNotFound)
-	_, err = p.db.AddAssistantMessage(ctx, intruder, p.conv, database.AssistantReply{Content: "injected"})
-	assert.ErrorIs(t, err, database.ErrNotFound)
-	assert.ErrorIs(t, p.db.DeleteConversation(ctx, intruder, p.conv), database.ErrNotFound)
+	assert.ErrorIs(t, err, models.ErrNotFound)
+	_, err = p.db.AddAssistantMessage(ctx, intruder, p.conv, models.AssistantReply{Content: "injected"})
+	assert.ErrorIs(t, err, models.ErrNotFound)
+	assert.ErrorIs(t, p.db.DeleteConversation(ctx, intruder, p.conv), models.ErrNotFound)
 	list, next, err := p.db.ListConversations(ctx, intruder, 10, "")
 	require.NoError(t, err)
 	assert.Empty(t, list)
@@ -187,7 +187,7 @@ func TestConversation_AnotherSessionsConversationIsNotFound(t *testing.T) {
 	require.NoError(t, err, "the owner still sees it, untouched")
 	require.Len(t, page.Messages, 1)
 	_, err = p.db.AddUserMessage(ctx, uuid.New(), p.conv, "no session", hourly, nil)
-	assert.ErrorIs(t, err, database.ErrNotFound)
+	assert.ErrorIs(t, err, models.ErrNotFound)
 }
 
 func TestConversation_ListsNewestFirstAndPagesMessagesOldestFirst(t *testing.T) {
@@ -235,9 +235,9 @@ func TestConversation_ListsNewestFirstAndPagesMessagesOldestFirst(t *testing.T) 
 	assert.Empty(t, page.OlderCursor)
 
 	_, _, err = p.db.ListConversations(ctx, p.session, 2, "not-a-cursor")
-	assert.ErrorIs(t, err, database.ErrInvalid)
+	assert.ErrorIs(t, err, models.ErrInvalid)
 	_, err = p.db.GetConversation(ctx, p.session, p.conv, 2, cursor) // a conversations cursor
-	assert.ErrorIs(t, err, database.ErrInvalid)
+	assert.ErrorIs(t, err, models.ErrInvalid)
 }
 
 func contents(ms []models.Message) []string {
@@ -255,7 +255,7 @@ func TestConversation_DeleteRemovesItsMessagesAndReplyKeepsCitationsAndConstrain
 	_, err := p.db.AddUserMessage(ctx, p.session, p.conv, "Turtles in July?", hourly, nil)
 	require.NoError(t, err)
 	site := models.SiteID("sipadan-drop-off")
-	reply, err := p.db.AddAssistantMessage(ctx, p.session, p.conv, database.AssistantReply{
+	reply, err := p.db.AddAssistantMessage(ctx, p.session, p.conv, models.AssistantReply{
 		Content:     "Sipadan's Drop-Off has turtles all year.",
 		Citations:   []models.Citation{{SiteID: site, Slug: "sipadan-drop-off", ChunkIndex: 1, Score: 0.8}},
 		Sites:       []models.SiteSuggestion{{ID: site, Slug: "sipadan-drop-off", Reason: "turtles"}},
@@ -279,8 +279,8 @@ func TestConversation_DeleteRemovesItsMessagesAndReplyKeepsCitationsAndConstrain
 	require.NoError(t, p.db.DeleteConversation(ctx, p.session, p.conv))
 	assert.Zero(t, count(t, p.dsn, `SELECT count(*) FROM messages`))
 	_, err = p.db.GetConversation(ctx, p.session, p.conv, 10, "")
-	assert.ErrorIs(t, err, database.ErrNotFound)
-	assert.ErrorIs(t, p.db.DeleteConversation(ctx, p.session, p.conv), database.ErrNotFound)
+	assert.ErrorIs(t, err, models.ErrNotFound)
+	assert.ErrorIs(t, p.db.DeleteConversation(ctx, p.session, p.conv), models.ErrNotFound)
 }
 
 func TestConversation_RefusesWhatTheTableWouldRefuse(t *testing.T) {
@@ -288,20 +288,20 @@ func TestConversation_RefusesWhatTheTableWouldRefuse(t *testing.T) {
 	p := newPlanner(t)
 	ctx := context.Background()
 	_, err := p.db.CreateConversation(ctx, p.session, string(make([]rune, 201)))
-	assert.ErrorIs(t, err, database.ErrInvalid)
+	assert.ErrorIs(t, err, models.ErrInvalid)
 	for _, content := range []string{"", "   ", "a\x00b", "\xff"} {
 		_, err := p.db.AddUserMessage(ctx, p.session, p.conv, content, hourly, nil)
-		assert.ErrorIs(t, err, database.ErrInvalid, "%q", content)
+		assert.ErrorIs(t, err, models.ErrInvalid, "%q", content)
 	}
 	_, err = p.db.CreateConversation(ctx, uuid.New(), "no such session")
-	assert.ErrorIs(t, err, database.ErrNotFound)
-	_, err = p.db.AddUserMessage(ctx, p.session, p.conv, "hi", hourly, &database.IdempotencyRequest{Key: "k"})
-	assert.ErrorIs(t, err, database.ErrInvalid, "a key without a fingerprint cannot detect reuse")
-	_, err = p.db.AddUserMessage(ctx, p.session, p.conv, "hi", hourly, &database.IdempotencyRequest{Key: strings.Repeat("k", 256), Fingerprint: "f"})
-	assert.ErrorIs(t, err, database.ErrInvalid)
-	_, err = p.db.CreateGuestSessionCapped(ctx, database.NewGuestSession{Language: "fr", TTL: time.Hour,
-		ClientKey: database.ClientKey([]byte("s"), "192.0.2.1"), Limit: 1, Window: time.Hour})
-	assert.ErrorIs(t, err, database.ErrInvalid)
+	assert.ErrorIs(t, err, models.ErrNotFound)
+	_, err = p.db.AddUserMessage(ctx, p.session, p.conv, "hi", hourly, &models.IdempotencyRequest{Key: "k"})
+	assert.ErrorIs(t, err, models.ErrInvalid, "a key without a fingerprint cannot detect reuse")
+	_, err = p.db.AddUserMessage(ctx, p.session, p.conv, "hi", hourly, &models.IdempotencyRequest{Key: strings.Repeat("k", 256), Fingerprint: "f"})
+	assert.ErrorIs(t, err, models.ErrInvalid)
+	_, err = p.db.CreateGuestSessionCapped(ctx, models.NewGuestSession{Language: "fr", TTL: time.Hour,
+		ClientKey: models.ClientKey([]byte("s"), "192.0.2.1"), Limit: 1, Window: time.Hour})
+	assert.ErrorIs(t, err, models.ErrInvalid)
 	assert.Zero(t, count(t, p.dsn, `SELECT count(*) FROM messages`))
 }
 
@@ -309,7 +309,7 @@ func TestIdempotency_ReplayConflictMismatchAndRegenerate(t *testing.T) {
 	t.Parallel()
 	p := newPlanner(t)
 	ctx := context.Background()
-	key := &database.IdempotencyRequest{Key: "k-1", Fingerprint: "f-1"}
+	key := &models.IdempotencyRequest{Key: "k-1", Fingerprint: "f-1"}
 
 	first, err := p.db.AddUserMessage(ctx, p.session, p.conv, "Hammerheads?", hourly, key)
 	require.NoError(t, err)
@@ -317,13 +317,13 @@ func TestIdempotency_ReplayConflictMismatchAndRegenerate(t *testing.T) {
 
 	// While the first is generating, the same key is a conflict (409)...
 	_, err = p.db.AddUserMessage(ctx, p.session, p.conv, "Hammerheads?", hourly, key)
-	assert.ErrorIs(t, err, database.ErrIdempotencyInFlight)
+	assert.ErrorIs(t, err, models.ErrIdempotencyInFlight)
 	// ...and the key with another request a mismatch (422), as in another conversation.
 	_, err = p.db.AddUserMessage(ctx, p.session, p.conv, "Whale sharks?", hourly,
-		&database.IdempotencyRequest{Key: "k-1", Fingerprint: "f-2"})
-	assert.ErrorIs(t, err, database.ErrIdempotencyMismatch)
+		&models.IdempotencyRequest{Key: "k-1", Fingerprint: "f-2"})
+	assert.ErrorIs(t, err, models.ErrIdempotencyMismatch)
 	_, err = p.db.AddUserMessage(ctx, p.session, newConversation(t, p.db, p.session), "Hammerheads?", hourly, key)
-	assert.ErrorIs(t, err, database.ErrIdempotencyMismatch)
+	assert.ErrorIs(t, err, models.ErrIdempotencyMismatch)
 
 	// Generation fails: a retry regenerates for the stored message.
 	require.NoError(t, p.db.FailIdempotencyKey(ctx, p.session, key.Key))
@@ -334,10 +334,10 @@ func TestIdempotency_ReplayConflictMismatchAndRegenerate(t *testing.T) {
 	assert.Equal(t, "Hammerheads?", retry.Message.Content)
 	assert.Equal(t, 99, retry.RateLimit.Remaining, "a regeneration is not charged")
 	_, err = p.db.AddUserMessage(ctx, p.session, p.conv, "Hammerheads?", hourly, key)
-	assert.ErrorIs(t, err, database.ErrIdempotencyInFlight, "the regeneration holds the key")
+	assert.ErrorIs(t, err, models.ErrIdempotencyInFlight, "the regeneration holds the key")
 
 	reply, err := p.db.AddAssistantMessage(ctx, p.session, p.conv,
-		database.AssistantReply{Content: "Layang-Layang in April.", Model: "extractive", IdempotencyKey: key.Key})
+		models.AssistantReply{Content: "Layang-Layang in April.", Model: "extractive", IdempotencyKey: key.Key})
 	require.NoError(t, err)
 	replay, err := p.db.AddUserMessage(ctx, p.session, p.conv, "Hammerheads?", hourly, key)
 	require.NoError(t, err)
@@ -360,7 +360,7 @@ func TestIdempotency_AStaleLeaseOrExpiredKeyIsTakenOver(t *testing.T) {
 	t.Parallel()
 	p := newPlanner(t)
 	ctx := context.Background()
-	key := &database.IdempotencyRequest{Key: "k", Fingerprint: "f"}
+	key := &models.IdempotencyRequest{Key: "k", Fingerprint: "f"}
 	first, err := p.db.AddUserMessage(ctx, p.session, p.conv, "Q", hourly, key)
 	require.NoError(t, err)
 

@@ -275,15 +275,15 @@ func TestHealth_ConcurrentCallersShareOneRoundTripAndLaterCallersGetANewOne(t *t
 	require.NoError(t, err)
 	var checks atomic.Int32
 	running, release := make(chan struct{}), make(chan struct{})
-	check := func(context.Context) database.HealthReport {
+	check := func(context.Context) models.HealthReport {
 		if checks.Add(1) == 1 {
 			close(running)
 			<-release
 		}
-		return database.HealthReport{Connected: true, VectorVersion: "0.8.0"}
+		return models.HealthReport{Connected: true, VectorVersion: "0.8.0"}
 	}
 	ctx := context.Background()
-	reports := make(chan database.HealthReport, 20)
+	reports := make(chan models.HealthReport, 20)
 	go func() { reports <- db.ShareHealth(ctx, check) }()
 	<-running
 	var entered sync.WaitGroup
@@ -313,7 +313,7 @@ func TestHealth_APanickingCheckIsAnErrorNotACrash(t *testing.T) {
 	t.Parallel()
 	db, err := database.New(dbtest.Config("postgres://u:p@127.0.0.1:1/d"), slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
-	r := db.ShareHealth(context.Background(), func(context.Context) database.HealthReport { panic("driver bug") })
+	r := db.ShareHealth(context.Background(), func(context.Context) models.HealthReport { panic("driver bug") })
 	assert.False(t, r.Connected)
 	assert.ErrorContains(t, r.Err, "driver bug")
 }
@@ -326,9 +326,9 @@ func TestHealth_ACallerThatGivesUpStopsWaitingForTheSharedCheck(t *testing.T) {
 	defer close(release)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	r := db.ShareHealth(ctx, func(context.Context) database.HealthReport {
+	r := db.ShareHealth(ctx, func(context.Context) models.HealthReport {
 		<-release
-		return database.HealthReport{Connected: true}
+		return models.HealthReport{Connected: true}
 	})
 	assert.False(t, r.Connected)
 	assert.ErrorIs(t, r.Err, context.DeadlineExceeded)
@@ -340,9 +340,9 @@ func TestHealth_BeforeConnectIsUnavailable(t *testing.T) {
 	require.NoError(t, err)
 	r := db.Health(context.Background())
 	assert.False(t, r.Connected)
-	assert.ErrorIs(t, r.Err, database.ErrUnavailable)
-	_, err = db.ListDiveSites(context.Background(), database.SiteFilter{Limit: 1})
-	assert.ErrorIs(t, err, database.ErrUnavailable)
+	assert.ErrorIs(t, r.Err, models.ErrUnavailable)
+	_, err = db.ListDiveSites(context.Background(), models.SiteFilter{Limit: 1})
+	assert.ErrorIs(t, err, models.ErrUnavailable)
 }
 
 func TestReady_FailsUntilMigrationsAreCurrent(t *testing.T) {
@@ -410,7 +410,7 @@ func TestListDiveSites_Filters(t *testing.T) {
 	t.Parallel()
 	db := seeded(t)
 	ctx := context.Background()
-	list := func(f database.SiteFilter) database.SitePage {
+	list := func(f models.SiteFilter) models.SitePage {
 		t.Helper()
 		if f.Limit == 0 {
 			f.Limit = 100
@@ -429,45 +429,45 @@ func TestListDiveSites_Filters(t *testing.T) {
 		}
 	}
 
-	all := list(database.SiteFilter{})
+	all := list(models.SiteFilter{})
 	assert.EqualValues(t, len(docs), all.Total)
 	for i := 1; i < len(all.Sites); i++ {
 		assert.LessOrEqual(t, all.Sites[i-1].NameEn, all.Sites[i].NameEn, "ordered by name")
 	}
 
-	semporna := list(database.SiteFilter{Region: "SEMPORNA"})
+	semporna := list(models.SiteFilter{Region: "SEMPORNA"})
 	assert.EqualValues(t, inSemporna, semporna.Total, "region match ignores case")
 	for _, s := range semporna.Sites {
 		assert.Equal(t, "Semporna", s.Region)
 	}
 
-	beginner := list(database.SiteFilter{Difficulty: "beginner"})
+	beginner := list(models.SiteFilter{Difficulty: "beginner"})
 	assert.NotZero(t, beginner.Total)
 	for _, s := range beginner.Sites {
 		assert.EqualValues(t, "beginner", s.Difficulty)
 	}
 
-	ow := list(database.SiteFilter{Certifications: []string{"open_water"}})
+	ow := list(models.SiteFilter{Certifications: []string{"open_water"}})
 	assert.NotZero(t, ow.Total)
 	assert.Less(t, ow.Total, all.Total)
 	for _, s := range ow.Sites {
 		assert.EqualValues(t, "open_water", s.MinCertification)
 	}
 
-	shallow := list(database.SiteFilter{MaxDepthM: 20})
+	shallow := list(models.SiteFilter{MaxDepthM: 20})
 	assert.NotZero(t, shallow.Total)
 	for _, s := range shallow.Sites {
 		assert.LessOrEqual(t, s.MaxDepthM, 20)
 	}
 
-	byName := list(database.SiteFilter{Name: "barracuda"})
+	byName := list(models.SiteFilter{Name: "barracuda"})
 	require.EqualValues(t, 1, byName.Total)
 	assert.Equal(t, "sipadan-barracuda-point", byName.Sites[0].Slug)
-	assert.EqualValues(t, 1, list(database.SiteFilter{Name: "梭鱼"}).Total, "Chinese names match too")
-	assert.EqualValues(t, 0, list(database.SiteFilter{Name: "%"}).Total, "LIKE wildcards match literally")
+	assert.EqualValues(t, 1, list(models.SiteFilter{Name: "梭鱼"}).Total, "Chinese names match too")
+	assert.EqualValues(t, 0, list(models.SiteFilter{Name: "%"}).Total, "LIKE wildcards match literally")
 
-	p1 := list(database.SiteFilter{Limit: 5})
-	p2 := list(database.SiteFilter{Limit: 5, Offset: 5})
+	p1 := list(models.SiteFilter{Limit: 5})
+	p2 := list(models.SiteFilter{Limit: 5, Offset: 5})
 	require.Len(t, p1.Sites, 5)
 	require.Len(t, p2.Sites, 5)
 	assert.Equal(t, all.Sites[5].ID, p2.Sites[0].ID)
@@ -483,7 +483,7 @@ func TestGetDiveSite_IncludesItsOperators(t *testing.T) {
 	assert.NotEmpty(t, site.MarineLife)
 
 	_, err = db.GetDiveSite(context.Background(), uuid.New())
-	assert.ErrorIs(t, err, database.ErrNotFound)
+	assert.ErrorIs(t, err, models.ErrNotFound)
 }
 
 func TestUpsertDiveData_AReseedWithChangedFactsReplacesThemAndTheSameFactsChangeNothing(t *testing.T) {
@@ -517,13 +517,13 @@ func TestUpsertDiveData_AReseedWithChangedFactsReplacesThemAndTheSameFactsChange
 func TestListDiveOperators_FiltersBySite(t *testing.T) {
 	t.Parallel()
 	db := seeded(t)
-	page, err := db.ListDiveOperators(context.Background(), database.OperatorFilter{
+	page, err := db.ListDiveOperators(context.Background(), models.OperatorFilter{
 		SiteID: models.SiteID("layang-layang-hammerhead-point"), Limit: 10})
 	require.NoError(t, err)
 	require.EqualValues(t, 1, page.Total)
 	assert.Equal(t, "avillion-layang-layang", page.Operators[0].Slug)
 
-	all, err := db.ListDiveOperators(context.Background(), database.OperatorFilter{Limit: 100})
+	all, err := db.ListDiveOperators(context.Background(), models.OperatorFilter{Limit: 100})
 	require.NoError(t, err)
 	operators, err := seeds.Operators()
 	require.NoError(t, err)
@@ -536,9 +536,9 @@ func TestQueries_HonourTheCallersDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Nanosecond)
 	defer cancel()
 	time.Sleep(time.Millisecond)
-	_, err := db.ListDiveSites(ctx, database.SiteFilter{Limit: 1})
+	_, err := db.ListDiveSites(ctx, models.SiteFilter{Limit: 1})
 	require.Error(t, err)
-	assert.True(t, errors.Is(err, database.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded))
+	assert.True(t, errors.Is(err, models.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded))
 }
 
 // goroutinesIn counts the goroutines whose stack has a frame starting with

@@ -16,33 +16,15 @@ import (
 	"github.com/dovvydive/backend/models"
 )
 
-// SiteFilter narrows a dive-site listing. Zero values mean "no filter".
-type SiteFilter struct {
-	Region         string   // case-insensitive exact match
-	State          string   // case-insensitive exact match
-	Difficulty     string   // one of models.Difficulties
-	Certifications []string // sites whose minimum certification is one of these
-	MaxDepthM      int      // sites no deeper than this
-	Name           string   // substring of the English or Chinese name
-	Limit          int
-	Offset         int
-}
-
 // summaryColumns read a models.DiveSiteSummary: the card and each text's
 // first paragraph, computed here so the whole texts never leave the database.
 const summaryColumns = `id, slug, name_en, name_zh, split_part(description_en, E'\n\n', 1) AS summary_en,
 	split_part(description_zh, E'\n\n', 1) AS summary_zh, region, state, latitude, longitude, min_depth_m, max_depth_m,
 	difficulty, min_certification, best_season, best_months, marine_life, created_at, updated_at`
 
-// SitePage is one page of dive sites and the total matching the filter.
-type SitePage struct {
-	Sites []models.DiveSiteSummary
-	Total int64
-}
-
 // ListDiveSites returns dive sites matching f, ordered by English name.
-func (d *DB) ListDiveSites(ctx context.Context, f SiteFilter) (SitePage, error) {
-	var page SitePage
+func (d *DB) ListDiveSites(ctx context.Context, f models.SiteFilter) (models.SitePage, error) {
+	var page models.SitePage
 	err := d.readStale(ctx, func(g *gorm.DB) error {
 		q := whereSites(g.Model(&models.DiveSite{}), "", f.Region, f.Difficulty, f.Certifications, f.MaxDepthM)
 		if f.State != "" {
@@ -59,7 +41,7 @@ func (d *DB) ListDiveSites(ctx context.Context, f SiteFilter) (SitePage, error) 
 			Find(&page.Sites).Error
 	})
 	if err != nil {
-		return SitePage{}, err
+		return models.SitePage{}, err
 	}
 	return page, nil
 }
@@ -116,7 +98,7 @@ func (d *DB) GetDiveSite(ctx context.Context, id uuid.UUID) (models.DiveSite, er
 			return err
 		}
 		if site.ID == uuid.Nil {
-			return ErrNotFound
+			return models.ErrNotFound
 		}
 		if err := errors.Join(json.Unmarshal(months, &site.BestMonths), json.Unmarshal(life, &site.MarineLife),
 			json.Unmarshal(facts, &site.Facts)); err != nil {
@@ -154,23 +136,9 @@ LEFT JOIN dive_operators AS o ON o.id = so.operator_id
 WHERE s.id = $1
 ORDER BY o.name, o.id`
 
-// OperatorFilter narrows an operator listing. Zero values mean "no filter".
-type OperatorFilter struct {
-	Region string
-	SiteID uuid.UUID // operators serving this site
-	Limit  int
-	Offset int
-}
-
-// OperatorPage is one page of operators and the total matching the filter.
-type OperatorPage struct {
-	Operators []models.DiveOperator
-	Total     int64
-}
-
 // ListDiveOperators returns operators matching f, ordered by name.
-func (d *DB) ListDiveOperators(ctx context.Context, f OperatorFilter) (OperatorPage, error) {
-	var page OperatorPage
+func (d *DB) ListDiveOperators(ctx context.Context, f models.OperatorFilter) (models.OperatorPage, error) {
+	var page models.OperatorPage
 	err := d.readStale(ctx, func(g *gorm.DB) error {
 		q := g.Model(&models.DiveOperator{})
 		if f.Region != "" {
@@ -185,7 +153,7 @@ func (d *DB) ListDiveOperators(ctx context.Context, f OperatorFilter) (OperatorP
 		return q.Session(&gorm.Session{}).Order("name, id").Limit(f.Limit).Offset(f.Offset).Find(&page.Operators).Error
 	})
 	if err != nil {
-		return OperatorPage{}, err
+		return models.OperatorPage{}, err
 	}
 	return page, nil
 }

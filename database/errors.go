@@ -7,78 +7,18 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"strings"
 	"syscall"
-	"time"
 
+	"github.com/dovvydive/backend/models"
 	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 )
 
-// Named errors the rest of the program maps to behaviour (HTTP status, exit
-// codes). Driver errors are translated to these here and nowhere else.
-var (
-	// ErrNotFound means the requested row does not exist.
-	ErrNotFound = errors.New("not found")
-	// ErrUnavailable means the database cannot answer now: not yet connected,
-	// down, overloaded, or too slow for the caller's deadline.
-	ErrUnavailable = errors.New("database unavailable")
-	// ErrPgvectorMissing means the server has no pgvector to create.
-	ErrPgvectorMissing = errors.New("pgvector is not installed on this server")
-	// ErrInvalid means an argument the database would refuse (too long, NUL
-	// bytes, a malformed cursor); the wrapping error names the field.
-	ErrInvalid = errors.New("invalid input")
-	// ErrSessionExpired means the guest session existed but has expired
-	// (idle too long or past its absolute cap) and is not yet purged.
-	ErrSessionExpired = errors.New("session expired")
-	// ErrQuotaExceeded is matched by *QuotaError and *CreationLimitError.
-	ErrQuotaExceeded = errors.New("quota exceeded")
-	// ErrIdempotencyInFlight means a request with the same Idempotency-Key
-	// is still being processed (HTTP 409).
-	ErrIdempotencyInFlight = errors.New("a request with this idempotency key is still in progress")
-	// ErrIdempotencyMismatch means an Idempotency-Key was reused for a
-	// different request (HTTP 422).
-	ErrIdempotencyMismatch = errors.New("idempotency key reused with a different request")
-)
-
-// QuotaError rejects a user message: the session has sent Limit messages in
-// the rolling window. The message was not stored and does not count.
-type QuotaError struct {
-	Limit      int
-	Window     time.Duration
-	RetryAfter time.Duration // until the oldest counted message leaves the window
-}
-
-func (e *QuotaError) Error() string {
-	return fmt.Sprintf("message quota of %d per %s exceeded; retry in %s", e.Limit, e.Window, e.RetryAfter)
-}
-
-// Is makes errors.Is(err, ErrQuotaExceeded) true.
-func (e *QuotaError) Is(target error) bool { return target == ErrQuotaExceeded }
-
-// CreationLimitError rejects a new guest session: the client has created
-// Limit sessions in the rolling window.
-type CreationLimitError struct {
-	Limit      int
-	Window     time.Duration
-	RetryAfter time.Duration
-}
-
-func (e *CreationLimitError) Error() string {
-	return fmt.Sprintf("session creation limit of %d per %s reached; retry in %s", e.Limit, e.Window, e.RetryAfter)
-}
-
-// Is makes errors.Is(err, ErrQuotaExceeded) true.
-func (e *CreationLimitError) Is(target error) bool { return target == ErrQuotaExceeded }
-
-// Seconds rounds d up to whole seconds, at least 1: the unit of Retry-After
-// and RateLimit-Reset, where 0 would invite an immediate retry.
-func Seconds(d time.Duration) int {
-	return max(1, int((d+time.Second-1)/time.Second))
-}
+// ErrPgvectorMissing means the server has no pgvector to create.
+var ErrPgvectorMissing = errors.New("pgvector is not installed on this server")
 
 // IsPermanent reports whether a connection error will not go away by waiting:
 // bad credentials, an unknown database or role, TLS verification failures and
@@ -156,13 +96,13 @@ func classify(err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, gorm.ErrRecordNotFound):
-		return ErrNotFound
-	case errors.Is(err, ErrUnavailable), errors.Is(err, ErrNotFound), errors.Is(err, ErrSessionExpired),
-		errors.Is(err, ErrInvalid), errors.Is(err, ErrQuotaExceeded),
-		errors.Is(err, ErrIdempotencyInFlight), errors.Is(err, ErrIdempotencyMismatch):
+		return models.ErrNotFound
+	case errors.Is(err, models.ErrUnavailable), errors.Is(err, models.ErrNotFound), errors.Is(err, models.ErrSessionExpired),
+		errors.Is(err, models.ErrInvalid), errors.Is(err, models.ErrQuotaExceeded),
+		errors.Is(err, models.ErrIdempotencyInFlight), errors.Is(err, models.ErrIdempotencyMismatch):
 		return err
 	case isConnectionError(err):
-		return errors.Join(ErrUnavailable, err)
+		return errors.Join(models.ErrUnavailable, err)
 	}
 	return err
 }

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/dovvydive/backend/models"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/assert"
 )
@@ -61,7 +62,7 @@ func TestClassify_MapsConnectionFailuresToUnavailable(t *testing.T) {
 		&pgconn.PgError{Code: "53300"},
 		fmt.Errorf("commit: %w", sql.ErrTxDone),
 	} {
-		assert.ErrorIs(t, classify(err), ErrUnavailable, "%v", err)
+		assert.ErrorIs(t, classify(err), models.ErrUnavailable, "%v", err)
 	}
-	assert.NotErrorIs(t, classify(&pgconn.PgError{Code: "42P01"}), ErrUnavailable, "a missing table is a bug, not an outage")
+	assert.NotErrorIs(t, classify(&pgconn.PgError{Code: "42P01"}), models.ErrUnavailable, "a missing table is a bug, not an outage")
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/dovvydive/backend/migrations"
+	"github.com/dovvydive/backend/models"
 )
 
 // Status is what one StatusCheck learned about the database.
@@ -50,14 +51,6 @@ func (d *DB) StatusCheck(ctx context.Context) (Status, error) {
 	return s, err
 }
 
-// HealthReport is one measured round trip to the database.
-type HealthReport struct {
-	Connected     bool
-	Latency       time.Duration // zero when not measured
-	VectorVersion string        // empty when the extension is not installed
-	Err           error         // for the log, never for a response body
-}
-
 // Health is the frontend's report: one round trip that reads the pgvector
 // version, and nothing else. It is probed often (balancers, uptime checks,
 // every open frontend) and is a benchmark route, so it leaves the schema
@@ -67,30 +60,30 @@ type HealthReport struct {
 // database one query, not one each, and every caller gets the answer of a
 // check that was running when it asked. A caller that gives up stops waiting;
 // the shared check runs on, bounded by the health timeout.
-func (d *DB) Health(ctx context.Context) HealthReport {
+func (d *DB) Health(ctx context.Context) models.HealthReport {
 	return d.shareHealth(ctx, d.checkHealth)
 }
 
-func (d *DB) shareHealth(ctx context.Context, check func(context.Context) HealthReport) HealthReport {
+func (d *DB) shareHealth(ctx context.Context, check func(context.Context) models.HealthReport) models.HealthReport {
 	ch := d.healthFlight.DoChan("health", func() (r any, err error) {
 		// singleflight re-raises a panic of the shared call where nothing can
 		// recover it; as an error it reaches the callers like any other.
 		defer func() {
 			if p := recover(); p != nil {
-				r = HealthReport{Err: fmt.Errorf("health check panicked: %v", p)}
+				r = models.HealthReport{Err: fmt.Errorf("health check panicked: %v", p)}
 			}
 		}()
 		return check(context.WithoutCancel(ctx)), nil
 	})
 	select {
 	case r := <-ch:
-		return r.Val.(HealthReport)
+		return r.Val.(models.HealthReport)
 	case <-ctx.Done():
-		return HealthReport{Err: ctx.Err()}
+		return models.HealthReport{Err: ctx.Err()}
 	}
 }
 
-func (d *DB) checkHealth(ctx context.Context) HealthReport {
+func (d *DB) checkHealth(ctx context.Context) models.HealthReport {
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.HealthTimeout)
 	defer cancel()
 	var version pgtype.Text
@@ -105,9 +98,9 @@ func (d *DB) checkHealth(ctx context.Context) HealthReport {
 		return err
 	})
 	if err != nil {
-		return HealthReport{Err: err}
+		return models.HealthReport{Err: err}
 	}
-	return HealthReport{Connected: true, Latency: latency, VectorVersion: version.String}
+	return models.HealthReport{Connected: true, Latency: latency, VectorVersion: version.String}
 }
 
 // Ready reports whether this process can serve: StatusCheck passes and the

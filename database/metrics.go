@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/dovvydive/backend/models"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -16,7 +17,7 @@ var errorsByClass = prometheus.NewCounterVec(prometheus.CounterOpts{
 
 func countError(err error) {
 	switch {
-	case err == nil, errors.Is(err, ErrNotFound):
+	case err == nil, errors.Is(err, models.ErrNotFound):
 		return
 	case errors.Is(err, ErrBusy):
 		errorsByClass.WithLabelValues("busy").Inc()
@@ -24,7 +25,7 @@ func countError(err error) {
 		errorsByClass.WithLabelValues("canceled").Inc()
 	case errors.Is(err, context.DeadlineExceeded):
 		errorsByClass.WithLabelValues("timeout").Inc()
-	case errors.Is(err, ErrUnavailable):
+	case errors.Is(err, models.ErrUnavailable):
 		errorsByClass.WithLabelValues("unavailable").Inc()
 	default:
 		errorsByClass.WithLabelValues("other").Inc()
@@ -85,7 +86,7 @@ func (c poolCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(replicaReadsDesc, prometheus.CounterValue, float64(r.Reads))
 	ch <- prometheus.MustNewConstMetric(replicaFallbacksDesc, prometheus.CounterValue, float64(r.Fallbacks))
 	up := 0.0
-	if r.State == ReplicaHealthy {
+	if r.State == models.ReplicaHealthy {
 		up = 1
 	}
 	ch <- prometheus.MustNewConstMetric(replicaUpDesc, prometheus.GaugeValue, up)

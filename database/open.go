@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
+	"github.com/dovvydive/backend/models"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"golang.org/x/sync/singleflight"
@@ -24,7 +25,7 @@ import (
 
 // DB is the application's handle on the database. It exists before the first
 // connection succeeds so the HTTP server can answer (with 503) while a Neon
-// compute wakes; queries return ErrUnavailable until Connect has finished.
+// compute wakes; queries return models.ErrUnavailable until Connect has finished.
 type DB struct {
 	cfg  Config
 	ep   Endpoint
@@ -201,11 +202,11 @@ func openGorm(sqlDB *sql.DB) (*gorm.DB, error) {
 	return gdb, nil
 }
 
-// handle returns the connected gorm handle bound to ctx, or ErrUnavailable.
+// handle returns the connected gorm handle bound to ctx, or models.ErrUnavailable.
 func (d *DB) handle(ctx context.Context) (*gorm.DB, error) {
 	g := d.gorm.Load()
 	if g == nil {
-		return nil, ErrUnavailable
+		return nil, models.ErrUnavailable
 	}
 	return g.WithContext(ctx), nil
 }

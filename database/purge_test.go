@@ -14,6 +14,7 @@ import (
 
 	"github.com/dovvydive/backend/database"
 	"github.com/dovvydive/backend/database/dbtest"
+	"github.com/dovvydive/backend/models"
 )
 
 // fillSession gives a session two conversations, each with a keyed question,
@@ -24,10 +25,10 @@ func fillSession(t *testing.T, db *database.DB, session uuid.UUID) {
 	ctx := context.Background()
 	for c := range 2 {
 		conv := newConversation(t, db, session)
-		key := &database.IdempotencyRequest{Key: fmt.Sprint("key-", c), Fingerprint: "f"}
+		key := &models.IdempotencyRequest{Key: fmt.Sprint("key-", c), Fingerprint: "f"}
 		_, err := db.AddUserMessage(ctx, session, conv, "question", hourly, key)
 		require.NoError(t, err)
-		_, err = db.AddAssistantMessage(ctx, session, conv, database.AssistantReply{Content: "answer", IdempotencyKey: key.Key})
+		_, err = db.AddAssistantMessage(ctx, session, conv, models.AssistantReply{Content: "answer", IdempotencyKey: key.Key})
 		require.NoError(t, err)
 		_, err = db.AddUserMessage(ctx, session, conv, "follow-up", hourly, nil)
 		require.NoError(t, err)

@@ -5,37 +5,16 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"github.com/jackc/pgx/v5"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/dovvydive/backend/models"
+	"github.com/jackc/pgx/v5"
+
 	"gorm.io/gorm"
 )
-
-// Replica states, as /health reports them.
-const (
-	ReplicaUnchecked = "unchecked" // no read has needed it yet
-	ReplicaHealthy   = "healthy"
-	ReplicaLagging   = "lagging" // replay lag beyond database.replica.max_lag
-	ReplicaDown      = "down"    // a check or a read failed on it
-)
-
-// ReplicaStatus is what the process knows about its read replica. It is
-// read from memory: asking for it never touches the network.
-type ReplicaStatus struct {
-	Configured bool
-	State      string
-	Lag        time.Duration // at the last check
-	CheckedAt  time.Time
-	// Reads counts reads the replica answered; Fallbacks counts reads that
-	// were meant for it but went to the primary because it was down or
-	// lagging. Both only grow, for a Prometheus counter.
-	Reads     uint64
-	Fallbacks uint64
-	Pool      sql.DBStats
-}
 
 // replica is the second pool, for reads that may be slightly stale. Its
 // health is checked lazily: a read that wants it starts a check when the
@@ -66,7 +45,7 @@ func newReplica(cfg Config) (*replica, error) {
 	if _, err := Describe(ep.DSN); err != nil {
 		return nil, fmt.Errorf("read replica: %w", err)
 	}
-	return &replica{cfg: cfg.Replica, pool: cfg.Pool, ep: ep, state: ReplicaUnchecked}, nil
+	return &replica{cfg: cfg.Replica, pool: cfg.Pool, ep: ep, state: models.ReplicaUnchecked}, nil
 }
 
 // open builds the replica's pool without connecting: a replica that is down
@@ -103,10 +82,10 @@ func (r *replica) usable(log *slog.Logger) bool {
 	state, checkedAt := r.state, r.checkedAt
 	r.mu.Unlock()
 	wait := r.cfg.CheckInterval
-	if state == ReplicaDown || state == ReplicaLagging {
+	if state == models.ReplicaDown || state == models.ReplicaLagging {
 		wait = min(wait, r.cfg.RetryAfter)
 	}
-	if (state == ReplicaUnchecked || time.Since(checkedAt) >= wait) && r.checking.CompareAndSwap(false, true) {
+	if (state == models.ReplicaUnchecked || time.Since(checkedAt) >= wait) && r.checking.CompareAndSwap(false, true) {
 		go func() {
 			defer r.checking.Store(false)
 			ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
@@ -114,7 +93,7 @@ func (r *replica) usable(log *slog.Logger) bool {
 			r.check(ctx, log)
 		}()
 	}
-	return state == ReplicaHealthy
+	return state == models.ReplicaHealthy
 }
 
 // lagSQL is 0 on a primary and on a standby that has replayed all it
@@ -138,12 +117,12 @@ func (r *replica) check(ctx context.Context, log *slog.Logger) {
 	var seconds float64
 	err := g.WithContext(ctx).Raw(lagSQL).Row().Scan(&seconds)
 	lag := time.Duration(seconds * float64(time.Second))
-	next := ReplicaHealthy
+	next := models.ReplicaHealthy
 	switch {
 	case err != nil:
-		next = ReplicaDown
+		next = models.ReplicaDown
 	case lag > r.cfg.MaxLag:
-		next = ReplicaLagging
+		next = models.ReplicaLagging
 	}
 	r.set(next, lag, err, log)
 }
@@ -159,11 +138,11 @@ func (r *replica) set(next string, lag time.Duration, cause error, log *slog.Log
 		return
 	}
 	switch next {
-	case ReplicaHealthy:
+	case models.ReplicaHealthy:
 		log.Info("database: replica healthy; stale-tolerant reads use it", "lag", lag.String())
-	case ReplicaLagging:
+	case models.ReplicaLagging:
 		log.Warn("database: replica lagging; reads go to the primary", "lag", lag.String(), "max_lag", r.cfg.MaxLag.String())
-	case ReplicaDown:
+	case models.ReplicaDown:
 		msg := ""
 		if cause != nil {
 			msg = RedactError(cause, r.ep.DSN)
@@ -176,7 +155,7 @@ func (r *replica) set(next string, lag time.Duration, cause error, log *slog.Log
 // markDown records a failed read and drops the replica's idle connections,
 // which are likely dead too.
 func (r *replica) markDown(err error, log *slog.Logger) {
-	r.set(ReplicaDown, 0, err, log)
+	r.set(models.ReplicaDown, 0, err, log)
 	dropIdleConns(r.sql.Load(), r.pool)
 }
 
@@ -210,7 +189,7 @@ func (d *DB) stale(ctx context.Context, onReplica func(context.Context, *replica
 		return onPrimary()
 	}
 	if !r.usable(d.log) {
-		if ctx.Err() == nil && r.Status().State != ReplicaUnchecked {
+		if ctx.Err() == nil && r.Status().State != models.ReplicaUnchecked {
 			r.fallbacks.Add(1)
 		}
 		return onPrimary()
@@ -228,7 +207,7 @@ func (d *DB) stale(ctx context.Context, onReplica func(context.Context, *replica
 	case err == nil:
 		r.reads.Add(1)
 		return nil
-	case ctx.Err() != nil, errors.Is(err, gorm.ErrRecordNotFound), errors.Is(err, ErrNotFound):
+	case ctx.Err() != nil, errors.Is(err, gorm.ErrRecordNotFound), errors.Is(err, models.ErrNotFound):
 		return classify(err)
 	}
 	// A replica whose connection failed is skipped until it is checked
@@ -244,10 +223,10 @@ func (d *DB) stale(ctx context.Context, onReplica func(context.Context, *replica
 }
 
 // Status reports the replica's last known state, without I/O.
-func (r *replica) Status() ReplicaStatus {
+func (r *replica) Status() models.ReplicaStatus {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	st := ReplicaStatus{Configured: true, State: r.state, Lag: r.lag, CheckedAt: r.checkedAt,
+	st := models.ReplicaStatus{Configured: true, State: r.state, Lag: r.lag, CheckedAt: r.checkedAt,
 		Reads: r.reads.Load(), Fallbacks: r.fallbacks.Load()}
 	if s := r.sql.Load(); s != nil {
 		st.Pool = s.Stats()
@@ -257,9 +236,9 @@ func (r *replica) Status() ReplicaStatus {
 
 // ReplicaStatus reports the read replica's last known state and counters;
 // Configured is false when there is none. It does no I/O.
-func (d *DB) ReplicaStatus() ReplicaStatus {
+func (d *DB) ReplicaStatus() models.ReplicaStatus {
 	if d.replica == nil {
-		return ReplicaStatus{State: "none"}
+		return models.ReplicaStatus{State: "none"}
 	}
 	return d.replica.Status()
 }

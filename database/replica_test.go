@@ -96,14 +96,14 @@ func TestReplica_StaleTolerantReadsLandOnTheReplicaAndWritesOnThePrimary(t *test
 	corpus, err := seeds.Sites()
 	require.NoError(t, err)
 	waitFor(t, 15*time.Second, "sites replayed on the replica and read there", func() bool {
-		page, err := db.ListDiveSites(ctx, database.SiteFilter{Limit: 100})
+		page, err := db.ListDiveSites(ctx, models.SiteFilter{Limit: 100})
 		require.NoError(t, err)
 		return page.Total == int64(len(corpus)) && db.ReplicaStatus().Reads > 0
 	})
-	_, err = db.ListDiveOperators(ctx, database.OperatorFilter{Limit: 100})
+	_, err = db.ListDiveOperators(ctx, models.OperatorFilter{Limit: 100})
 	require.NoError(t, err)
 	st := db.ReplicaStatus()
-	assert.Equal(t, database.ReplicaHealthy, st.State)
+	assert.Equal(t, models.ReplicaHealthy, st.State)
 	assert.Positive(t, st.Reads, "the replica answered the lists")
 
 	// A write would fail on the hot standby (read-only): success means primary.
@@ -121,7 +121,7 @@ func TestReplica_StaleTolerantReadsLandOnTheReplicaAndWritesOnThePrimary(t *test
 func TestReplica_WithoutReadURLEverythingUsesThePrimary(t *testing.T) {
 	t.Parallel()
 	db := seeded(t)
-	_, err := db.ListDiveSites(context.Background(), database.SiteFilter{Limit: 10})
+	_, err := db.ListDiveSites(context.Background(), models.SiteFilter{Limit: 10})
 	require.NoError(t, err)
 	st := db.ReplicaStatus()
 	assert.False(t, st.Configured)
@@ -136,9 +136,9 @@ func TestReplicaFault_StoppedUnderLoad_ReadsFallBackWithoutFailingAndReturnWhenI
 	db, _, _, _, logs := withReplica(t, nil)
 	ctx := context.Background()
 	waitFor(t, 5*time.Second, "replica in use", func() bool {
-		_, err := db.ListDiveSites(ctx, database.SiteFilter{Limit: 5})
+		_, err := db.ListDiveSites(ctx, models.SiteFilter{Limit: 5})
 		require.NoError(t, err)
-		return db.ReplicaStatus().State == database.ReplicaHealthy
+		return db.ReplicaStatus().State == models.ReplicaHealthy
 	})
 
 	// Bounded load: 8 readers, each read under a 2 s deadline like a request's.
@@ -159,9 +159,9 @@ func TestReplicaFault_StoppedUnderLoad_ReadsFallBackWithoutFailingAndReturnWhenI
 				rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 				var err error
 				if i%2 == 0 {
-					_, err = db.ListDiveSites(rctx, database.SiteFilter{Limit: 20})
+					_, err = db.ListDiveSites(rctx, models.SiteFilter{Limit: 20})
 				} else {
-					_, err = db.ListDiveOperators(rctx, database.OperatorFilter{Limit: 20})
+					_, err = db.ListDiveOperators(rctx, models.OperatorFilter{Limit: 20})
 				}
 				cancel()
 				reads.Add(1)
@@ -183,7 +183,7 @@ func TestReplicaFault_StoppedUnderLoad_ReadsFallBackWithoutFailingAndReturnWhenI
 			dbtest.StartReplica(t)
 		}
 	})
-	waitFor(t, 5*time.Second, "replica marked down", func() bool { return db.ReplicaStatus().State == database.ReplicaDown })
+	waitFor(t, 5*time.Second, "replica marked down", func() bool { return db.ReplicaStatus().State == models.ReplicaDown })
 	waitFor(t, 10*time.Second, "reads falling back to the primary", func() bool {
 		return db.ReplicaStatus().Fallbacks > before.Fallbacks+10
 	})
@@ -193,7 +193,7 @@ func TestReplicaFault_StoppedUnderLoad_ReadsFallBackWithoutFailingAndReturnWhenI
 	stopped = false
 	waitFor(t, 10*time.Second, "reads return to the replica", func() bool {
 		st := db.ReplicaStatus()
-		return st.State == database.ReplicaHealthy && st.Reads > down.Reads
+		return st.State == models.ReplicaHealthy && st.Reads > down.Reads
 	})
 	time.Sleep(300 * time.Millisecond)
 	close(stop)
@@ -211,11 +211,11 @@ func TestReplicaFault_LaggingBeyondTheBoundIsSkippedAndSessionsAreNeverStale(t *
 	ctx := context.Background()
 	admin := openSQL(t, superuserOn(t, replicaURL))
 	waitFor(t, 5*time.Second, "replica caught up", func() bool {
-		page, err := db.ListDiveOperators(ctx, database.OperatorFilter{Limit: 100})
+		page, err := db.ListDiveOperators(ctx, models.OperatorFilter{Limit: 100})
 		require.NoError(t, err)
-		return page.Total > 0 && db.ReplicaStatus().State == database.ReplicaHealthy
+		return page.Total > 0 && db.ReplicaStatus().State == models.ReplicaHealthy
 	})
-	ops, err := db.ListDiveOperators(ctx, database.OperatorFilter{Limit: 100})
+	ops, err := db.ListDiveOperators(ctx, models.OperatorFilter{Limit: 100})
 	require.NoError(t, err)
 
 	_, err = admin.Exec(`SELECT pg_wal_replay_pause()`)
@@ -239,17 +239,17 @@ func TestReplicaFault_LaggingBeyondTheBoundIsSkippedAndSessionsAreNeverStale(t *
 	}
 
 	// Within the bound the list is served, stale, by the replica...
-	page, err := db.ListDiveOperators(ctx, database.OperatorFilter{Limit: 100})
+	page, err := db.ListDiveOperators(ctx, models.OperatorFilter{Limit: 100})
 	require.NoError(t, err)
 	assert.Equal(t, ops.Total, page.Total, "the replica does not have the new operator yet")
 
 	// ...beyond it, by the primary.
 	waitFor(t, 5*time.Second, "replica marked lagging", func() bool {
-		_, err := db.ListDiveOperators(ctx, database.OperatorFilter{Limit: 100})
+		_, err := db.ListDiveOperators(ctx, models.OperatorFilter{Limit: 100})
 		require.NoError(t, err)
-		return db.ReplicaStatus().State == database.ReplicaLagging
+		return db.ReplicaStatus().State == models.ReplicaLagging
 	})
-	page, err = db.ListDiveOperators(ctx, database.OperatorFilter{Limit: 100})
+	page, err = db.ListDiveOperators(ctx, models.OperatorFilter{Limit: 100})
 	require.NoError(t, err)
 	assert.Equal(t, ops.Total+1, page.Total, "the primary answers while the replica lags")
 	assert.Contains(t, logs.String(), "replica lagging; reads go to the primary")
@@ -257,12 +257,12 @@ func TestReplicaFault_LaggingBeyondTheBoundIsSkippedAndSessionsAreNeverStale(t *
 	_, err = admin.Exec(`SELECT pg_wal_replay_resume()`)
 	require.NoError(t, err)
 	waitFor(t, 15*time.Second, "replica healthy again", func() bool {
-		_, err := db.ListDiveOperators(ctx, database.OperatorFilter{Limit: 100})
+		_, err := db.ListDiveOperators(ctx, models.OperatorFilter{Limit: 100})
 		require.NoError(t, err)
-		return db.ReplicaStatus().State == database.ReplicaHealthy
+		return db.ReplicaStatus().State == models.ReplicaHealthy
 	})
 	reads := db.ReplicaStatus().Reads
-	page, err = db.ListDiveOperators(ctx, database.OperatorFilter{Limit: 100})
+	page, err = db.ListDiveOperators(ctx, models.OperatorFilter{Limit: 100})
 	require.NoError(t, err)
 	assert.Equal(t, ops.Total+1, page.Total, "the replica has caught up")
 	assert.Greater(t, db.ReplicaStatus().Reads, reads, "and answers again")
@@ -281,9 +281,9 @@ func TestReplica_HungReplicaIsSkippedWithinTheRequestDeadline(t *testing.T) {
 	})
 	ctx := context.Background()
 	waitFor(t, 5*time.Second, "replica in use", func() bool {
-		_, err := db.ListDiveSites(ctx, database.SiteFilter{Limit: 5})
+		_, err := db.ListDiveSites(ctx, models.SiteFilter{Limit: 5})
 		require.NoError(t, err)
-		return db.ReplicaStatus().State == database.ReplicaHealthy && db.ReplicaStatus().Reads > 0
+		return db.ReplicaStatus().State == models.ReplicaHealthy && db.ReplicaStatus().Reads > 0
 	})
 
 	// Like a stopped (SIGSTOP) host: open connections break, new ones hang.
@@ -293,7 +293,7 @@ func TestReplica_HungReplicaIsSkippedWithinTheRequestDeadline(t *testing.T) {
 	for range 30 {
 		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		began := time.Now()
-		_, err := db.ListDiveOperators(rctx, database.OperatorFilter{Limit: 10})
+		_, err := db.ListDiveOperators(rctx, models.OperatorFilter{Limit: 10})
 		cancel()
 		require.NoError(t, err, "the primary answered within the deadline")
 		slowest = max(slowest, time.Since(began))
@@ -301,7 +301,7 @@ func TestReplica_HungReplicaIsSkippedWithinTheRequestDeadline(t *testing.T) {
 	}
 	t.Logf("slowest read while the replica hung: %s", slowest.Round(time.Millisecond))
 	assert.Less(t, slowest, 2*time.Second)
-	assert.NotEqual(t, database.ReplicaHealthy, db.ReplicaStatus().State)
+	assert.NotEqual(t, models.ReplicaHealthy, db.ReplicaStatus().State)
 	assert.Positive(t, db.ReplicaStatus().Fallbacks)
 	assert.Contains(t, logs.String(), "replica unavailable; reads go to the primary")
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/dovvydive/backend/database"
 	"github.com/dovvydive/backend/database/dbtest"
+	"github.com/dovvydive/backend/models"
 )
 
 // countingProxy forwards TCP to target and counts the client's writes that
@@ -92,11 +93,11 @@ func TestQuota_AMessageAndItsReplyTakeAtMostSixRoundTrips(t *testing.T) {
 	for _, key := range []string{"k1", "k2"} {
 		auth = measure(func() error { _, err := db.AuthenticateSession(ctx, session, time.Hour); return err })
 		user = measure(func() error {
-			_, err := db.AddUserMessage(ctx, session, conv, "Hammerheads in April?", hourly, &database.IdempotencyRequest{Key: key, Fingerprint: "f"})
+			_, err := db.AddUserMessage(ctx, session, conv, "Hammerheads in April?", hourly, &models.IdempotencyRequest{Key: key, Fingerprint: "f"})
 			return err
 		})
 		reply = measure(func() error {
-			_, err := db.AddAssistantMessage(ctx, session, conv, database.AssistantReply{Content: "Layang-Layang.", IdempotencyKey: key})
+			_, err := db.AddAssistantMessage(ctx, session, conv, models.AssistantReply{Content: "Layang-Layang.", IdempotencyKey: key})
 			return err
 		})
 	}
@@ -104,8 +105,8 @@ func TestQuota_AMessageAndItsReplyTakeAtMostSixRoundTrips(t *testing.T) {
 	assert.LessOrEqual(t, auth+user+reply, int64(6))
 
 	rejected := measure(func() error {
-		_, err := db.AddUserMessage(ctx, session, conv, "again", database.Quota{Limit: 1, Window: time.Hour}, nil)
-		if errors.Is(err, database.ErrQuotaExceeded) {
+		_, err := db.AddUserMessage(ctx, session, conv, "again", models.Quota{Limit: 1, Window: time.Hour}, nil)
+		if errors.Is(err, models.ErrQuotaExceeded) {
 			return nil
 		}
 		return err

@@ -29,7 +29,7 @@ func TestSearch_RanksChunksAboutHammerheadsFirst(t *testing.T) {
 	t.Parallel()
 	db := corpusDB(t)
 	q, _ := embedding.Hash{}.EmbedQuery(context.Background(), "hammerhead sharks")
-	hits, err := db.Search(context.Background(), q, 3, 100, database.SearchFilter{})
+	hits, err := db.Search(context.Background(), q, 3, 100, models.SearchFilter{})
 	require.NoError(t, err)
 	require.Len(t, hits, 3)
 	assert.Contains(t, strings.ToLower(hits[0].Content), "hammerhead")
@@ -65,7 +65,7 @@ func crowdedDB(t *testing.T) (db *database.DB, query []float32) {
 func TestSearch_FilteredSearchStillReturnsKWhenMoreMatchExist(t *testing.T) {
 	t.Parallel()
 	db, q := crowdedDB(t)
-	tioman := database.SearchFilter{Region: "Tioman"}
+	tioman := models.SearchFilter{Region: "Tioman"}
 	plan, err := db.ExplainSearch(context.Background(), q, 10, 10, tioman)
 	require.NoError(t, err)
 	require.Contains(t, plan, "site_chunks_embedding_idx", "the filtered search goes through HNSW:\n%s", shortPlan(plan))
@@ -125,7 +125,7 @@ func TestSearch_UsesTheHNSWIndexUpToTheHighestAllowedEfSearch(t *testing.T) {
 	// Unfiltered and filtered: the index, at every ef_search up to the
 	// configured maximum (400), never a scan and sort of every chunk.
 	for _, ef := range []int{10, 100, 400} {
-		for _, f := range []database.SearchFilter{{}, {Region: "Semporna"}, {Difficulty: "intermediate", MaxDepthM: 40}} {
+		for _, f := range []models.SearchFilter{{}, {Region: "Semporna"}, {Difficulty: "intermediate", MaxDepthM: 40}} {
 			plan, err := db.ExplainSearch(context.Background(), q, 50, ef, f)
 			require.NoError(t, err)
 			assert.Contains(t, plan, "Index Scan using site_chunks_embedding_idx", "ef_search=%d filter=%+v:\n%s", ef, f, shortPlan(plan))
@@ -133,10 +133,10 @@ func TestSearch_UsesTheHNSWIndexUpToTheHighestAllowedEfSearch(t *testing.T) {
 		}
 	}
 	// A filter few rows pass goes through the index too, and still fills k.
-	plan, err := db.ExplainSearch(context.Background(), q, 20, 400, database.SearchFilter{Region: "Tioman"})
+	plan, err := db.ExplainSearch(context.Background(), q, 20, 400, models.SearchFilter{Region: "Tioman"})
 	require.NoError(t, err)
 	assert.Contains(t, plan, "site_chunks_embedding_idx", shortPlan(plan))
-	hits, err := db.Search(context.Background(), q, 20, 400, database.SearchFilter{Region: "Tioman"})
+	hits, err := db.Search(context.Background(), q, 20, 400, models.SearchFilter{Region: "Tioman"})
 	require.NoError(t, err)
 	assert.Len(t, hits, 20)
 }

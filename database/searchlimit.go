@@ -5,14 +5,15 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/dovvydive/backend/models"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/semaphore"
 )
 
 // ErrBusy means no search slot freed up before the caller's deadline. It wraps
-// ErrUnavailable, so callers answer it like any other overload: 503 and
+// models.ErrUnavailable, so callers answer it like any other overload: 503 and
 // Retry-After.
-var ErrBusy = fmt.Errorf("%w: too many searches in flight", ErrUnavailable)
+var ErrBusy = fmt.Errorf("%w: too many searches in flight", models.ErrUnavailable)
 
 // DefaultMaxConcurrentSearches suits a database with two cores. An HNSW
 // search is CPU-bound in PostgreSQL, and pgbench on such a machine peaked at 2

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dovvydive/backend/models"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -20,7 +21,7 @@ func TestSearchLimiter_RejectsWithErrBusyWhenNoSlotFreesBeforeTheDeadline(t *tes
 	defer cancel()
 	_, err = l.acquire(ctx)
 	assert.ErrorIs(t, err, ErrBusy)
-	assert.ErrorIs(t, err, ErrUnavailable, "answered like any overload: 503")
+	assert.ErrorIs(t, err, models.ErrUnavailable, "answered like any overload: 503")
 	assert.Equal(t, 1.0, testutil.ToFloat64(l.rejected))
 	assert.Equal(t, 0.0, testutil.ToFloat64(l.queued), "no longer queued")
 

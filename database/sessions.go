@@ -2,8 +2,6 @@ package database
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"database/sql"
 	"encoding/binary"
 	"encoding/hex"
@@ -18,27 +16,19 @@ import (
 	"github.com/dovvydive/backend/models"
 )
 
-// DefaultSessionMaxAge is the absolute lifetime of a guest session, however
-// active: a stolen token stops working after it.
-const DefaultSessionMaxAge = 7 * 24 * time.Hour
-
-// DefaultSessionCreationLimit is how many sessions one client (address) may
-// create per rolling hour.
-const DefaultSessionCreationLimit = 30
-
 // touchInterval bounds how often a session's sliding expiry is written:
 // at most one UPDATE a minute per session, however many requests it makes.
 const touchInterval = time.Minute
 
 // CreateGuestSession stores a new session that expires after ttl of
-// inactivity, and at the latest DefaultSessionMaxAge after creation. Writes
+// inactivity, and at the latest models.DefaultSessionMaxAge after creation. Writes
 // are not retried here: a failure is reported and the client may try again.
 func (d *DB) CreateGuestSession(ctx context.Context, language string, ttl time.Duration) (models.GuestSession, error) {
 	g, err := d.handle(ctx)
 	if err != nil {
 		return models.GuestSession{}, err
 	}
-	s := newSession(language, time.Now(), ttl, DefaultSessionMaxAge)
+	s := newSession(language, time.Now(), ttl, models.DefaultSessionMaxAge)
 	if err := g.Create(&s).Error; err != nil {
 		return models.GuestSession{}, classify(err)
 	}
@@ -51,49 +41,31 @@ func newSession(language string, now time.Time, ttl, maxAge time.Duration) model
 		ExpiresAt: now.Add(min(ttl, maxAge)), AbsoluteExpiresAt: now.Add(maxAge)}
 }
 
-// NewGuestSession describes a session to create under a per-client cap.
-type NewGuestSession struct {
-	Language  string
-	TTL       time.Duration // sliding: idle time after which the session expires
-	MaxAge    time.Duration // absolute cap from creation; 0 means DefaultSessionMaxAge
-	ClientKey string        // ClientKey(secret, ip): never the address itself
-	Limit     int           // sessions a client may create per Window
-	Window    time.Duration
-}
-
-// ClientKey is the hex HMAC-SHA256 of a client address under secret: stable
-// for counting, useless for recovering the address without the secret.
-func ClientKey(secret []byte, ip string) string {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(ip))
-	return hex.EncodeToString(m.Sum(nil))
-}
-
 // creationLockClass namespaces the transaction-level advisory locks that
 // serialise session creation per client (the second key is from ClientKey).
 const creationLockClass = 0x64766331 // "dvc1"
 
 // CreateGuestSessionCapped stores a new session unless the client has created
 // n.Limit sessions in the last n.Window, in which case it returns a
-// *CreationLimitError (errors.Is ErrQuotaExceeded) saying when to retry.
+// *models.CreationLimitError (errors.Is models.ErrQuotaExceeded) saying when to retry.
 //
 // The count and the insert run under a transaction-scoped advisory lock on
 // the client key, so instances cannot both see Limit-1; unlike a session
 // lock it is released by COMMIT, which keeps it correct behind a
 // transaction pooler.
-func (d *DB) CreateGuestSessionCapped(ctx context.Context, n NewGuestSession) (models.GuestSession, error) {
+func (d *DB) CreateGuestSessionCapped(ctx context.Context, n models.NewGuestSession) (models.GuestSession, error) {
 	key, err := hex.DecodeString(n.ClientKey)
 	if err != nil || len(key) < 16 || len(key) > 64 {
-		return models.GuestSession{}, fmt.Errorf("%w: client key must be the hex HMAC from ClientKey", ErrInvalid)
+		return models.GuestSession{}, fmt.Errorf("%w: client key must be the hex HMAC from models.ClientKey", models.ErrInvalid)
 	}
 	if n.Limit < 1 || n.Window <= 0 || n.TTL <= 0 {
-		return models.GuestSession{}, fmt.Errorf("%w: limit, window and ttl must be positive", ErrInvalid)
+		return models.GuestSession{}, fmt.Errorf("%w: limit, window and ttl must be positive", models.ErrInvalid)
 	}
 	if !slices.Contains(models.Languages, n.Language) {
-		return models.GuestSession{}, fmt.Errorf("%w: language must be one of %v", ErrInvalid, models.Languages)
+		return models.GuestSession{}, fmt.Errorf("%w: language must be one of %v", models.ErrInvalid, models.Languages)
 	}
 	if n.MaxAge <= 0 {
-		n.MaxAge = DefaultSessionMaxAge
+		n.MaxAge = models.DefaultSessionMaxAge
 	}
 	g, err := d.handle(ctx)
 	if err != nil {
@@ -134,7 +106,7 @@ func (d *DB) CreateGuestSessionCapped(ctx context.Context, n NewGuestSession) (m
 			if err != nil {
 				return err
 			}
-			return &CreationLimitError{Limit: n.Limit, Window: n.Window, RetryAfter: retry}
+			return &models.CreationLimitError{Limit: n.Limit, Window: n.Window, RetryAfter: retry}
 		}
 		s = newSession(n.Language, now, n.TTL, n.MaxAge)
 		s.ID = id
@@ -162,7 +134,7 @@ func oldestLeaves(tx *gorm.DB, query string, key any, now time.Time, window time
 	return max(time.Second, at.Add(window).Sub(now)), nil
 }
 
-// GetGuestSession returns an unexpired session, or ErrNotFound.
+// GetGuestSession returns an unexpired session, or models.ErrNotFound.
 func (d *DB) GetGuestSession(ctx context.Context, id uuid.UUID) (models.GuestSession, error) {
 	var s models.GuestSession
 	err := d.read(ctx, func(g *gorm.DB) error {
@@ -173,13 +145,13 @@ func (d *DB) GetGuestSession(ctx context.Context, id uuid.UUID) (models.GuestSes
 
 // AuthenticateSession returns the session for a request and slides its
 // expiry (see TouchSession) in the same round trip. A session that exists
-// but has expired is ErrSessionExpired; one that does not exist (never
-// issued, or already purged) is ErrNotFound. A caller holding a validly
+// but has expired is models.ErrSessionExpired; one that does not exist (never
+// issued, or already purged) is models.ErrNotFound. A caller holding a validly
 // signed token should treat both as an expired session: the signature
 // proves the session was issued, so a missing row means it was purged.
 func (d *DB) AuthenticateSession(ctx context.Context, id uuid.UUID, ttl time.Duration) (models.GuestSession, error) {
 	if ttl <= 0 {
-		return models.GuestSession{}, fmt.Errorf("%w: session ttl must be positive", ErrInvalid)
+		return models.GuestSession{}, fmt.Errorf("%w: session ttl must be positive", models.ErrInvalid)
 	}
 	g, err := d.handle(ctx)
 	if err != nil {
@@ -201,9 +173,9 @@ func (d *DB) AuthenticateSession(ctx context.Context, id uuid.UUID, ttl time.Dur
 	case err != nil:
 		return models.GuestSession{}, classify(err)
 	case len(rows) == 0:
-		return models.GuestSession{}, ErrNotFound
+		return models.GuestSession{}, models.ErrNotFound
 	case rows[0].Expired:
-		return models.GuestSession{}, ErrSessionExpired
+		return models.GuestSession{}, models.ErrSessionExpired
 	}
 	return rows[0].GuestSession, nil
 }
@@ -219,7 +191,7 @@ const touchSQL = `UPDATE guest_sessions
 // revived: expiry is final, which is what lets the purge delete it safely.
 func (d *DB) TouchSession(ctx context.Context, id uuid.UUID, ttl time.Duration) (bool, error) {
 	if ttl <= 0 {
-		return false, fmt.Errorf("%w: session ttl must be positive", ErrInvalid)
+		return false, fmt.Errorf("%w: session ttl must be positive", models.ErrInvalid)
 	}
 	g, err := d.handle(ctx)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/dovvydive/backend/database"
 	"github.com/dovvydive/backend/database/dbtest"
 	"github.com/dovvydive/backend/migrations"
+	"github.com/dovvydive/backend/models"
 )
 
 func TestSession_SlidesAtMostOnceAMinuteAndStopsAtTheAbsoluteCap(t *testing.T) {
@@ -25,7 +26,7 @@ func TestSession_SlidesAtMostOnceAMinuteAndStopsAtTheAbsoluteCap(t *testing.T) {
 	ctx := context.Background()
 	s, err := db.CreateGuestSession(ctx, "zh", time.Hour)
 	require.NoError(t, err)
-	assert.WithinDuration(t, s.CreatedAt.Add(database.DefaultSessionMaxAge), s.AbsoluteExpiresAt, time.Second)
+	assert.WithinDuration(t, s.CreatedAt.Add(models.DefaultSessionMaxAge), s.AbsoluteExpiresAt, time.Second)
 	assert.WithinDuration(t, s.CreatedAt.Add(time.Hour), s.ExpiresAt, time.Second)
 
 	touched, err := db.TouchSession(ctx, s.ID, time.Hour)
@@ -59,20 +60,20 @@ func TestSession_ExpiredIsDistinctFromUnknownAndIsNotRevived(t *testing.T) {
 	expire(t, p.dsn, p.session)
 
 	_, err := p.db.AuthenticateSession(ctx, p.session, time.Hour)
-	assert.ErrorIs(t, err, database.ErrSessionExpired)
+	assert.ErrorIs(t, err, models.ErrSessionExpired)
 	touched, err := p.db.TouchSession(ctx, p.session, time.Hour)
 	require.NoError(t, err)
 	assert.False(t, touched, "an expired session is not revived")
 	_, err = p.db.AuthenticateSession(ctx, p.session, time.Hour)
-	assert.ErrorIs(t, err, database.ErrSessionExpired)
+	assert.ErrorIs(t, err, models.ErrSessionExpired)
 	_, err = p.db.AddUserMessage(ctx, p.session, p.conv, "still there?", hourly, nil)
-	assert.ErrorIs(t, err, database.ErrSessionExpired)
+	assert.ErrorIs(t, err, models.ErrSessionExpired)
 	_, err = p.db.GetGuestSession(ctx, p.session)
-	assert.ErrorIs(t, err, database.ErrNotFound)
+	assert.ErrorIs(t, err, models.ErrNotFound)
 
 	_, err = p.db.AuthenticateSession(ctx, uuid.New(), time.Hour)
-	assert.ErrorIs(t, err, database.ErrNotFound)
-	assert.NotErrorIs(t, err, database.ErrSessionExpired)
+	assert.ErrorIs(t, err, models.ErrNotFound)
+	assert.NotErrorIs(t, err, models.ErrSessionExpired)
 }
 
 // expire moves a session into the past: idle past its TTL and its cap.
@@ -91,8 +92,8 @@ func TestSession_CreationIsCappedPerClientAcrossInstances(t *testing.T) {
 	instances := []*database.DB{openPool(t, dsn, 10), openPool(t, dsn, 10)}
 	ctx := context.Background()
 	secret := []byte("test-secret-test-secret-test-secret")
-	client := database.ClientKey(secret, "203.0.113.7")
-	req := database.NewGuestSession{Language: "en", TTL: time.Hour, ClientKey: client, Limit: 5, Window: time.Hour}
+	client := models.ClientKey(secret, "203.0.113.7")
+	req := models.NewGuestSession{Language: "en", TTL: time.Hour, ClientKey: client, Limit: 5, Window: time.Hour}
 
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -104,7 +105,7 @@ func TestSession_CreationIsCappedPerClientAcrossInstances(t *testing.T) {
 			s, err := instances[i%2].CreateGuestSessionCapped(ctx, req)
 			mu.Lock()
 			defer mu.Unlock()
-			var le *database.CreationLimitError
+			var le *models.CreationLimitError
 			switch {
 			case err == nil:
 				created++
@@ -112,7 +113,7 @@ func TestSession_CreationIsCappedPerClientAcrossInstances(t *testing.T) {
 			case errors.As(err, &le):
 				limited++
 				assert.InDelta(t, time.Hour.Seconds(), le.RetryAfter.Seconds(), 60)
-				assert.ErrorIs(t, err, database.ErrQuotaExceeded)
+				assert.ErrorIs(t, err, models.ErrQuotaExceeded)
 			default:
 				t.Errorf("unexpected error: %v", err)
 			}
@@ -126,7 +127,7 @@ func TestSession_CreationIsCappedPerClientAcrossInstances(t *testing.T) {
 		"the address is stored only as its keyed hash")
 
 	other := req
-	other.ClientKey = database.ClientKey(secret, "198.51.100.1")
+	other.ClientKey = models.ClientKey(secret, "198.51.100.1")
 	_, err := instances[0].CreateGuestSessionCapped(ctx, other)
 	require.NoError(t, err, "another client has its own allowance")
 
@@ -136,10 +137,10 @@ func TestSession_CreationIsCappedPerClientAcrossInstances(t *testing.T) {
 	_, err = instances[1].CreateGuestSessionCapped(ctx, req)
 	require.NoError(t, err)
 	_, err = instances[1].CreateGuestSessionCapped(ctx, req)
-	require.ErrorIs(t, err, database.ErrQuotaExceeded)
+	require.ErrorIs(t, err, models.ErrQuotaExceeded)
 
-	_, err = instances[0].CreateGuestSessionCapped(ctx, database.NewGuestSession{ClientKey: "203.0.113.7", Limit: 1, Window: time.Hour, TTL: time.Hour})
-	assert.ErrorIs(t, err, database.ErrInvalid, "a raw address is refused")
+	_, err = instances[0].CreateGuestSessionCapped(ctx, models.NewGuestSession{ClientKey: "203.0.113.7", Limit: 1, Window: time.Hour, TTL: time.Hour})
+	assert.ErrorIs(t, err, models.ErrInvalid, "a raw address is refused")
 }
 
 func TestMigration5_BackfillsExistingSessions(t *testing.T) {

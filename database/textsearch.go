@@ -41,7 +41,7 @@ import (
 // answered from Chinese text first.
 // Score is comparable within one result list only. Like Search, it may be
 // answered by the read replica.
-func (d *DB) TextSearch(ctx context.Context, query string, animals []string, k int, f SearchFilter) ([]SearchHit, error) {
+func (d *DB) TextSearch(ctx context.Context, query string, animals []string, k int, f models.SearchFilter) ([]models.SearchHit, error) {
 	if k < 1 || k > 1000 {
 		return nil, fmt.Errorf("text search: k is %d, want 1 to 1000", k)
 	}
@@ -56,15 +56,15 @@ func (d *DB) TextSearch(ctx context.Context, query string, animals []string, k i
 	}
 	args := pgx.NamedArgs{"query": query, "zh": append([]string{}, bigrams...), "animals": append([]string{}, animals...),
 		"lang": lang, "k": k, "depth": max(40, 4*k)}
-	maps.Copy(args, f.namedArgs())
-	hits := make([]SearchHit, 0, k)
+	maps.Copy(args, filterArgs(f))
+	hits := make([]models.SearchHit, 0, k)
 	err := d.readStalePgx(ctx, func(ctx context.Context, conn *pgx.Conn) error {
 		hits = hits[:0]
 		rows, err := conn.Query(ctx, textSearchSQL, args)
 		if err != nil {
 			return err
 		}
-		var h SearchHit
+		var h models.SearchHit
 		_, err = pgx.ForEachRow(rows, []any{&h.ChunkID, &h.ChunkIndex, &h.Language, &h.Content, &h.Score, &h.SiteID,
 			&h.Slug, &h.NameEn, &h.NameZh, &h.Region, &h.Difficulty}, func() error {
 			hits = append(hits, h)
@@ -76,15 +76,15 @@ func (d *DB) TextSearch(ctx context.Context, query string, animals []string, k i
 }
 
 // siteFilterSQL is SearchFilter as one condition on dive_sites s, each part
-// true when its argument is empty (see SearchFilter.namedArgs).
+// true when its argument is empty (see filterArgs).
 const siteFilterSQL = `(@region = '' OR lower(s.region) = lower(@region))
 	AND (@state = '' OR lower(s.state) = lower(@state))
 	AND (@difficulty = '' OR s.difficulty = @difficulty)
 	AND (cardinality(@certs::text[]) = 0 OR s.min_certification = ANY (@certs::text[]))
 	AND (@max_depth::int = 0 OR s.max_depth_m <= @max_depth::int)`
 
-// namedArgs are the filter's arguments for siteFilterSQL.
-func (f SearchFilter) namedArgs() pgx.NamedArgs {
+// filterArgs are f's arguments for siteFilterSQL.
+func filterArgs(f models.SearchFilter) pgx.NamedArgs {
 	return pgx.NamedArgs{"region": f.Region, "state": f.State, "difficulty": f.Difficulty,
 		"certs": append([]string{}, f.Certifications...), "max_depth": f.MaxDepthM}
 }

@@ -5,10 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dovvydive/backend/models"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/dovvydive/backend/database"
 )
 
 func TestTextSearch_FindsSitesByEnglishWordsChineseNamesAndMisspellings(t *testing.T) {
@@ -28,7 +27,7 @@ func TestTextSearch_FindsSitesByEnglishWordsChineseNamesAndMisspellings(t *testi
 		{"sugar wreck in the Perhentians", []string{"perhentian-sugar-wreck"}},
 	}
 	for _, c := range cases {
-		hits, err := db.TextSearch(ctx, c.query, nil, 10, database.SearchFilter{})
+		hits, err := db.TextSearch(ctx, c.query, nil, 10, models.SearchFilter{})
 		require.NoError(t, err, c.query)
 		require.NotEmpty(t, hits, c.query)
 		assert.Contains(t, c.top, hits[0].Slug, c.query)
@@ -39,14 +38,14 @@ func TestTextSearch_FindsSitesByEnglishWordsChineseNamesAndMisspellings(t *testi
 		assert.LessOrEqual(t, len(hits), 10)
 	}
 
-	hits, err := db.TextSearch(ctx, "hammerhead", nil, 5, database.SearchFilter{})
+	hits, err := db.TextSearch(ctx, "hammerhead", nil, 5, models.SearchFilter{})
 	require.NoError(t, err)
 	for _, h := range hits {
 		assert.Contains(t, strings.ToLower(h.Content), "hammerhead")
 	}
 	// Nothing to match (stop words, punctuation, quotes) is an empty list, not an error.
 	for _, q := range []string{"where is the best dive site?", "'; DROP TABLE site_chunks; --", "", `\'`, strings.Repeat("诗", 2000)} {
-		_, err := db.TextSearch(ctx, q, nil, 5, database.SearchFilter{})
+		_, err := db.TextSearch(ctx, q, nil, 5, models.SearchFilter{})
 		require.NoError(t, err, q)
 	}
 }
@@ -72,6 +71,6 @@ func TestPlannerSites_ReturnsEverySiteWithItsOperators(t *testing.T) {
 func TestTextSearch_LongChineseQueryCutMidCharacterIsStillValid(t *testing.T) {
 	t.Parallel()
 	db := corpusDB(t)
-	_, err := db.TextSearch(context.Background(), strings.Repeat("潜", 1500), nil, 5, database.SearchFilter{}) // 4,500 bytes: the cut lands inside a character
+	_, err := db.TextSearch(context.Background(), strings.Repeat("潜", 1500), nil, 5, models.SearchFilter{}) // 4,500 bytes: the cut lands inside a character
 	require.NoError(t, err)
 }

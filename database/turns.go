@@ -5,15 +5,10 @@ import (
 	"encoding/json"
 	"slices"
 
+	"github.com/dovvydive/backend/models"
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 )
-
-// Turn is one earlier message of a conversation, as the planner reads it.
-type Turn struct {
-	Role    string
-	Content string
-}
 
 // turnsSQL reads a conversation's constraints and its latest @n messages
 // but @exclude, newest first; no row at all when the session does not own it.
@@ -29,11 +24,11 @@ const turnsSQL = `SELECT c.constraints, m.role, m.content
 // ConversationTurns returns what the planner needs to answer a message in
 // one round trip: the conversation's current constraints and its latest n
 // messages other than exclude (the message being answered), oldest first.
-// Another session's conversation is ErrNotFound.
-func (d *DB) ConversationTurns(ctx context.Context, sessionID, conversationID, exclude uuid.UUID, n int) (json.RawMessage, []Turn, error) {
+// Another session's conversation is models.ErrNotFound.
+func (d *DB) ConversationTurns(ctx context.Context, sessionID, conversationID, exclude uuid.UUID, n int) (json.RawMessage, []models.Turn, error) {
 	n = historyLimit(n)
 	var constraints json.RawMessage
-	var turns []Turn
+	var turns []models.Turn
 	err := d.read(ctx, func(g *gorm.DB) error {
 		constraints, turns = nil, nil
 		rows, err := g.Raw(turnsSQL,
@@ -48,7 +43,7 @@ func (d *DB) ConversationTurns(ctx context.Context, sessionID, conversationID, e
 			return err
 		}
 		if !found {
-			return ErrNotFound
+			return models.ErrNotFound
 		}
 		return nil
 	})
@@ -69,7 +64,7 @@ func scanTurns(rows interface {
 	Next() bool
 	Scan(dest ...any) error
 	Err() error
-}) (constraints []byte, turns []Turn, found bool, err error) {
+}) (constraints []byte, turns []models.Turn, found bool, err error) {
 	for rows.Next() {
 		var c []byte
 		var role, content *string
@@ -78,7 +73,7 @@ func scanTurns(rows interface {
 		}
 		found, constraints = true, c
 		if role != nil {
-			turns = append(turns, Turn{Role: *role, Content: *content})
+			turns = append(turns, models.Turn{Role: *role, Content: *content})
 		}
 	}
 	return constraints, turns, found, rows.Err()

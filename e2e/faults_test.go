@@ -32,8 +32,10 @@ import (
 	"github.com/dovvydive/backend/database/dbtest"
 	"github.com/dovvydive/backend/handlers"
 	"github.com/dovvydive/backend/handlers/contracttest"
+	"github.com/dovvydive/backend/knowledge"
 	"github.com/dovvydive/backend/knowledge/embedding"
 	"github.com/dovvydive/backend/models"
+	"github.com/dovvydive/backend/planner"
 	"github.com/dovvydive/backend/seeds"
 )
 
@@ -241,8 +243,7 @@ func TestFault_SIGSTOPForTenSecondsUnderLoad(t *testing.T) {
 	require.NoError(t, err)
 	serverLog, logs := dbtest.Logger()
 	router, err := handlers.NewRouter(handlers.RouterConfig{Log: serverLog, RequestTimeout: 2 * time.Second,
-		MaxBodyBytes: 1 << 20, SessionSecret: []byte("fault-test-secret-fault-test-secret"), SessionTTL: time.Hour,
-		Embedder: embedding.Hash{}}, db)
+		MaxBodyBytes: 1 << 20, SessionSecret: []byte("fault-test-secret-fault-test-secret")}, offlineServices(t, db))
 	require.NoError(t, err)
 	srv := httptest.NewServer(router)
 	defer srv.Close()
@@ -311,4 +312,17 @@ func TestFault_SIGSTOPForTenSecondsUnderLoad(t *testing.T) {
 	assert.Less(t, peakGoroutines.Load(), int64(baseline+200), "goroutines stay bounded")
 	assert.GreaterOrEqual(t, recovery, time.Duration(0), "served again after SIGCONT")
 	assert.LessOrEqual(t, recovery, 5*time.Second)
+}
+
+// offlineServices are the services serve builds with the default (offline)
+// embedder and generator, over db, with one-hour sessions.
+func offlineServices(t *testing.T, db *database.DB) handlers.Services {
+	t.Helper()
+	searcher, err := knowledge.NewSearcher(db, embedding.Hash{}, 0, 0)
+	require.NoError(t, err)
+	store := planner.Store{DB: db}
+	p, err := planner.New(planner.Config{Embedder: embedding.Hash{}, Retriever: store, Catalog: store, Generator: planner.Extractive{}})
+	require.NoError(t, err)
+	return handlers.Services{Store: db, Searcher: searcher, Chat: planner.NewChat(db, p, 0),
+		Sessions: handlers.SessionLimits{TTL: time.Hour}}
 }

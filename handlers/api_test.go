@@ -25,8 +25,10 @@ import (
 	"github.com/dovvydive/backend/database/dbtest"
 	"github.com/dovvydive/backend/handlers"
 	"github.com/dovvydive/backend/handlers/contracttest"
+	"github.com/dovvydive/backend/knowledge"
 	"github.com/dovvydive/backend/knowledge/embedding"
 	"github.com/dovvydive/backend/models"
+	"github.com/dovvydive/backend/planner"
 	"github.com/dovvydive/backend/seeds"
 )
 
@@ -37,22 +39,68 @@ type server struct {
 	logs *dbtest.LogBuffer
 }
 
-func newServer(t *testing.T, store handlers.Store, adjust ...func(*handlers.RouterConfig)) server {
+// serverConfig is what a test router is built from: its HTTP settings and
+// the settings app gives the services (see testRouter).
+type serverConfig struct {
+	handlers.RouterConfig
+	Embedder          embedding.Embedder
+	EfSearch          int
+	MinScore          float64          // as search.min_score: negative takes the embedder's floor
+	Planner           planner.Answerer // nil: the offline extractive planner over the store
+	MessagesPerHour   int
+	SessionTTL        time.Duration
+	SessionMaxAge     time.Duration
+	SessionsPerIPHour int
+}
+
+// testStore is what the services a test router gets read and write.
+type testStore interface {
+	handlers.Store
+	knowledge.SearchStore
+	planner.ChatStore
+	planner.Database
+}
+
+// testRouter builds the services the way app does, over store, and the
+// router over them.
+func testRouter(cfg serverConfig, store testStore) (*gin.Engine, error) {
+	emb := cfg.Embedder
+	if emb == nil {
+		emb = embedding.Hash{}
+	}
+	searcher, err := knowledge.NewSearcher(store, emb, cfg.EfSearch, cfg.MinScore)
+	if err != nil {
+		return nil, err
+	}
+	p := cfg.Planner
+	if p == nil {
+		ps := planner.Store{DB: store, EfSearch: cfg.EfSearch}
+		if p, err = planner.New(planner.Config{Embedder: emb, Retriever: ps, Catalog: ps, Generator: planner.Extractive{}}); err != nil {
+			return nil, err
+		}
+	}
+	return handlers.NewRouter(cfg.RouterConfig, handlers.Services{Store: store, Searcher: searcher,
+		Chat:     planner.NewChat(store, p, cfg.MessagesPerHour),
+		Sessions: handlers.SessionLimits{TTL: cfg.SessionTTL, MaxAge: cfg.SessionMaxAge, CreatePerIPHour: cfg.SessionsPerIPHour}})
+}
+
+func newServer(t *testing.T, store testStore, adjust ...func(*serverConfig)) server {
 	t.Helper()
 	logs := &dbtest.LogBuffer{}
-	cfg := handlers.RouterConfig{
+	cfg := serverConfig{RouterConfig: handlers.RouterConfig{
 		Log:            slog.New(slog.NewTextHandler(logs, nil)),
 		RequestTimeout: 2 * time.Second,
 		MaxBodyBytes:   1 << 20,
 		CORSOrigins:    []string{"http://localhost:5173"},
 		SessionSecret:  []byte("test-secret-test-secret-test-secret!"),
-		SessionTTL:     time.Hour,
-		Embedder:       embedding.Hash{},
+	},
+		SessionTTL: time.Hour,
+		Embedder:   embedding.Hash{},
 	}
 	for _, f := range adjust {
 		f(&cfg)
 	}
-	router, err := handlers.NewRouter(cfg, store)
+	router, err := testRouter(cfg, store)
 	require.NoError(t, err)
 	srv := httptest.NewServer(router)
 	t.Cleanup(srv.Close)
@@ -225,7 +273,7 @@ func TestBadInput_Answers4xxNamingTheFieldAndLosesNothing(t *testing.T) {
 	t.Parallel()
 	db := seededDB(t)
 	srv := newServer(t, db)
-	before, err := db.ListDiveSites(context.Background(), database.SiteFilter{Limit: 1})
+	before, err := db.ListDiveSites(context.Background(), models.SiteFilter{Limit: 1})
 	require.NoError(t, err)
 
 	cases := []struct {
@@ -286,7 +334,7 @@ func TestBadInput_Answers4xxNamingTheFieldAndLosesNothing(t *testing.T) {
 		})
 	}
 
-	after, err := db.ListDiveSites(context.Background(), database.SiteFilter{Limit: 1})
+	after, err := db.ListDiveSites(context.Background(), models.SiteFilter{Limit: 1})
 	require.NoError(t, err)
 	assert.Equal(t, before.Total, after.Total, "nothing stored was lost")
 }
@@ -364,7 +412,7 @@ func TestPool_NeverOpensMoreThanItsMaximumUnder100ConcurrentRequests(t *testing.
 	require.NoError(t, err)
 	// A generous deadline: under -race and a parallel suite, waiting for one
 	// of the 20 connections can take seconds, and this test is about the bound.
-	srv := newServer(t, db, func(c *handlers.RouterConfig) { c.RequestTimeout = time.Minute })
+	srv := newServer(t, db, func(c *serverConfig) { c.RequestTimeout = time.Minute })
 
 	// Watch the server's view from a separate connection as the superuser.
 	var dbName string
@@ -510,12 +558,12 @@ func TestSecurityHeaders_AreSet(t *testing.T) {
 // fakeStore stands in for the database only where a real one cannot be made
 // to misbehave on demand: panics, unexpected driver errors, a hung query.
 type fakeStore struct {
-	handlers.Store
+	testStore
 	list func(ctx context.Context) error
 }
 
-func (f fakeStore) ListDiveSites(ctx context.Context, _ database.SiteFilter) (database.SitePage, error) {
-	return database.SitePage{}, f.list(ctx)
+func (f fakeStore) ListDiveSites(ctx context.Context, _ models.SiteFilter) (models.SitePage, error) {
+	return models.SitePage{}, f.list(ctx)
 }
 
 func (f fakeStore) GetDiveSite(context.Context, uuid.UUID) (models.DiveSite, error) {
@@ -524,7 +572,7 @@ func (f fakeStore) GetDiveSite(context.Context, uuid.UUID) (models.DiveSite, err
 
 func TestRecovery_APanicBecomesAJSON500WithoutTheStack(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t, fakeStore{Store: unconnectedDB(t)})
+	srv := newServer(t, fakeStore{testStore: unconnectedDB(t)})
 	r := get(t, srv.URL+"/api/v1/dive-sites/"+uuid.NewString())
 	assert.Equal(t, http.StatusInternalServerError, r.status)
 	assert.Equal(t, "internal", errorOf(t, r)["code"])
@@ -534,7 +582,7 @@ func TestRecovery_APanicBecomesAJSON500WithoutTheStack(t *testing.T) {
 
 func TestUnexpectedDriverError_IsA500WithoutItsText(t *testing.T) {
 	t.Parallel()
-	store := fakeStore{Store: unconnectedDB(t), list: func(context.Context) error {
+	store := fakeStore{testStore: unconnectedDB(t), list: func(context.Context) error {
 		return errors.New(`ERROR: relation "dive_sitez" does not exist (SQLSTATE 42P01): SELECT * FROM dive_sitez`)
 	}}
 	srv := newServer(t, store)
@@ -548,7 +596,7 @@ func TestRequestDeadline_AnyFailureAfterItIsA503(t *testing.T) {
 	t.Parallel()
 	// The race in GORM's implicit transaction: the INSERT succeeds, the
 	// deadline passes, database/sql rolls back, and COMMIT reports ErrTxDone.
-	store := fakeStore{Store: unconnectedDB(t), list: func(ctx context.Context) error {
+	store := fakeStore{testStore: unconnectedDB(t), list: func(ctx context.Context) error {
 		<-ctx.Done()
 		return errors.New("sql: transaction has already been committed or rolled back")
 	}}
@@ -560,7 +608,7 @@ func TestRequestDeadline_AnyFailureAfterItIsA503(t *testing.T) {
 
 func TestRequestDeadline_EndsAHungQueryWith503(t *testing.T) {
 	t.Parallel()
-	store := fakeStore{Store: unconnectedDB(t), list: func(ctx context.Context) error {
+	store := fakeStore{testStore: unconnectedDB(t), list: func(ctx context.Context) error {
 		<-ctx.Done() // a query that never answers, as a stopped server would
 		return ctx.Err()
 	}}
@@ -612,8 +660,8 @@ func TestCORS_PreflightAllowsEveryMethodAndHeaderTheDocumentUses(t *testing.T) {
 
 func TestNewRouter_WithoutCORSOriginsStillServes(t *testing.T) {
 	t.Parallel()
-	router, err := handlers.NewRouter(handlers.RouterConfig{Log: slog.New(slog.DiscardHandler),
-		RequestTimeout: time.Second, MaxBodyBytes: 1024, Embedder: embedding.Hash{}}, unconnectedDB(t))
+	router, err := testRouter(serverConfig{RouterConfig: handlers.RouterConfig{Log: slog.New(slog.DiscardHandler),
+		RequestTimeout: time.Second, MaxBodyBytes: 1024}, Embedder: embedding.Hash{}}, unconnectedDB(t))
 	require.NoError(t, err)
 	rec := httptest.NewRecorder()
 	router.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/livez", nil))
@@ -621,8 +669,8 @@ func TestNewRouter_WithoutCORSOriginsStillServes(t *testing.T) {
 }
 
 func TestNewRouter_RejectsAMalformedTrustedProxy(t *testing.T) {
-	_, err := handlers.NewRouter(handlers.RouterConfig{Log: slog.New(slog.DiscardHandler),
-		RequestTimeout: time.Second, MaxBodyBytes: 1024, TrustedProxies: []string{"not-an-ip"}, Embedder: embedding.Hash{}}, unconnectedDB(t))
+	_, err := testRouter(serverConfig{RouterConfig: handlers.RouterConfig{Log: slog.New(slog.DiscardHandler),
+		RequestTimeout: time.Second, MaxBodyBytes: 1024, TrustedProxies: []string{"not-an-ip"}}, Embedder: embedding.Hash{}}, unconnectedDB(t))
 	assert.Error(t, err)
 }
 
@@ -727,13 +775,13 @@ func TestSessions_CurrentRefusesMissingOrForgedTokens(t *testing.T) {
 	}
 }
 
-type startingStore struct{ handlers.Store }
+type startingStore struct{ testStore }
 
 func (startingStore) Ready(context.Context) error { return handlers.ErrStarting }
 
 func TestReadyz_IsNotReadyWhileStartupIsUnfinished(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t, startingStore{Store: seededDB(t)})
+	srv := newServer(t, startingStore{testStore: seededDB(t)})
 	r := get(t, srv.URL+"/readyz")
 	assert.Equal(t, http.StatusServiceUnavailable, r.status)
 	assert.Equal(t, "starting", r.body["reason"])

@@ -12,7 +12,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/dovvydive/backend/database"
 	"github.com/dovvydive/backend/models"
 )
 
@@ -53,16 +52,33 @@ func (a *sessionAuth) authenticate(ctx context.Context, header string) (models.G
 		return models.GuestSession{}, unauthorized("must be Bearer and a session token")
 	}
 	s, err := a.store.AuthenticateSession(ctx, id, a.ttl)
-	switch {
 	// A validly signed token for a row that is gone was issued by us: its
 	// session expired and was purged since.
-	case errors.Is(err, database.ErrSessionExpired), errors.Is(err, database.ErrNotFound):
-		return models.GuestSession{}, sessionExpired()
-	case err != nil:
-		return models.GuestSession{}, storeError(ctx, err)
+	if errors.Is(err, models.ErrNotFound) {
+		return models.GuestSession{}, models.ErrSessionExpired
 	}
-	return s, nil
+	return s, err
 }
+
+// sessionKey is the context key of the authenticated session.
+const sessionKey ctxKey = requestInfoKey + 1
+
+// withSession returns ctx carrying the authenticated session.
+func withSession(ctx context.Context, s models.GuestSession) context.Context {
+	return context.WithValue(ctx, sessionKey, s)
+}
+
+// sessionFrom returns the session registerSecured authenticated for this
+// request: a secured operation's handler always has one.
+func sessionFrom(ctx context.Context) models.GuestSession {
+	s, _ := ctx.Value(sessionKey).(models.GuestSession)
+	return s
+}
+
+// authorizer is the input of a secured operation (it embeds AuthHeader).
+type authorizer interface{ authorization() string }
+
+func (h AuthHeader) authorization() string { return h.Authorization }
 
 // parse reads "Bearer <token>" (the scheme in any case, RFC 9110 §11.1) and
 // verifies the token's signature.

@@ -50,13 +50,12 @@ func benchServer(b *testing.B) *httptest.Server {
 	_, err = seeds.Load(context.Background(), db, embedding.Hash{})
 	require.NoError(b, err)
 	// Request logs are formatted as in production, then discarded.
-	router, err := handlers.NewRouter(handlers.RouterConfig{
+	router, err := testRouter(serverConfig{RouterConfig: handlers.RouterConfig{
 		Log:            slog.New(slog.NewJSONHandler(discard{}, nil)),
 		RequestTimeout: 10 * time.Second,
 		MaxBodyBytes:   1 << 20,
 		CORSOrigins:    []string{"http://localhost:5173"},
-		Embedder:       embedding.Hash{},
-	}, db)
+	}, Embedder: embedding.Hash{}}, db)
 	require.NoError(b, err)
 	srv := httptest.NewServer(router)
 	b.Cleanup(srv.Close)

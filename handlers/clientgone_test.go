@@ -58,7 +58,7 @@ func TestClientGone_MidQueryIsCountedAs499AndLoggedAtInfoNeverAs503(t *testing.T
 	db, held := heldDB(t)
 	// A request timeout far beyond the test: the only thing that can end
 	// the request is the client going away, never the server's deadline.
-	srv := newServer(t, db, withMetrics(t), func(c *handlers.RouterConfig) { c.RequestTimeout = time.Hour })
+	srv := newServer(t, db, withMetrics(t), func(c *serverConfig) { c.RequestTimeout = time.Hour })
 
 	ctx, cancel := context.WithCancel(context.Background())
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/api/v1/dive-sites", nil)
@@ -109,8 +109,8 @@ func TestClientGone_MidQueryIsCountedAs499AndLoggedAtInfoNeverAs503(t *testing.T
 func TestClientGone_MidQueryIsWrittenNoBody(t *testing.T) {
 	t.Parallel()
 	db, held := heldDB(t)
-	router, err := handlers.NewRouter(handlers.RouterConfig{Log: slog.New(slog.DiscardHandler),
-		RequestTimeout: time.Hour, MaxBodyBytes: 1 << 20, Embedder: embedding.Hash{}}, db)
+	router, err := testRouter(serverConfig{RouterConfig: handlers.RouterConfig{Log: slog.New(slog.DiscardHandler),
+		RequestTimeout: time.Hour, MaxBodyBytes: 1 << 20}, Embedder: embedding.Hash{}}, db)
 	require.NoError(t, err)
 
 	// net/http cancels a request's context when its connection closes: the
@@ -138,7 +138,7 @@ func TestClientGone_MidQueryIsWrittenNoBody(t *testing.T) {
 func TestServerDeadline_MidQueryStaysA503(t *testing.T) {
 	t.Parallel()
 	db, _ := heldDB(t)
-	srv := newServer(t, db, withMetrics(t), func(c *handlers.RouterConfig) { c.RequestTimeout = 300 * time.Millisecond })
+	srv := newServer(t, db, withMetrics(t), func(c *serverConfig) { c.RequestTimeout = 300 * time.Millisecond })
 	r := get(t, srv.URL+"/api/v1/dive-sites")
 	assert.Equal(t, http.StatusServiceUnavailable, r.status)
 	assert.Equal(t, "database_unavailable", errorOf(t, r)["code"])

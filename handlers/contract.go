@@ -253,8 +253,10 @@ func documentCommonResponses(_ *huma.OpenAPI, op *huma.Operation) {
 				Schema: &huma.Schema{Type: huma.TypeString}}
 		case "409":
 			r.Description = "Conflict: a request with this Idempotency-Key is still being answered."
+		case "502":
+			r.Description = embeddingFailures
 		}
-		if op.Metadata[metaRateLimited] == true && slices.Contains([]string{"200", "201", "409", "422", "429", "503"}, status) {
+		if op.Metadata[metaRateLimited] == true && slices.Contains([]string{"200", "201", "409", "422", "429", "502", "503"}, status) {
 			for name, doc := range map[string]string{
 				"RateLimit-Limit":     "Messages the session may send per rolling hour.",
 				"RateLimit-Remaining": "Messages left in the current window.",
@@ -267,6 +269,12 @@ func documentCommonResponses(_ *huma.OpenAPI, op *huma.Operation) {
 	op.Parameters = append(op.Parameters, &huma.Param{Name: "X-Request-ID", In: "header",
 		Description: "Optional id to correlate logs; echoed back when sane.", Schema: &huma.Schema{Type: huma.TypeString}})
 }
+
+// embeddingFailures documents the one rule for an embedding failure, the
+// same on /search and on a message.
+const embeddingFailures = "Bad Gateway: `embedding_failed`, the embedding service answered but unusably (retrying will not help). " +
+	"An embedding failure is answered alike on every route: this 502 when the service answered unusably, a 503 " +
+	"`embedding_unavailable` with Retry-After when it is down, rate-limited or too slow."
 
 // strictQuery rejects what huma's query binding would silently accept: a
 // malformed query string, a parameter given twice (huma takes the first),

@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/dovvydive/backend/database"
 	"github.com/dovvydive/backend/handlers/contracttest"
+	"github.com/dovvydive/backend/models"
 )
 
 func TestContract_TagsEveryOperationAndSaysWhichNeedNoToken(t *testing.T) {
@@ -72,7 +72,7 @@ func TestContract_IdsAreUUIDsTimesAreDateTimesAndTheReplicaStatusIsAnEnum(t *tes
 	assert.Greater(t, ids, 5)
 	replica := r.body["components"].(map[string]any)["schemas"].(map[string]any)["ReplicaHealth"].(map[string]any)
 	status := replica["properties"].(map[string]any)["status"].(map[string]any)
-	assert.ElementsMatch(t, []any{database.ReplicaUnchecked, database.ReplicaHealthy, database.ReplicaLagging, database.ReplicaDown}, status["enum"])
+	assert.ElementsMatch(t, []any{models.ReplicaUnchecked, models.ReplicaHealthy, models.ReplicaLagging, models.ReplicaDown}, status["enum"])
 }
 
 func TestContract_IsOpenAPI31AndListsEveryRoute(t *testing.T) {
@@ -154,7 +154,7 @@ func TestContract_AHandlerAnsweringOutsideTheContractFailsTheTest(t *testing.T) 
 	t.Parallel()
 	// A store whose "not found" makes the list handler answer 404, a status
 	// the document does not list for GET /api/v1/dive-sites.
-	store := fakeStore{Store: unconnectedDB(t), list: func(context.Context) error { return database.ErrNotFound }}
+	store := fakeStore{testStore: unconnectedDB(t), list: func(context.Context) error { return models.ErrNotFound }}
 	srv := newServer(t, store)
 	rec := &recordingT{TB: t}
 	client := &http.Client{Transport: contracttest.Transport(rec, nil)}

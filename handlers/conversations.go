@@ -2,9 +2,6 @@ package handlers
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -14,48 +11,36 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/dovvydive/backend/database"
 	"github.com/dovvydive/backend/models"
 	"github.com/dovvydive/backend/planner"
 )
 
-// historyTurns is how many earlier messages the planner is given: the
-// constraints carry the conversation's facts, the turns its wording.
-const historyTurns = 10
-
 type conversationStore interface {
 	CreateConversation(ctx context.Context, sessionID uuid.UUID, title string) (models.Conversation, error)
 	ListConversations(ctx context.Context, sessionID uuid.UUID, limit int, cursor string) ([]models.Conversation, string, error)
-	GetConversation(ctx context.Context, sessionID, id uuid.UUID, messageLimit int, cursor string) (database.ConversationPage, error)
+	GetConversation(ctx context.Context, sessionID, id uuid.UUID, messageLimit int, cursor string) (models.ConversationPage, error)
 	DeleteConversation(ctx context.Context, sessionID, id uuid.UUID) error
-	AdmitUserMessage(ctx context.Context, sessionID, conversationID uuid.UUID, content string, q database.Quota,
-		idem *database.IdempotencyRequest, history int) (database.Admission, error)
-	AddAssistantMessage(ctx context.Context, sessionID, conversationID uuid.UUID, r database.AssistantReply) (models.Message, error)
-	FailIdempotencyKey(ctx context.Context, sessionID uuid.UUID, key string) error
-	ConversationTurns(ctx context.Context, sessionID, conversationID, exclude uuid.UUID, n int) (json.RawMessage, []database.Turn, error)
 }
 
-// Planner answers a diver's message; *planner.Planner implements it.
-type Planner interface {
-	Plan(ctx context.Context, turn planner.Turn, emit func(delta string) error) (planner.Reply, error)
+// Chat is the conversation use case the message routes call;
+// *planner.Chat implements it.
+type Chat interface {
+	Admit(ctx context.Context, sessionID, conversationID uuid.UUID, content, idempotencyKey string) (models.Admission, error)
+	Answer(ctx context.Context, sessionID, conversationID uuid.UUID, adm models.Admission, idempotencyKey string,
+		emit func(delta string) error) (models.Message, error)
 }
 
 // ConversationHandler serves /api/v1/conversations: a guest session's
 // planning conversations and the planner's replies.
 type ConversationHandler struct {
-	store   conversationStore
-	auth    *sessionAuth
-	planner Planner
-	quota   database.Quota
+	store conversationStore
+	chat  Chat
 }
 
-// NewConversationHandler returns a ConversationHandler allowing each session
-// quotaPerHour messages per rolling hour.
-func NewConversationHandler(store conversationStore, auth *sessionAuth, p Planner, quotaPerHour int) *ConversationHandler {
-	if quotaPerHour <= 0 {
-		quotaPerHour = database.DefaultMessageQuota.Limit
-	}
-	return &ConversationHandler{store: store, auth: auth, planner: p, quota: database.Quota{Limit: quotaPerHour, Window: time.Hour}}
+// NewConversationHandler returns a ConversationHandler reading
+// conversations from store and answering messages through chat.
+func NewConversationHandler(store conversationStore, chat Chat) *ConversationHandler {
+	return &ConversationHandler{store: store, chat: chat}
 }
 
 // ConversationView is a conversation without its messages.
@@ -95,28 +80,10 @@ func messageView(m models.Message) MessageView {
 		v.Sites = []models.SiteSuggestion{}
 	}
 	if m.Role == models.RoleAssistant {
-		c := constraintsView(decodeConstraints(m.Constraints))
+		c := constraintsView(planner.DecodeConstraints(m.Constraints))
 		v.Constraints = &c
 	}
 	return v
-}
-
-// decodeConstraints reads stored constraints; anything unreadable is the
-// empty set (the planner then starts afresh), never an error for the diver.
-func decodeConstraints(raw json.RawMessage) planner.Constraints {
-	var c planner.Constraints
-	if len(raw) > 0 {
-		_ = json.Unmarshal(raw, &c)
-	}
-	for _, s := range []*[]string{&c.Places, &c.Wishes, &c.Specialties} {
-		if *s == nil {
-			*s = []string{}
-		}
-	}
-	if c.Months == nil {
-		c.Months = []int{}
-	}
-	return c
 }
 
 // ConversationPath is the {id} of every /api/v1/conversations/{id} route.
@@ -146,17 +113,14 @@ type createConversationInput struct {
 
 // Create starts a conversation in the caller's session.
 func (h *ConversationHandler) Create(ctx context.Context, in *createConversationInput) (*conversationOutput, error) {
-	s, err := h.auth.authenticate(ctx, in.Authorization)
-	if err != nil {
-		return nil, err
-	}
+	s := sessionFrom(ctx)
 	title := ""
 	if in.Body != nil {
 		title = strings.TrimSpace(in.Body.Title)
 	}
 	c, err := h.store.CreateConversation(ctx, s.ID, title)
 	if err != nil {
-		return nil, conversationError(ctx, err, "title")
+		return nil, inField(err, "title", "must be printable text of at most the allowed length")
 	}
 	return &conversationOutput{CacheControl: noStore, Body: DataBody[ConversationView]{Data: conversationView(c)}}, nil
 }
@@ -191,13 +155,10 @@ type listConversationsOutput struct {
 
 // List returns the caller's conversations, most recently active first.
 func (h *ConversationHandler) List(ctx context.Context, in *listConversationsInput) (*listConversationsOutput, error) {
-	s, err := h.auth.authenticate(ctx, in.Authorization)
-	if err != nil {
-		return nil, err
-	}
+	s := sessionFrom(ctx)
 	list, next, err := h.store.ListConversations(ctx, s.ID, in.Limit, in.Cursor)
 	if err != nil {
-		return nil, conversationError(ctx, err, "cursor")
+		return nil, inField(err, "cursor", "is not one this list returned")
 	}
 	out := &listConversationsOutput{CacheControl: noStore}
 	out.Body.Data = make([]ConversationView, len(list))
@@ -232,21 +193,18 @@ type getConversationOutput struct {
 
 // Get returns one of the caller's conversations with its latest messages.
 func (h *ConversationHandler) Get(ctx context.Context, in *getConversationInput) (*getConversationOutput, error) {
-	s, err := h.auth.authenticate(ctx, in.Authorization)
-	if err != nil {
-		return nil, err
-	}
+	s := sessionFrom(ctx)
 	id, err := in.uuid()
 	if err != nil {
 		return nil, err
 	}
 	page, err := h.store.GetConversation(ctx, s.ID, id, in.Limit, in.Cursor)
 	if err != nil {
-		return nil, conversationError(ctx, err, "cursor")
+		return nil, inField(err, "cursor", "is not one this list returned")
 	}
 	out := &getConversationOutput{CacheControl: noStore}
 	out.Body.Data = ConversationDetail{ConversationView: conversationView(page.Conversation),
-		Constraints: constraintsView(decodeConstraints(page.Conversation.Constraints)), Messages: make([]MessageView, len(page.Messages))}
+		Constraints: constraintsView(planner.DecodeConstraints(page.Conversation.Constraints)), Messages: make([]MessageView, len(page.Messages))}
 	for i, m := range page.Messages {
 		out.Body.Data.Messages[i] = messageView(m)
 	}
@@ -261,33 +219,15 @@ type deleteConversationInput struct {
 
 // Delete deletes one of the caller's conversations with its messages.
 func (h *ConversationHandler) Delete(ctx context.Context, in *deleteConversationInput) (*struct{}, error) {
-	s, err := h.auth.authenticate(ctx, in.Authorization)
-	if err != nil {
-		return nil, err
-	}
+	s := sessionFrom(ctx)
 	id, err := in.uuid()
 	if err != nil {
 		return nil, err
 	}
 	if err := h.store.DeleteConversation(ctx, s.ID, id); err != nil {
-		return nil, conversationError(ctx, err, "")
+		return nil, err
 	}
 	return nil, nil
-}
-
-// conversationError maps the conversation store's errors: another session's
-// conversation is a 404 like a missing one, never a 403; ErrInvalid is the
-// caller's field.
-func conversationError(ctx context.Context, err error, field string) error {
-	switch {
-	case errors.Is(err, database.ErrInvalid) && field == "cursor":
-		return invalid("cursor", "is not one this list returned")
-	case errors.Is(err, database.ErrInvalid) && field != "":
-		return invalid(field, "must be printable text of at most the allowed length")
-	case errors.Is(err, database.ErrSessionExpired):
-		return sessionExpired()
-	}
-	return storeError(ctx, err)
 }
 
 // PostMessageBody is a diver's message.
@@ -299,7 +239,16 @@ type postMessageInput struct {
 	AuthHeader
 	ConversationPath
 	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Optional, 1-255 printable characters: a retry with the same key and body replays the first answer (or regenerates it if generation failed) without storing a second message."`
-	Accept         string `header:"Accept" doc:"text/event-stream streams the reply as Server-Sent Events."`
+	Accept         string `header:"Accept" doc:"Deprecated: text/event-stream streams the reply as Server-Sent Events, as POST .../messages/stream does (without event ids); kept for existing callers."`
+	Body           PostMessageBody
+}
+
+// streamMessageInput is postMessageInput without Accept: the stream
+// operation answers text/event-stream whatever the client accepts.
+type streamMessageInput struct {
+	AuthHeader
+	ConversationPath
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Optional, 1-255 printable characters: a retry with the same key and body replays the first answer (or regenerates it if generation failed) without storing a second message. Send one to reconnect safely."`
 	Body           PostMessageBody
 }
 
@@ -331,67 +280,22 @@ func checkIdempotencyKey(key string) error {
 	return nil
 }
 
-// fingerprint identifies a message request for its Idempotency-Key: the
-// conversation and the exact content.
-func fingerprint(conversationID uuid.UUID, content string) string {
-	h := sha256.New()
-	h.Write(conversationID[:])
-	h.Write([]byte(content))
-	return hex.EncodeToString(h.Sum(nil))
-}
-
 // rateLimitHeaders are the RateLimit-* headers (draft-ietf-httpapi-
 // ratelimit-headers, the widely deployed form) of a session's quota.
-func rateLimitHeaders(rl database.RateLimit) http.Header {
+func rateLimitHeaders(rl models.RateLimit) http.Header {
 	h := http.Header{}
 	h.Set("RateLimit-Limit", strconv.Itoa(rl.Limit))
 	h.Set("RateLimit-Remaining", strconv.Itoa(rl.Remaining))
-	h.Set("RateLimit-Reset", strconv.Itoa(database.Seconds(rl.Reset)))
+	h.Set("RateLimit-Reset", strconv.Itoa(models.Seconds(rl.Reset)))
 	return h
 }
 
-func withHeaders(err error, h http.Header) error {
-	var apiErr *APIError
-	if errors.As(err, &apiErr) {
-		for k, v := range h {
-			if apiErr.header == nil {
-				apiErr.header = http.Header{}
-			}
-			apiErr.header[k] = v
-		}
-	}
-	return err
-}
-
-// admitError maps AddUserMessage's refusals.
-func (h *ConversationHandler) admitError(ctx context.Context, err error, rl database.RateLimit) error {
-	var quota *database.QuotaError
-	switch {
-	case errors.As(err, &quota):
-		return withHeaders(newAPIError(http.StatusTooManyRequests, CodeQuotaExceeded, "",
-			"this session has sent its "+strconv.Itoa(quota.Limit)+" messages for the hour; retry after Retry-After seconds").
-			withHeader("Retry-After", strconv.Itoa(database.Seconds(quota.RetryAfter))),
-			rateLimitHeaders(database.RateLimit{Limit: quota.Limit, Reset: quota.RetryAfter}))
-	case errors.Is(err, database.ErrIdempotencyInFlight):
-		return withHeaders(newAPIError(http.StatusConflict, CodeIdempotencyConflict, "Idempotency-Key",
-			"a request with this key is still being answered; retry shortly").withHeader("Retry-After", "1"), rateLimitHeaders(rl))
-	case errors.Is(err, database.ErrIdempotencyMismatch):
-		return withHeaders(newAPIError(http.StatusUnprocessableEntity, CodeIdempotencyMismatch, "Idempotency-Key",
-			"was already used for a different message; use a new key"), rateLimitHeaders(rl))
-	case errors.Is(err, database.ErrInvalid):
-		return invalid("content", "must be printable text")
-	}
-	return conversationError(ctx, err, "")
-}
-
-// admit authenticates, validates and stores the diver's message under the
-// session's quota (committed before any generation).
-func (h *ConversationHandler) admit(ctx context.Context, in *postMessageInput) (models.GuestSession, uuid.UUID, database.Admission, error) {
-	var res database.Admission
-	s, err := h.auth.authenticate(ctx, in.Authorization)
-	if err != nil {
-		return s, uuid.Nil, res, err
-	}
+// admit validates and stores the diver's message under the session's quota
+// (committed before any generation). Its errors are answers (errorFor has
+// mapped them), a refused Idempotency-Key's with the RateLimit headers.
+func (h *ConversationHandler) admit(ctx context.Context, in *streamMessageInput) (models.GuestSession, uuid.UUID, models.Admission, error) {
+	var res models.Admission
+	s := sessionFrom(ctx)
 	id, err := in.uuid()
 	if err != nil {
 		return s, id, res, err
@@ -399,101 +303,28 @@ func (h *ConversationHandler) admit(ctx context.Context, in *postMessageInput) (
 	if err := checkContent(in.Body.Content); err != nil {
 		return s, id, res, err
 	}
-	var idem *database.IdempotencyRequest
 	if in.IdempotencyKey != "" {
 		if err := checkIdempotencyKey(in.IdempotencyKey); err != nil {
 			return s, id, res, err
 		}
-		idem = &database.IdempotencyRequest{Key: in.IdempotencyKey, Fingerprint: fingerprint(id, in.Body.Content)}
 	}
-	res, err = h.store.AdmitUserMessage(ctx, s.ID, id, in.Body.Content, h.quota, idem, historyTurns)
+	res, err = h.chat.Admit(ctx, s.ID, id, in.Body.Content, in.IdempotencyKey)
 	if err != nil {
-		return s, id, res, h.admitError(ctx, err, res.RateLimit)
+		answer := errorFor(ctx, inField(err, "content", "must be printable text"))
+		if errors.Is(err, models.ErrIdempotencyInFlight) || errors.Is(err, models.ErrIdempotencyMismatch) {
+			withHeaders(answer, rateLimitHeaders(res.RateLimit))
+		}
+		return s, id, res, answer
 	}
 	return s, id, res, nil
 }
 
-// answer has the planner reply to the stored message res.Message and stores
-// the reply. On failure the message stays, no reply is stored, and the
-// Idempotency-Key (if any) is marked failed so that a retry regenerates.
-func (h *ConversationHandler) answer(ctx context.Context, sessionID, conversationID uuid.UUID, res database.Admission,
+// answer has the chat answer the admitted message and encodes the exchange.
+func (h *ConversationHandler) answer(ctx context.Context, sessionID, conversationID uuid.UUID, res models.Admission,
 	key string, emit func(string) error) (ExchangeBody, error) {
-	fail := func(err error) (ExchangeBody, error) {
-		if key != "" {
-			// The client may be gone: record the failure regardless.
-			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
-			if ferr := h.store.FailIdempotencyKey(fctx, sessionID, key); ferr != nil {
-				loggerFrom(ctx).Warn("idempotency key: could not mark failed", "error", ferr.Error())
-			}
-		}
-		return ExchangeBody{}, err
-	}
-	rawCons, turns := res.Constraints, res.History
-	if !res.HasHistory { // a regeneration: read them now
-		var err error
-		rawCons, turns, err = h.store.ConversationTurns(ctx, sessionID, conversationID, res.Message.ID, historyTurns)
-		if err != nil {
-			return fail(conversationError(ctx, err, ""))
-		}
-	}
-	history := make([]planner.Message, len(turns))
-	for i, t := range turns {
-		history[i] = planner.Message{Role: t.Role, Content: t.Content}
-	}
-	reply, err := h.planner.Plan(ctx, planner.Turn{Message: res.Message.Content, History: history,
-		PrevConstraints: decodeConstraints(rawCons)}, emit)
+	reply, err := h.chat.Answer(ctx, sessionID, conversationID, res, key, emit)
 	if err != nil {
-		return fail(planError(ctx, err))
+		return ExchangeBody{}, errorFor(ctx, err)
 	}
-	cons, err := json.Marshal(reply.Constraints)
-	if err != nil {
-		return fail(internalError())
-	}
-	stored, err := h.store.AddAssistantMessage(ctx, sessionID, conversationID, database.AssistantReply{
-		Content: reply.Content, Citations: reply.Citations, Sites: suggestions(reply.Sites),
-		Constraints: cons, Model: reply.Model, IdempotencyKey: key})
-	if err != nil {
-		return fail(conversationError(ctx, err, ""))
-	}
-	return ExchangeBody{Data: Exchange{Message: messageView(res.Message), Reply: messageView(stored)}}, nil
-}
-
-// planError maps the planner's failures. Upstream names (gemini, embedding)
-// are told to the client; their error text, which may quote the request,
-// goes to the log only at warn level, never the message.
-func planError(ctx context.Context, err error) error {
-	if clientGone(ctx) {
-		return clientClosed{} // whatever failed, failed because the client left
-	}
-	var up *planner.ErrUpstream
-	switch {
-	case errors.As(err, &up):
-		loggerFrom(ctx).Warn("planner: upstream failed", "upstream", up.Name)
-		code := CodeGeneratorUnavailable
-		if up.Name == "embedding" {
-			code = CodeEmbeddingUnavailable
-		}
-		e := newAPIError(http.StatusServiceUnavailable, code, "", up.Name+" is not available right now; your message is saved, retry shortly (with the same Idempotency-Key to avoid a second copy)")
-		if up.RetryAfter > 0 {
-			e.withHeader("Retry-After", strconv.Itoa(database.Seconds(up.RetryAfter)))
-		}
-		return e
-	case err == context.DeadlineExceeded:
-		// Plan returns the bare context error only when generation itself
-		// ran out of time (a retrieval timeout comes wrapped, and is the
-		// database's): the request deadline cut the answer short.
-		loggerFrom(ctx).Warn("planner: generation exceeded the request timeout")
-		return newAPIError(http.StatusServiceUnavailable, CodeGeneratorUnavailable, "",
-			"the answer took longer than the request timeout; your message is saved, retry shortly")
-	}
-	return storeError(ctx, err)
-}
-
-func suggestions(ss []planner.SiteRef) []models.SiteSuggestion {
-	out := make([]models.SiteSuggestion, len(ss))
-	for i, s := range ss {
-		out[i] = models.SiteSuggestion{ID: s.ID, Slug: s.Slug, NameEn: s.NameEn, NameZh: s.NameZh, Reason: s.Reason}
-	}
-	return out
+	return ExchangeBody{Data: Exchange{Message: messageView(res.Message), Reply: messageView(reply)}}, nil
 }

@@ -20,7 +20,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dovvydive/backend/database"
-	"github.com/dovvydive/backend/handlers"
 	"github.com/dovvydive/backend/knowledge/embedding"
 	"github.com/dovvydive/backend/planner"
 )
@@ -28,9 +27,9 @@ import (
 // plannerServer is newServer with a request timeout that leaves the
 // planner room under -race and a fully parallel test run (the 2 s default
 // is for the fault tests of the other routes).
-func plannerServer(t *testing.T, db *database.DB, adjust ...func(*handlers.RouterConfig)) server {
+func plannerServer(t *testing.T, db *database.DB, adjust ...func(*serverConfig)) server {
 	t.Helper()
-	return newServer(t, db, append([]func(*handlers.RouterConfig){func(c *handlers.RouterConfig) {
+	return newServer(t, db, append([]func(*serverConfig){func(c *serverConfig) {
 		c.RequestTimeout, c.EfSearch = 30*time.Second, 100
 	}}, adjust...)...)
 }
@@ -257,7 +256,7 @@ func TestAuth_RequestsSlideTheSessionsExpiry(t *testing.T) {
 func TestSessions_CreationIsCappedPerClientIgnoringUntrustedForwardedFor(t *testing.T) {
 	t.Parallel()
 	db := seededDB(t)
-	srv := plannerServer(t, db, func(c *handlers.RouterConfig) { c.SessionsPerIPHour = 2 })
+	srv := plannerServer(t, db, func(c *serverConfig) { c.SessionsPerIPHour = 2 })
 	for i := range 2 {
 		r := post(t, srv.URL+"/api/v1/sessions", "application/json", `{}`, "X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i))
 		require.Equal(t, http.StatusCreated, r.status, r.raw)
@@ -268,7 +267,7 @@ func TestSessions_CreationIsCappedPerClientIgnoringUntrustedForwardedFor(t *test
 	assert.NotEmpty(t, r.header.Get("Retry-After"))
 
 	// Behind a trusted proxy, each forwarded client has its own allowance.
-	proxied := plannerServer(t, db, func(c *handlers.RouterConfig) {
+	proxied := plannerServer(t, db, func(c *serverConfig) {
 		c.SessionsPerIPHour = 2
 		c.TrustedProxies = []string{"127.0.0.1"}
 	})
@@ -322,7 +321,7 @@ func TestMessages_BadInputNamesTheFieldAndStoresNothing(t *testing.T) {
 func TestMessages_ReplyIsGroundedWithRateLimitHeadersAndQuotaIsEnforced(t *testing.T) {
 	t.Parallel()
 	db := seededDB(t)
-	srv := plannerServer(t, db, func(c *handlers.RouterConfig) { c.MessagesPerHour = 3 })
+	srv := plannerServer(t, db, func(c *serverConfig) { c.MessagesPerHour = 3 })
 	token := guest(t, srv)
 	id := newConversation(t, srv, token)
 	url := srv.URL + "/api/v1/conversations/" + id + "/messages"
@@ -410,7 +409,7 @@ func TestMessages_IdempotencyKeyReplaysRefusesAndRegenerates(t *testing.T) {
 	t.Parallel()
 	db := seededDB(t)
 	stub := &stubPlanner{}
-	srv := plannerServer(t, db, func(c *handlers.RouterConfig) { c.Planner = stub })
+	srv := plannerServer(t, db, func(c *serverConfig) { c.Planner = stub })
 	token := guest(t, srv)
 	id := newConversation(t, srv, token)
 	url := srv.URL + "/api/v1/conversations/" + id + "/messages"
@@ -457,7 +456,7 @@ func TestMessages_KeyStillInFlightIsAConflict(t *testing.T) {
 	db := seededDB(t)
 	stub := &stubPlanner{block: true, started: make(chan struct{}), ended: make(chan error, 1)}
 	// The first request holds its key until its deadline.
-	srv := plannerServer(t, db, func(c *handlers.RouterConfig) { c.Planner = stub; c.RequestTimeout = 3 * time.Second })
+	srv := plannerServer(t, db, func(c *serverConfig) { c.Planner = stub; c.RequestTimeout = 3 * time.Second })
 	token := guest(t, srv)
 	id := newConversation(t, srv, token)
 	url := srv.URL + "/api/v1/conversations/" + id + "/messages"
@@ -557,7 +556,7 @@ func TestMessages_EventStreamFailureBeforeTheFirstPieceIsAJSON503(t *testing.T) 
 	db := seededDB(t)
 	stub := &stubPlanner{}
 	stub.fail.Store(true)
-	srv := plannerServer(t, db, func(c *handlers.RouterConfig) { c.Planner = stub })
+	srv := plannerServer(t, db, func(c *serverConfig) { c.Planner = stub })
 	token := guest(t, srv)
 	id := newConversation(t, srv, token)
 	res := sse(t, context.Background(), srv.URL+"/api/v1/conversations/"+id+"/messages", token, "Sipadan?")
@@ -591,7 +590,7 @@ func TestMessages_GeminiFailureIs503NamingItAndKeepsTheMessage(t *testing.T) {
 		store := planner.Store{DB: db, EfSearch: 100}
 		p, err := planner.New(planner.Config{Embedder: embedding.Hash{}, Retriever: store, Catalog: store, Generator: gen})
 		require.NoError(t, err)
-		srv := plannerServer(t, db, func(c *handlers.RouterConfig) { c.Planner = p })
+		srv := plannerServer(t, db, func(c *serverConfig) { c.Planner = p })
 		token := guest(t, srv)
 		id := newConversation(t, srv, token)
 		secret := fmt.Sprintf("private question %d about Mabul", status)
@@ -610,7 +609,7 @@ func TestMessages_GeminiFailureIs503NamingItAndKeepsTheMessage(t *testing.T) {
 func TestMessages_ConcurrentPostsForOneSessionStopAtTheQuota(t *testing.T) {
 	t.Parallel()
 	db := seededDB(t)
-	srv := plannerServer(t, db, func(c *handlers.RouterConfig) { c.MessagesPerHour = 10 })
+	srv := plannerServer(t, db, func(c *serverConfig) { c.MessagesPerHour = 10 })
 	token := guest(t, srv)
 	id := newConversation(t, srv, token)
 	var wg sync.WaitGroup
@@ -645,7 +644,7 @@ func (slowStub) Plan(ctx context.Context, _ planner.Turn, _ func(string) error) 
 func TestMessages_GenerationPastTheRequestTimeoutIsA503ForTheGenerator(t *testing.T) {
 	t.Parallel()
 	db := seededDB(t)
-	srv := plannerServer(t, db, func(c *handlers.RouterConfig) { c.Planner = slowStub{}; c.RequestTimeout = time.Second })
+	srv := plannerServer(t, db, func(c *serverConfig) { c.Planner = slowStub{}; c.RequestTimeout = time.Second })
 	token := guest(t, srv)
 	id := newConversation(t, srv, token)
 	r := call(t, http.MethodPost, srv.URL+"/api/v1/conversations/"+id+"/messages", token, messageJSON("slow"))
@@ -667,7 +666,7 @@ func (brokenStream) Plan(_ context.Context, _ planner.Turn, emit func(string) er
 func TestMessages_EventStreamFailureAfterTheFirstPieceEndsWithAnErrorEvent(t *testing.T) {
 	t.Parallel()
 	db := seededDB(t)
-	srv := plannerServer(t, db, func(c *handlers.RouterConfig) { c.Planner = brokenStream{} })
+	srv := plannerServer(t, db, func(c *serverConfig) { c.Planner = brokenStream{} })
 	token := guest(t, srv)
 	id := newConversation(t, srv, token)
 	res := sse(t, context.Background(), srv.URL+"/api/v1/conversations/"+id+"/messages", token, "Sipadan?")

@@ -5,12 +5,11 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/dovvydive/backend/database"
 	"github.com/dovvydive/backend/models"
 )
 
 type diveSiteStore interface {
-	ListDiveSites(ctx context.Context, f database.SiteFilter) (database.SitePage, error)
+	ListDiveSites(ctx context.Context, f models.SiteFilter) (models.SitePage, error)
 	GetDiveSite(ctx context.Context, id uuid.UUID) (models.DiveSite, error)
 }
 
@@ -74,14 +73,14 @@ type listDiveSitesOutput struct {
 // List returns a filtered page of dive site summaries (no facts, no
 // operators, the first paragraph of each text).
 func (h *DiveSiteHandler) List(ctx context.Context, in *listDiveSitesInput) (*listDiveSitesOutput, error) {
-	f := database.SiteFilter{Region: in.Region, State: in.State, Difficulty: string(in.Difficulty), Name: in.Q,
+	f := models.SiteFilter{Region: in.Region, State: in.State, Difficulty: string(in.Difficulty), Name: in.Q,
 		MaxDepthM: in.MaxDepth, Limit: in.Limit, Offset: in.Offset}
 	if in.Certification != "" {
 		f.Certifications, _ = models.CertificationsUpTo(string(in.Certification))
 	}
 	page, err := h.store.ListDiveSites(ctx, f)
 	if err != nil {
-		return nil, storeError(ctx, err)
+		return nil, err
 	}
 	if page.Sites == nil {
 		page.Sites = []models.DiveSiteSummary{}
@@ -117,7 +116,7 @@ func (h *DiveSiteHandler) Get(ctx context.Context, in *getDiveSiteInput) (*getDi
 	}
 	site, err := h.store.GetDiveSite(ctx, id)
 	if err != nil {
-		return nil, storeError(ctx, err)
+		return nil, err
 	}
 	detail := DiveSiteDetail{DiveSite: site, Difficulty: models.Difficulty(site.Difficulty),
 		MinCertification: models.Certification(site.MinCertification), Operators: site.Operators}

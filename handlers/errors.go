@@ -8,12 +8,14 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/dovvydive/backend/knowledge"
+	"github.com/dovvydive/backend/models"
+	"github.com/dovvydive/backend/planner"
 	"github.com/gin-gonic/gin"
-
-	"github.com/dovvydive/backend/database"
 )
 
 // Error codes: the one vocabulary of the "code" field. The OpenAPI document
@@ -153,23 +155,98 @@ func (clientClosed) MarshalJSON() ([]byte, error) { return nil, errNoBody }
 
 var errNoBody = errors.New("no body: the client is gone")
 
-// storeError maps a database error to a response. Driver text goes to the
-// log only, never into the body.
-func storeError(ctx context.Context, err error) error {
-	// The failure is the client's leaving (the driver reports the cancelled
-	// query as a lost connection): nothing to warn an operator about.
+// errorFor is the one mapping from the errors of services and stores
+// (models' named errors, the planner's and the knowledge search's) to the
+// API's answers; every operation's error passes through it (see register).
+// An *APIError, or any answer huma already knows how to write, is kept.
+// Driver and upstream text goes to the log only, never into the body.
+//
+// The order matters: refusals of the request itself come first, then a
+// client that went away (whatever failed, failed because it left: nothing
+// to warn an operator about), then the services' failures.
+func errorFor(ctx context.Context, err error) error {
+	var status huma.StatusError
+	if errors.As(err, &status) {
+		return err
+	}
+	var (
+		quota   *models.QuotaError
+		capped  *models.CreationLimitError
+		input   *knowledge.InputError
+		up      *planner.ErrUpstream
+		apiErr  *APIError
+		matched = true
+	)
+	switch {
+	case errors.As(err, &quota):
+		apiErr = newAPIError(http.StatusTooManyRequests, CodeQuotaExceeded, "",
+			"this session has sent its "+strconv.Itoa(quota.Limit)+" messages for the hour; retry after Retry-After seconds").
+			withHeader("Retry-After", strconv.Itoa(models.Seconds(quota.RetryAfter)))
+		withHeaders(apiErr, rateLimitHeaders(models.RateLimit{Limit: quota.Limit, Reset: quota.RetryAfter}))
+	case errors.As(err, &capped):
+		apiErr = newAPIError(http.StatusTooManyRequests, CodeTooManySessions, "",
+			"this client has started too many sessions in the last hour; reuse one or retry later").
+			withHeader("Retry-After", strconv.Itoa(models.Seconds(capped.RetryAfter)))
+	case errors.Is(err, models.ErrIdempotencyInFlight):
+		apiErr = newAPIError(http.StatusConflict, CodeIdempotencyConflict, "Idempotency-Key",
+			"a request with this key is still being answered; retry shortly").withHeader("Retry-After", "1")
+	case errors.Is(err, models.ErrIdempotencyMismatch):
+		apiErr = newAPIError(http.StatusUnprocessableEntity, CodeIdempotencyMismatch, "Idempotency-Key",
+			"was already used for a different message; use a new key")
+	case errors.Is(err, models.ErrSessionExpired):
+		apiErr = sessionExpired()
+	case errors.As(err, &input):
+		apiErr = invalid(input.Field, input.Message)
+	default:
+		matched = false
+	}
+	if matched {
+		return apiErr
+	}
 	if clientGone(ctx) {
 		return clientClosed{}
 	}
+	switch {
+	case errors.As(err, &up) && up.Name == "embedding" && !knowledge.IsEmbeddingOutage(up.Err):
+		loggerFrom(ctx).Error("planner: embedding failed", "error", err.Error())
+		return newAPIError(http.StatusBadGateway, CodeEmbeddingFailed, "",
+			"the message could not be embedded; it is saved, but retrying it is unlikely to help")
+	case up != nil:
+		// Upstream names (gemini, embedding) are told to the client; their
+		// error text, which may quote the request, goes to the log at warn
+		// level only.
+		loggerFrom(ctx).Warn("planner: upstream failed", "upstream", up.Name)
+		code := CodeGeneratorUnavailable
+		if up.Name == "embedding" {
+			code = CodeEmbeddingUnavailable
+		}
+		e := newAPIError(http.StatusServiceUnavailable, code, "", up.Name+" is not available right now; your message is saved, retry shortly (with the same Idempotency-Key to avoid a second copy)")
+		if up.RetryAfter > 0 {
+			e.withHeader("Retry-After", strconv.Itoa(models.Seconds(up.RetryAfter)))
+		}
+		return e
+	case errors.Is(err, planner.ErrAnswerTimeout):
+		loggerFrom(ctx).Warn("planner: generation exceeded the request timeout")
+		return newAPIError(http.StatusServiceUnavailable, CodeGeneratorUnavailable, "",
+			"the answer took longer than the request timeout; your message is saved, retry shortly")
+	case errors.Is(err, knowledge.ErrEmbeddingUnavailable):
+		loggerFrom(ctx).Warn("embedding unavailable", "error", err.Error())
+		return newAPIError(http.StatusServiceUnavailable, CodeEmbeddingUnavailable, "",
+			"the embedding service is not available right now; retry shortly")
+	case errors.Is(err, knowledge.ErrEmbeddingFailed):
+		loggerFrom(ctx).Error("embedding failed", "error", err.Error())
+		return newAPIError(http.StatusBadGateway, CodeEmbeddingFailed, "", "the query could not be embedded")
+	}
 	// Whatever the driver reports, a failure after the request's deadline is
 	// the deadline's doing: the database was too slow, so 503, never 500.
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) && !errors.Is(err, database.ErrNotFound) {
-		err = errors.Join(database.ErrUnavailable, err)
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) && !errors.Is(err, models.ErrNotFound) {
+		err = errors.Join(models.ErrUnavailable, err)
 	}
 	switch {
-	case errors.Is(err, database.ErrNotFound):
+	case errors.Is(err, models.ErrNotFound):
+		// Another session's resource is answered exactly like a missing one.
 		return newAPIError(http.StatusNotFound, CodeNotFound, "", "no such resource")
-	case errors.Is(err, database.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, models.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		loggerFrom(ctx).Warn("database unavailable", "error", err.Error())
 		return newAPIError(http.StatusServiceUnavailable, CodeDatabaseUnavailable, "",
 			"the database is not available right now; retry shortly")
@@ -178,9 +255,35 @@ func storeError(ctx context.Context, err error) error {
 		// known): answered as it always was.
 		return newAPIError(statusClientClosedRequest, CodeRequestTimeout, "", "client closed the request")
 	default:
+		// models.ErrInvalid no handler named a field for (see inField) is a
+		// bug here too.
 		loggerFrom(ctx).Error("query failed", "error", err.Error())
 		return internalError()
 	}
+}
+
+// inField answers a store's models.ErrInvalid as the 400 of the request
+// field it is about, which only the handler knows; other errors are left
+// to errorFor.
+func inField(err error, field, why string) error {
+	if errors.Is(err, models.ErrInvalid) {
+		return invalid(field, why)
+	}
+	return err
+}
+
+// withHeaders adds h to err's response headers when err is an *APIError.
+func withHeaders(err error, h http.Header) error {
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		for k, v := range h {
+			if apiErr.header == nil {
+				apiErr.header = http.Header{}
+			}
+			apiErr.header[k] = v
+		}
+	}
+	return err
 }
 
 // humaError replaces huma.NewError: huma's own errors (validation, body

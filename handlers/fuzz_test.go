@@ -18,7 +18,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/dovvydive/backend/database"
 	"github.com/dovvydive/backend/handlers"
 	"github.com/dovvydive/backend/handlers/contracttest"
 	"github.com/dovvydive/backend/knowledge/embedding"
@@ -32,7 +31,7 @@ import (
 // Run one with: go test ./handlers/ -run '^$' -fuzz '^FuzzSearch$' -fuzztime 20s
 
 // pickyStore is a handlers.Store that checks its inputs like PostgreSQL.
-type pickyStore struct{ handlers.Store }
+type pickyStore struct{ testStore }
 
 var errDriver = errors.New(`ERROR: invalid byte sequence for encoding "UTF8": 0x00 (SQLSTATE 22021)`)
 
@@ -45,25 +44,25 @@ func pgText(ss ...string) error {
 	return nil
 }
 
-func (pickyStore) ListDiveSites(_ context.Context, f database.SiteFilter) (database.SitePage, error) {
+func (pickyStore) ListDiveSites(_ context.Context, f models.SiteFilter) (models.SitePage, error) {
 	if err := pgText(append([]string{f.Region, f.State, f.Difficulty, f.Name}, f.Certifications...)...); err != nil {
-		return database.SitePage{}, err
+		return models.SitePage{}, err
 	}
 	if f.Limit < 1 || f.Offset < 0 {
-		return database.SitePage{}, fmt.Errorf("ERROR: LIMIT must not be negative (SQLSTATE 2201W)")
+		return models.SitePage{}, fmt.Errorf("ERROR: LIMIT must not be negative (SQLSTATE 2201W)")
 	}
-	return database.SitePage{Sites: []models.DiveSiteSummary{{ID: uuid.New(), Slug: "s",
+	return models.SitePage{Sites: []models.DiveSiteSummary{{ID: uuid.New(), Slug: "s",
 		Difficulty: models.DifficultyBeginner, MinCertification: "open_water", BestMonths: []int{3}, MarineLife: []string{"turtle"}}}, Total: 1}, nil
 }
 
-func (pickyStore) ListDiveOperators(_ context.Context, f database.OperatorFilter) (database.OperatorPage, error) {
+func (pickyStore) ListDiveOperators(_ context.Context, f models.OperatorFilter) (models.OperatorPage, error) {
 	if err := pgText(f.Region); err != nil {
-		return database.OperatorPage{}, err
+		return models.OperatorPage{}, err
 	}
-	return database.OperatorPage{Operators: []models.DiveOperator{{ID: uuid.New(), Agencies: []string{}, Languages: []string{"en"}}}, Total: 1}, nil
+	return models.OperatorPage{Operators: []models.DiveOperator{{ID: uuid.New(), Agencies: []string{}, Languages: []string{"en"}}}, Total: 1}, nil
 }
 
-func (pickyStore) CreateGuestSessionCapped(_ context.Context, n database.NewGuestSession) (models.GuestSession, error) {
+func (pickyStore) CreateGuestSessionCapped(_ context.Context, n models.NewGuestSession) (models.GuestSession, error) {
 	if n.Language != "en" && n.Language != "zh" {
 		return models.GuestSession{}, fmt.Errorf("ERROR: new row violates check constraint (SQLSTATE 23514)")
 	}
@@ -71,7 +70,7 @@ func (pickyStore) CreateGuestSessionCapped(_ context.Context, n database.NewGues
 	return models.GuestSession{ID: uuid.New(), Language: n.Language, CreatedAt: now, ExpiresAt: now.Add(n.TTL)}, nil
 }
 
-func (pickyStore) Search(_ context.Context, vec []float32, k, _ int, f database.SearchFilter) ([]database.SearchHit, error) {
+func (pickyStore) Search(_ context.Context, vec []float32, k, _ int, f models.SearchFilter) ([]models.SearchHit, error) {
 	if err := pgText(append([]string{f.Region, f.State, f.Difficulty}, f.Certifications...)...); err != nil {
 		return nil, err
 	}
@@ -85,17 +84,17 @@ func (pickyStore) Search(_ context.Context, vec []float32, k, _ int, f database.
 	if sq == 0 || math.IsInf(float64(sq), 0) || math.IsNaN(float64(sq)) {
 		return nil, nil // what pgvector's NaN distances made of it: nothing
 	}
-	return []database.SearchHit{{SiteID: uuid.New(), Slug: "s", Language: "en", Content: "text", Score: 0.5, Difficulty: "beginner"}}, nil
+	return []models.SearchHit{{SiteID: uuid.New(), Slug: "s", Language: "en", Content: "text", Score: 0.5, Difficulty: "beginner"}}, nil
 }
 
-func (pickyStore) TextSearch(_ context.Context, query string, animals []string, k int, f database.SearchFilter) ([]database.SearchHit, error) {
+func (pickyStore) TextSearch(_ context.Context, query string, animals []string, k int, f models.SearchFilter) ([]models.SearchHit, error) {
 	if err := pgText(append(append([]string{query, f.Region, f.State, f.Difficulty}, f.Certifications...), animals...)...); err != nil {
 		return nil, err
 	}
 	if k < 1 {
 		return nil, errors.New("ERROR: LIMIT must not be negative (SQLSTATE 2201W)")
 	}
-	return []database.SearchHit{{ChunkID: 2, SiteID: uuid.New(), Slug: "t", Language: "zh", Content: "文字", Score: 0.3, Difficulty: "beginner"}}, nil
+	return []models.SearchHit{{ChunkID: 2, SiteID: uuid.New(), Slug: "t", Language: "zh", Content: "文字", Score: 0.3, Difficulty: "beginner"}}, nil
 }
 
 var (
@@ -106,8 +105,8 @@ var (
 
 func fuzzSetup(f *testing.F) {
 	fuzzOnce.Do(func() {
-		r, err := handlers.NewRouter(handlers.RouterConfig{Log: slog.New(slog.DiscardHandler), RequestTimeout: 5 * time.Second,
-			MaxBodyBytes: 1 << 20, SessionSecret: []byte("fuzz-secret-fuzz-secret-fuzz-secret!"), SessionTTL: time.Hour,
+		r, err := testRouter(serverConfig{RouterConfig: handlers.RouterConfig{Log: slog.New(slog.DiscardHandler), RequestTimeout: 5 * time.Second,
+			MaxBodyBytes: 1 << 20, SessionSecret: []byte("fuzz-secret-fuzz-secret-fuzz-secret!")}, SessionTTL: time.Hour,
 			Embedder: embedding.Hash{}}, pickyStore{})
 		if err != nil {
 			panic(err)

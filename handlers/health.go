@@ -9,8 +9,7 @@ import (
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
-
-	"github.com/dovvydive/backend/database"
+	"github.com/dovvydive/backend/models"
 )
 
 // ErrStarting and ErrStopping are what a Ready implementation returns while
@@ -24,7 +23,7 @@ var (
 
 type healthChecker interface {
 	Provider() string
-	Health(ctx context.Context) database.HealthReport
+	Health(ctx context.Context) models.HealthReport
 	Ready(ctx context.Context) error
 }
 
@@ -82,7 +81,7 @@ func (h *HealthHandler) Readyz(ctx context.Context, _ *struct{}) (*readyzOutput,
 			reason = "starting"
 		case errors.Is(err, ErrStopping):
 			reason = "draining"
-		case errors.Is(err, database.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		case errors.Is(err, models.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 			reason = "database unavailable"
 		}
 		loggerFrom(ctx).Warn("not ready", "error", err.Error())
@@ -132,7 +131,7 @@ type healthOutput struct {
 
 // replicaReporter is implemented by stores that may route reads to a replica.
 type replicaReporter interface {
-	ReplicaStatus() database.ReplicaStatus
+	ReplicaStatus() models.ReplicaStatus
 }
 
 func replicaHealth(db healthChecker) *ReplicaHealth {

@@ -14,6 +14,7 @@ import (
 	"github.com/dovvydive/backend/database"
 	"github.com/dovvydive/backend/database/dbtest"
 	"github.com/dovvydive/backend/knowledge/embedding"
+	"github.com/dovvydive/backend/models"
 	"github.com/dovvydive/backend/seeds"
 )
 
@@ -36,7 +37,7 @@ func TestHealth_ReportsTheReplicaOnlyWhenOneIsConfigured(t *testing.T) {
 	// The first read starts the replica's first check and goes to the primary.
 	require.Equal(t, http.StatusOK, get(t, srv.URL+"/api/v1/dive-sites").status)
 	deadline := time.Now().Add(15 * time.Second)
-	for db.ReplicaStatus().State != database.ReplicaHealthy {
+	for db.ReplicaStatus().State != models.ReplicaHealthy {
 		require.True(t, time.Now().Before(deadline), "replica checked healthy")
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -5,12 +5,11 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/dovvydive/backend/database"
 	"github.com/dovvydive/backend/models"
 )
 
 type diveOperatorStore interface {
-	ListDiveOperators(ctx context.Context, f database.OperatorFilter) (database.OperatorPage, error)
+	ListDiveOperators(ctx context.Context, f models.OperatorFilter) (models.OperatorPage, error)
 }
 
 // DiveOperatorHandler serves /api/v1/dive-operators.
@@ -35,7 +34,7 @@ type listDiveOperatorsOutput struct {
 
 // List returns a page of operators, optionally those serving one site.
 func (h *DiveOperatorHandler) List(ctx context.Context, in *listDiveOperatorsInput) (*listDiveOperatorsOutput, error) {
-	f := database.OperatorFilter{Region: in.Region, Limit: in.Limit, Offset: in.Offset}
+	f := models.OperatorFilter{Region: in.Region, Limit: in.Limit, Offset: in.Offset}
 	if in.SiteID != "" {
 		id, err := uuid.Parse(in.SiteID)
 		if err != nil {
@@ -50,7 +49,7 @@ func (h *DiveOperatorHandler) List(ctx context.Context, in *listDiveOperatorsInp
 	}
 	page, err := h.store.ListDiveOperators(ctx, f)
 	if err != nil {
-		return nil, storeError(ctx, err)
+		return nil, err
 	}
 	if page.Operators == nil {
 		page.Operators = []models.DiveOperator{}

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,22 +16,36 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/dovvydive/backend/knowledge"
-	"github.com/dovvydive/backend/knowledge/embedding"
-	"github.com/dovvydive/backend/planner"
 )
 
-// Store is everything the API needs from the database.
+// Store is what the handlers read and write directly (health, sites,
+// operators, sessions, conversations), in domain types; *database.DB
+// implements it.
 type Store interface {
 	healthChecker
 	diveSiteStore
 	diveOperatorStore
 	sessionStore
 	conversationStore
-	knowledge.SearchStore
-	planner.Database
 }
 
-// RouterConfig configures NewRouter.
+// Searcher is the knowledge search; *knowledge.Searcher implements it.
+type Searcher interface {
+	Search(ctx context.Context, req knowledge.SearchRequest) ([]knowledge.Result, int, error)
+	Model() string
+}
+
+// Services are the use cases the API calls, built once (in app, by serve)
+// and handed to NewRouter: the router builds none of its own.
+type Services struct {
+	Store    Store
+	Chat     Chat          // a conversation's messages (*planner.Chat)
+	Searcher Searcher      // POST /api/v1/search
+	Sessions SessionLimits // guest sessions' lifetime and creation cap
+}
+
+// RouterConfig is the HTTP settings of NewRouter. What the API does (quota,
+// search settings, the planner, session lifetimes) is the services'.
 type RouterConfig struct {
 	Log *slog.Logger
 	// AccessLog takes the one line per request; nil means Log. serve gives
@@ -40,36 +55,25 @@ type RouterConfig struct {
 	MaxBodyBytes   int64
 	TrustedProxies []string // empty: trust none, ClientIP is the peer address
 	CORSOrigins    []string
-	SessionSecret  []byte // signs guest-session tokens
-	SessionTTL     time.Duration
-	// SessionMaxAge caps a session's life however active (0: database.DefaultSessionMaxAge).
-	SessionMaxAge time.Duration
-	// SessionsPerIPHour caps sessions one client address creates per hour (0: database.DefaultSessionCreationLimit).
-	SessionsPerIPHour int
-	// MessagesPerHour is each session's message quota per rolling hour (0: database.DefaultMessageQuota).
-	MessagesPerHour int
-	// Planner answers messages; nil builds the offline extractive planner
-	// over the store and Embedder.
-	Planner  Planner
-	Embedder embedding.Embedder // embeds search queries
-	EfSearch int                // HNSW candidate list size for searches
-	MinScore float64            // search relevance floor (0: only hits of score ≤ 0 are dropped; negative: the default)
-	Metrics  *HTTPMetrics       // nil: requests are not counted
+	// SessionSecret signs the bearer tokens (the HTTP credential: how a
+	// request names its session) and keys the HMAC of client addresses.
+	SessionSecret []byte
+	Metrics       *HTTPMetrics // nil: requests are not counted
 	// MetricsHandler, when set, is served at GET /metrics on this router
 	// (nil when metrics have their own port).
 	MetricsHandler http.Handler
 }
 
 // NewRouter returns the whole API. Every route is listed here.
-func NewRouter(cfg RouterConfig, store Store) (*gin.Engine, error) {
+func NewRouter(cfg RouterConfig, svc Services) (*gin.Engine, error) {
+	if svc.Store == nil || svc.Chat == nil || svc.Searcher == nil {
+		return nil, errors.New("router: the store, the chat and the searcher are required")
+	}
 	r, api, err := newAPI(cfg)
 	if err != nil {
 		return nil, err
 	}
-	searcher, err := knowledge.NewSearcher(store, cfg.Embedder, cfg.EfSearch, cfg.MinScore)
-	if err != nil {
-		return nil, fmt.Errorf("router: %w", err)
-	}
+	store := svc.Store
 	// op fills what every operation shares: the body limits, and the errors
 	// every route can answer (bad input, 500, and 503 while the database is
 	// out of reach).
@@ -83,9 +87,9 @@ func NewRouter(cfg RouterConfig, store Store) (*gin.Engine, error) {
 	registry := api.OpenAPI().Components.Schemas
 	livez := op(http.MethodGet, "/livez", "livez", "Liveness: the process runs; never touches the database")
 	livez.Errors = []int{http.StatusBadRequest, http.StatusInternalServerError} // 400: an unknown query parameter
-	huma.Register(api, livez, health.Livez)
-	huma.Register(api, probeOp[ReadyBody](op(http.MethodGet, "/readyz", "readyz", "Readiness: the database answers at this binary's schema version"), registry), health.Readyz)
-	huma.Register(api, probeOp[HealthResponse](op(http.MethodGet, "/health", "health", "The database report the frontend shows"), registry), health.Health)
+	register(api, livez, health.Livez)
+	register(api, probeOp[ReadyBody](op(http.MethodGet, "/readyz", "readyz", "Readiness: the database answers at this binary's schema version"), registry), health.Readyz)
+	register(api, probeOp[HealthResponse](op(http.MethodGet, "/health", "health", "The database report the frontend shows"), registry), health.Health)
 
 	if cfg.MetricsHandler != nil {
 		r.GET("/metrics", gin.WrapH(cfg.MetricsHandler))
@@ -94,61 +98,80 @@ func NewRouter(cfg RouterConfig, store Store) (*gin.Engine, error) {
 
 	// Dive sites and operators carry an ETag and Cache-Control (see cacheable).
 	sites := NewDiveSiteHandler(store)
-	huma.Register(api, cachedOp(op(http.MethodGet, "/api/v1/dive-sites", "listDiveSites", "Filtered, paginated dive sites", 503)), sites.List)
-	huma.Register(api, cachedOp(op(http.MethodGet, "/api/v1/dive-sites/{id}", "getDiveSite", "One dive site with its operators", 404, 503)), sites.Get)
+	register(api, cachedOp(op(http.MethodGet, "/api/v1/dive-sites", "listDiveSites", "Filtered, paginated dive sites", 503)), sites.List)
+	register(api, cachedOp(op(http.MethodGet, "/api/v1/dive-sites/{id}", "getDiveSite", "One dive site with its operators", 404, 503)), sites.Get)
 	operators := NewDiveOperatorHandler(store)
-	huma.Register(api, cachedOp(op(http.MethodGet, "/api/v1/dive-operators", "listDiveOperators", "Dive operators, optionally by region or site", 503)), operators.List)
+	register(api, cachedOp(op(http.MethodGet, "/api/v1/dive-operators", "listDiveOperators", "Dive operators, optionally by region or site", 503)), operators.List)
 
-	sessions := NewSessionHandler(store, cfg.SessionSecret, SessionLimits{TTL: cfg.SessionTTL, MaxAge: cfg.SessionMaxAge,
-		CreatePerIPHour: cfg.SessionsPerIPHour})
+	sessions := NewSessionHandler(store, cfg.SessionSecret, svc.Sessions)
 	create := op(http.MethodPost, "/api/v1/sessions", "createSession", "Start a guest session", 413, 415, 429, 503)
 	create.DefaultStatus = http.StatusCreated
-	huma.Register(api, create, sessions.Create)
-	// authed marks an operation as needing the session token.
-	authed := func(o huma.Operation) huma.Operation {
-		o.Security = []map[string][]string{{"sessionToken": {}}}
-		o.Errors = append(o.Errors, http.StatusUnauthorized)
-		return o
-	}
-	huma.Register(api, authed(op(http.MethodGet, "/api/v1/sessions/current", "currentSession", "The session named by the bearer token", 503)), sessions.Current)
+	register(api, create, sessions.Create)
+	registerSecured(api, sessions.auth, op(http.MethodGet, "/api/v1/sessions/current", "currentSession", "The session named by the bearer token", 503), sessions.Current)
 
 	// The trip planner: a session's conversations. Another session's
 	// conversation is answered exactly like a missing one (404).
-	p := cfg.Planner
-	if p == nil {
-		p, err = planner.New(planner.Config{Embedder: cfg.Embedder, Retriever: planner.Store{DB: store, EfSearch: cfg.EfSearch},
-			Catalog: planner.Store{DB: store, EfSearch: cfg.EfSearch}, Generator: planner.Extractive{}})
-		if err != nil {
-			return nil, fmt.Errorf("router: %w", err)
-		}
-	}
-	convs := NewConversationHandler(store, sessions.auth, p, cfg.MessagesPerHour)
-	createConv := authed(op(http.MethodPost, "/api/v1/conversations", "createConversation", "Start a conversation", 413, 415, 503))
+	convs := NewConversationHandler(store, svc.Chat)
+	createConv := op(http.MethodPost, "/api/v1/conversations", "createConversation", "Start a conversation", 413, 415, 503)
 	createConv.DefaultStatus = http.StatusCreated
-	huma.Register(api, createConv, convs.Create)
-	huma.Register(api, authed(op(http.MethodGet, "/api/v1/conversations", "listConversations", "The session's conversations, most recently active first", 503)), convs.List)
-	huma.Register(api, authed(op(http.MethodGet, "/api/v1/conversations/{id}", "getConversation", "A conversation with its latest messages", 404, 503)), convs.Get)
-	deleteConv := authed(op(http.MethodDelete, "/api/v1/conversations/{id}", "deleteConversation", "Delete a conversation and its messages", 404, 503))
+	registerSecured(api, sessions.auth, createConv, convs.Create)
+	registerSecured(api, sessions.auth, op(http.MethodGet, "/api/v1/conversations", "listConversations", "The session's conversations, most recently active first", 503), convs.List)
+	registerSecured(api, sessions.auth, op(http.MethodGet, "/api/v1/conversations/{id}", "getConversation", "A conversation with its latest messages", 404, 503), convs.Get)
+	deleteConv := op(http.MethodDelete, "/api/v1/conversations/{id}", "deleteConversation", "Delete a conversation and its messages", 404, 503)
 	deleteConv.DefaultStatus = http.StatusNoContent
-	huma.Register(api, deleteConv, convs.Delete)
-	huma.Register(api, messageOp(authed(op(http.MethodPost, "/api/v1/conversations/{id}/messages", "postMessage",
-		"Ask the planner: store the message, answer it (JSON, or Server-Sent Events)", 404, 409, 413, 415, 422, 429, 503)), registry),
+	registerSecured(api, sessions.auth, deleteConv, convs.Delete)
+	registerSecured(api, sessions.auth, messageOp(op(http.MethodPost, "/api/v1/conversations/{id}/messages", "postMessage",
+		"Ask the planner: store the message, answer it (JSON)", 404, 409, 413, 415, 422, 429, 502, 503), registry),
 		convs.PostMessage)
+	registerSecured(api, sessions.auth, streamOp(op(http.MethodPost, "/api/v1/conversations/{id}/messages/stream", "streamMessage",
+		"Ask the planner: store the message, stream the answer (Server-Sent Events)", 404, 409, 413, 415, 422, 429, 502, 503), registry),
+		convs.StreamMessage)
 
 	if _, err := registerSearch(api, op(http.MethodPost, "/api/v1/search", "search", "Knowledge search over dive-site text",
-		413, 415, 502, 503), searcher); err != nil {
+		413, 415, 502, 503), svc.Searcher); err != nil {
 		return nil, fmt.Errorf("router: %w", err)
 	}
 
 	return r, nil
 }
 
+// register registers an operation whose errors pass through errorFor, the
+// one mapping of the services' errors to answers: a handler returns what
+// its service or store returned.
+func register[I, O any](api huma.API, o huma.Operation, h func(context.Context, *I) (*O, error)) {
+	huma.Register(api, o, func(ctx context.Context, in *I) (*O, error) {
+		out, err := h(ctx, in)
+		if err != nil {
+			return nil, errorFor(ctx, err)
+		}
+		return out, nil
+	})
+}
+
+// registerSecured registers an operation that needs the session token: its
+// Security names sessionToken (with the 401 in its errors), and the session
+// is authenticated once huma has validated the input, then handed to the
+// handler in its context (sessionFrom). Authenticating after validation,
+// not in a huma middleware before it, keeps bad input from reaching the
+// database and answers it 400 whatever the token, as the API always has.
+func registerSecured[I, O any](api huma.API, auth *sessionAuth, o huma.Operation, h func(context.Context, *I) (*O, error)) {
+	if _, ok := any(new(I)).(authorizer); !ok {
+		panic("handlers: secured operation " + o.OperationID + " does not read the Authorization header")
+	}
+	o.Security = []map[string][]string{{"sessionToken": {}}}
+	o.Errors = append(o.Errors, http.StatusUnauthorized)
+	register(api, o, func(ctx context.Context, in *I) (*O, error) {
+		s, err := auth.authenticate(ctx, any(in).(authorizer).authorization())
+		if err != nil {
+			return nil, err
+		}
+		return h(withSession(ctx, s), in)
+	})
+}
+
 // newAPI builds the gin engine with the middleware every response passes
 // through, routes gin answers itself (404, 405, /docs) and the huma API on it.
 func newAPI(cfg RouterConfig) (*gin.Engine, huma.API, error) {
-	if cfg.Embedder == nil {
-		return nil, nil, errors.New("router: an embedder is required")
-	}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true

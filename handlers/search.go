@@ -2,13 +2,10 @@ package handlers
 
 import (
 	"context"
-	"errors"
 	"math"
-	"net/http"
 
 	"github.com/danielgtaylor/huma/v2"
 
-	"github.com/dovvydive/backend/database"
 	"github.com/dovvydive/backend/knowledge"
 	"github.com/dovvydive/backend/models"
 )
@@ -16,16 +13,16 @@ import (
 // SearchHandler serves POST /api/v1/search: it decodes, calls the
 // knowledge.Searcher and encodes.
 type SearchHandler struct {
-	searcher *knowledge.Searcher
+	searcher Searcher
 	body     *searchBody // set once the operation is registered
 }
 
 // registerSearch registers the search operation; the handler validates the
 // body itself, against the schema huma generated for it (see searchBody).
-func registerSearch(api huma.API, op huma.Operation, s *knowledge.Searcher) (*SearchHandler, error) {
+func registerSearch(api huma.API, op huma.Operation, s Searcher) (*SearchHandler, error) {
 	h := &SearchHandler{searcher: s}
 	op.SkipValidateBody = true
-	huma.Register(api, op, h.Search)
+	register(api, op, h.Search)
 	var err error
 	h.body, err = newSearchBody(api, op.Path)
 	return h, err
@@ -107,27 +104,14 @@ func (h *SearchHandler) Search(ctx context.Context, in *searchInput) (*searchOut
 	}
 	req := knowledge.SearchRequest{Query: body.Query, Embedding: body.Embedding, K: body.K, MinScore: body.MinScore}
 	if f := body.Filters; f != nil {
-		req.Filter = database.SearchFilter{Region: f.Region, State: f.State, Difficulty: string(f.Difficulty), MaxDepthM: f.MaxDepth}
+		req.Filter = models.SearchFilter{Region: f.Region, State: f.State, Difficulty: string(f.Difficulty), MaxDepthM: f.MaxDepth}
 		if f.Certification != "" {
 			req.Filter.Certifications, _ = models.CertificationsUpTo(string(f.Certification))
 		}
 	}
 	hits, k, err := h.searcher.Search(ctx, req)
-	var inputErr *knowledge.InputError
-	switch {
-	case errors.As(err, &inputErr):
-		return nil, invalid(inputErr.Field, inputErr.Message)
-	case err != nil && clientGone(ctx):
-		return nil, clientClosed{} // an embedding cut short by the client's leaving is nobody's outage
-	case errors.Is(err, knowledge.ErrEmbeddingUnavailable):
-		loggerFrom(ctx).Warn("embedding unavailable", "error", err.Error())
-		return nil, newAPIError(http.StatusServiceUnavailable, CodeEmbeddingUnavailable, "",
-			"the embedding service is not available right now; retry shortly")
-	case errors.Is(err, knowledge.ErrEmbeddingFailed):
-		loggerFrom(ctx).Error("embedding failed", "error", err.Error())
-		return nil, newAPIError(http.StatusBadGateway, CodeEmbeddingFailed, "", "the query could not be embedded")
-	case err != nil:
-		return nil, storeError(ctx, err)
+	if err != nil {
+		return nil, err
 	}
 	out := &searchOutput{Body: SearchResponse{Data: make([]SearchResult, len(hits)), Model: h.searcher.Model(), K: k}}
 	for i, hit := range hits {

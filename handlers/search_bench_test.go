@@ -32,6 +32,7 @@ import (
 	"github.com/dovvydive/backend/database/dbtest"
 	"github.com/dovvydive/backend/handlers"
 	"github.com/dovvydive/backend/knowledge/embedding"
+	"github.com/dovvydive/backend/models"
 	"github.com/dovvydive/backend/seeds"
 )
 
@@ -158,7 +159,7 @@ func BenchmarkSearchCorpus(b *testing.B) {
 			var took []time.Duration
 			for i, q := range queries {
 				t0 := time.Now()
-				hits, err := db.Search(ctx, q, 10, ef, database.SearchFilter{})
+				hits, err := db.Search(ctx, q, 10, ef, models.SearchFilter{})
 				took = append(took, time.Since(t0))
 				require.NoError(b, err)
 				got := make([]int64, len(hits))
@@ -266,10 +267,10 @@ type loadResult struct {
 
 func loadSearchAPI(b *testing.B, db *database.DB, queries [][]float32) loadResult {
 	b.Helper()
-	router, err := handlers.NewRouter(handlers.RouterConfig{
+	router, err := testRouter(serverConfig{RouterConfig: handlers.RouterConfig{
 		Log:            slog.New(slog.NewJSONHandler(discard{}, nil)),
-		RequestTimeout: 10 * time.Second, MaxBodyBytes: 1 << 20, Embedder: embedding.Hash{}, EfSearch: 100,
-	}, db)
+		RequestTimeout: 10 * time.Second, MaxBodyBytes: 1 << 20,
+	}, Embedder: embedding.Hash{}, EfSearch: 100}, db)
 	require.NoError(b, err)
 	srv := httptest.NewServer(router)
 	defer srv.Close()
@@ -314,7 +315,7 @@ func loadSearchFloor(b *testing.B, dsn string, queries [][]float32) loadResult {
 					if _, err := tx.Exec(context.Background(), database.SearchSettings, "100"); err != nil {
 						return err
 					}
-					sql, args := database.SearchSQL(queries[i%len(queries)], 10, database.SearchFilter{})
+					sql, args := database.SearchSQL(queries[i%len(queries)], 10, models.SearchFilter{})
 					rows, err := tx.Query(context.Background(), sql, args...)
 					if err != nil {
 						return err

@@ -200,7 +200,7 @@ func (failingEmbedder) EmbedQuery(context.Context, string) ([]float32, error) {
 
 func TestSearch_AnEmbeddingOutageIsA503NotA500(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t, seededDB(t), func(c *handlers.RouterConfig) { c.Embedder = failingEmbedder{} })
+	srv := newServer(t, seededDB(t), func(c *serverConfig) { c.Embedder = failingEmbedder{} })
 	r := searchBody(t, srv, `{"query": "hammerheads"}`)
 	assert.Equal(t, http.StatusServiceUnavailable, r.status)
 	assert.Equal(t, "embedding_unavailable", errorOf(t, r)["code"])
@@ -218,7 +218,7 @@ func TestSearch_TheFloorDropsWeakVectorHitsAndKeepsWordMatches(t *testing.T) {
 	t.Parallel()
 	db := seededDB(t)
 	body := `{"query": "hammerhead sharks", "k": 50}`
-	all := searchBody(t, newServer(t, db, func(c *handlers.RouterConfig) { c.MinScore = 0 }), body)
+	all := searchBody(t, newServer(t, db, func(c *serverConfig) { c.MinScore = 0 }), body)
 	require.Equal(t, http.StatusOK, all.status, all.raw)
 	var sims []float64
 	for _, d := range all.body["data"].([]any) {
@@ -234,8 +234,8 @@ func TestSearch_TheFloorDropsWeakVectorHitsAndKeepsWordMatches(t *testing.T) {
 	// The same floor set by the server or by the request: every result is a
 	// vector hit at or above it, or a text match.
 	for name, srv := range map[string]server{
-		"server":  newServer(t, db, func(c *handlers.RouterConfig) { c.MinScore = floor }),
-		"request": newServer(t, db, func(c *handlers.RouterConfig) { c.MinScore = 0.99 }),
+		"server":  newServer(t, db, func(c *serverConfig) { c.MinScore = floor }),
+		"request": newServer(t, db, func(c *serverConfig) { c.MinScore = 0.99 }),
 	} {
 		b := body
 		if name == "request" {
@@ -259,7 +259,7 @@ func TestSearch_TheFloorDropsWeakVectorHitsAndKeepsWordMatches(t *testing.T) {
 
 	// Words no chunk contains share only hash collisions with the corpus:
 	// with the hash embedder's floor, few or no hits, none weaker than it.
-	none := searchBody(t, newServer(t, db, func(c *handlers.RouterConfig) { c.MinScore = -1 }),
+	none := searchBody(t, newServer(t, db, func(c *serverConfig) { c.MinScore = -1 }),
 		`{"query": "xylophone quasar zeppelin", "k": 50}`)
 	require.Equal(t, http.StatusOK, none.status, none.raw)
 	assert.Less(t, len(none.body["data"].([]any)), 5)

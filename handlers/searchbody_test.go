@@ -17,7 +17,7 @@ import (
 // returns its body decoder.
 func testSearchBody(t testing.TB) *searchBody {
 	t.Helper()
-	_, api, err := newAPI(RouterConfig{Embedder: embedding.Hash{}, MaxBodyBytes: 1 << 20})
+	_, api, err := newAPI(RouterConfig{MaxBodyBytes: 1 << 20})
 	require.NoError(t, err)
 	searcher, err := knowledge.NewSearcher(nil, embedding.Hash{}, 0, -1)
 	require.NoError(t, err)

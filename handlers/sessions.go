@@ -2,27 +2,23 @@ package handlers
 
 import (
 	"context"
-	"errors"
-	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/google/uuid"
 
-	"github.com/dovvydive/backend/database"
 	"github.com/dovvydive/backend/models"
 )
 
 type sessionStore interface {
-	CreateGuestSessionCapped(ctx context.Context, n database.NewGuestSession) (models.GuestSession, error)
+	CreateGuestSessionCapped(ctx context.Context, n models.NewGuestSession) (models.GuestSession, error)
 	AuthenticateSession(ctx context.Context, id uuid.UUID, ttl time.Duration) (models.GuestSession, error)
 }
 
 // SessionLimits bound guest sessions.
 type SessionLimits struct {
 	TTL             time.Duration // sliding: idle time after which a session expires
-	MaxAge          time.Duration // absolute cap from creation; 0 takes database.DefaultSessionMaxAge
-	CreatePerIPHour int           // sessions one client address may create per rolling hour; 0 takes database.DefaultSessionCreationLimit
+	MaxAge          time.Duration // absolute cap from creation; 0 takes models.DefaultSessionMaxAge
+	CreatePerIPHour int           // sessions one client address may create per rolling hour; 0 takes models.DefaultSessionCreationLimit
 }
 
 // SessionHandler serves /api/v1/sessions: anonymous guest sessions whose
@@ -36,10 +32,10 @@ type SessionHandler struct {
 // NewSessionHandler returns a SessionHandler signing tokens with secret.
 func NewSessionHandler(store sessionStore, secret []byte, limits SessionLimits) *SessionHandler {
 	if limits.CreatePerIPHour <= 0 {
-		limits.CreatePerIPHour = database.DefaultSessionCreationLimit
+		limits.CreatePerIPHour = models.DefaultSessionCreationLimit
 	}
 	if limits.MaxAge <= 0 {
-		limits.MaxAge = database.DefaultSessionMaxAge
+		limits.MaxAge = models.DefaultSessionMaxAge
 	}
 	return &SessionHandler{store: store, limits: limits, auth: &sessionAuth{secret: secret, ttl: limits.TTL, store: store}}
 }
@@ -78,19 +74,13 @@ func (h *SessionHandler) Create(ctx context.Context, in *createSessionInput) (*s
 	if in.Body != nil && in.Body.Language != "" {
 		language = in.Body.Language
 	}
-	s, err := h.store.CreateGuestSessionCapped(ctx, database.NewGuestSession{
+	s, err := h.store.CreateGuestSessionCapped(ctx, models.NewGuestSession{
 		Language: string(language), TTL: h.limits.TTL, MaxAge: h.limits.MaxAge,
-		ClientKey: database.ClientKey(h.auth.secret, clientIPFrom(ctx)),
+		ClientKey: models.ClientKey(h.auth.secret, clientIPFrom(ctx)),
 		Limit:     h.limits.CreatePerIPHour, Window: time.Hour,
 	})
-	var capped *database.CreationLimitError
-	if errors.As(err, &capped) {
-		return nil, newAPIError(http.StatusTooManyRequests, CodeTooManySessions, "",
-			"this client has started too many sessions in the last hour; reuse one or retry later").
-			withHeader("Retry-After", strconv.Itoa(database.Seconds(capped.RetryAfter)))
-	}
 	if err != nil {
-		return nil, storeError(ctx, err)
+		return nil, err
 	}
 	return &sessionOutput{CacheControl: noStore,
 		Body: DataBody[SessionResponse]{Data: SessionResponse{GuestSession: s, Language: models.Language(s.Language), Token: h.auth.token(s.ID)}}}, nil
@@ -102,10 +92,7 @@ type AuthHeader struct {
 }
 
 // Current returns the session named by the Authorization bearer token.
-func (h *SessionHandler) Current(ctx context.Context, in *AuthHeader) (*sessionOutput, error) {
-	s, err := h.auth.authenticate(ctx, in.Authorization)
-	if err != nil {
-		return nil, err
-	}
+func (h *SessionHandler) Current(ctx context.Context, _ *AuthHeader) (*sessionOutput, error) {
+	s := sessionFrom(ctx)
 	return &sessionOutput{CacheControl: noStore, Body: DataBody[SessionResponse]{Data: SessionResponse{GuestSession: s, Language: models.Language(s.Language)}}}, nil
 }

@@ -11,8 +11,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
-
-	"github.com/dovvydive/backend/handlers"
 )
 
 // Not parallel: goleak compares every goroutine of the process, so this
@@ -20,7 +18,7 @@ import (
 func TestMessages_ClientDisconnectCancelsGenerationWithoutLeakingGoroutines(t *testing.T) {
 	db := seededDB(t)
 	stub := &stubPlanner{block: true, started: make(chan struct{}), ended: make(chan error, 1)}
-	srv := newServer(t, db, func(c *handlers.RouterConfig) { c.Planner = stub; c.RequestTimeout = time.Minute })
+	srv := newServer(t, db, func(c *serverConfig) { c.Planner = stub; c.RequestTimeout = time.Minute })
 	token := guest(t, srv)
 	id := newConversation(t, srv, token)
 	ignore := goleak.IgnoreCurrent()

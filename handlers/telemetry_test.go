@@ -17,11 +17,11 @@ import (
 	"github.com/dovvydive/backend/models"
 )
 
-func withMetrics(t *testing.T) func(*handlers.RouterConfig) {
+func withMetrics(t *testing.T) func(*serverConfig) {
 	reg := prometheus.NewRegistry()
 	m, err := handlers.NewHTTPMetrics(reg)
 	require.NoError(t, err)
-	return func(c *handlers.RouterConfig) {
+	return func(c *serverConfig) {
 		c.Metrics = m
 		c.MetricsHandler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	}
@@ -99,15 +99,15 @@ func TestDiveSites_ETagRevalidatesTo304WithoutABody(t *testing.T) {
 	assert.Empty(t, missing.header.Get("ETag"))
 }
 
-type busySearchStore struct{ handlers.Store }
+type busySearchStore struct{ testStore }
 
-func (busySearchStore) Search(context.Context, []float32, int, int, database.SearchFilter) ([]database.SearchHit, error) {
+func (busySearchStore) Search(context.Context, []float32, int, int, models.SearchFilter) ([]models.SearchHit, error) {
 	return nil, errors.Join(database.ErrBusy, context.DeadlineExceeded)
 }
 
 func TestSearch_NoSlotWithinTheDeadlineIs503WithRetryAfter(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t, busySearchStore{Store: unconnectedDB(t)})
+	srv := newServer(t, busySearchStore{testStore: unconnectedDB(t)})
 	r := post(t, srv.URL+"/api/v1/search", "application/json", `{"query":"turtles"}`)
 	assert.Equal(t, http.StatusServiceUnavailable, r.status, r.raw)
 	assert.NotEmpty(t, r.header.Get("Retry-After"))

@@ -61,7 +61,7 @@ func Ingest(ctx context.Context, fsys fs.FS, store Store, emb embedding.Embedder
 	for _, name := range names {
 		err := ingestFile(ctx, fsys, name, store, emb, opts, &sum)
 		if err != nil {
-			if errors.Is(err, database.ErrUnavailable) || ctx.Err() != nil {
+			if errors.Is(err, models.ErrUnavailable) || ctx.Err() != nil {
 				return sum, fmt.Errorf("ingest %s: %w", name, err)
 			}
 			sum.Failed++
@@ -110,7 +110,7 @@ func ingestFile(ctx context.Context, fsys fs.FS, name string, store Store, emb e
 		site.Operators = append(site.Operators, models.DiveOperator{ID: models.OperatorID(slug), Slug: slug})
 	}
 	if _, err := store.UpsertDiveData(ctx, nil, []models.DiveSite{site}); err != nil {
-		if errors.Is(err, database.ErrUnavailable) {
+		if errors.Is(err, models.ErrUnavailable) {
 			return err
 		}
 		return fmt.Errorf("%s: store site (are its operators loaded?): %w", name, err)

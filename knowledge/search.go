@@ -14,8 +14,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/dovvydive/backend/data"
+	"github.com/dovvydive/backend/models"
 
-	"github.com/dovvydive/backend/database"
 	"github.com/dovvydive/backend/knowledge/embedding"
 )
 
@@ -46,8 +46,8 @@ func MinScoreFor(model string) (float64, bool) {
 
 // SearchStore is what a search needs from the database.
 type SearchStore interface {
-	Search(ctx context.Context, vec []float32, k, efSearch int, f database.SearchFilter) ([]database.SearchHit, error)
-	TextSearch(ctx context.Context, query string, animals []string, k int, f database.SearchFilter) ([]database.SearchHit, error)
+	Search(ctx context.Context, vec []float32, k, efSearch int, f models.SearchFilter) ([]models.SearchHit, error)
+	TextSearch(ctx context.Context, query string, animals []string, k int, f models.SearchFilter) ([]models.SearchHit, error)
 }
 
 // Searcher answers knowledge searches: it owns the embedder, the index's
@@ -87,17 +87,17 @@ type SearchRequest struct {
 	Embedding []float64
 	K         int      // 0 means DefaultK
 	MinScore  *float64 // nil: the server's floor for a query, none for an embedding
-	Filter    database.SearchFilter
+	Filter    models.SearchFilter
 }
 
 // Result is one chunk found. Score ranks the results: for a query, the
 // reciprocal-rank fusion of the chunk's places in the vector and the text
 // list (comparable within one answer only); for an embedding, Similarity.
 type Result struct {
-	database.SearchHit          // the chunk and its site; its Score is the list's own
-	Score              float64  // the rank score
-	Similarity         *float64 // 1 − cosine distance, when the vector list holds the chunk
-	TextMatch          bool     // the text list holds the chunk
+	models.SearchHit          // the chunk and its site; its Score is the list's own
+	Score            float64  // the rank score
+	Similarity       *float64 // 1 − cosine distance, when the vector list holds the chunk
+	TextMatch        bool     // the text list holds the chunk
 }
 
 // InputError is a search request the caller must fix; Field is its JSON path.
@@ -112,6 +112,14 @@ var (
 	ErrEmbeddingUnavailable = errors.New("the embedding service is not available")
 	ErrEmbeddingFailed      = errors.New("the query could not be embedded")
 )
+
+// IsEmbeddingOutage tells an embedding failure that may pass (the service
+// down, rate-limited or too slow: ErrEmbeddingUnavailable) from one that
+// will not (it answered, unusably: ErrEmbeddingFailed). A search and a
+// planner's message classify their embedding failures by it alike.
+func IsEmbeddingOutage(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, embedding.ErrUpstream)
+}
 
 // Search answers a request and returns the k it used.
 //
@@ -146,13 +154,13 @@ func (s *Searcher) Search(ctx context.Context, req SearchRequest) ([]Result, int
 	query = ExpandQuery(query)
 	vec, err := s.embedder.EmbedQuery(ctx, query)
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, embedding.ErrUpstream) {
+		if IsEmbeddingOutage(err) {
 			return nil, 0, fmt.Errorf("%w: %w", ErrEmbeddingUnavailable, err)
 		}
 		return nil, 0, fmt.Errorf("%w: %w", ErrEmbeddingFailed, err)
 	}
 	depth := max(FuseDepth, k)
-	var vecHits, textHits []database.SearchHit
+	var vecHits, textHits []models.SearchHit
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) {
 		vecHits, err = s.store.Search(gctx, vec, depth, s.efSearch, req.Filter)
@@ -168,11 +176,11 @@ func (s *Searcher) Search(ctx context.Context, req SearchRequest) ([]Result, int
 	if err := g.Wait(); err != nil {
 		return nil, 0, err
 	}
-	vecHits = slices.DeleteFunc(vecHits, func(h database.SearchHit) bool { return !(h.Score >= floor && h.Score > 0) }) // NaN too
+	vecHits = slices.DeleteFunc(vecHits, func(h models.SearchHit) bool { return !(h.Score >= floor && h.Score > 0) }) // NaN too
 	// Passages are keyed by site and chunk index, not row id: the two lists
 	// are separate reads, and a re-ingest between them renumbers the rows.
-	fused := Fuse([][]database.SearchHit{vecHits, textHits}, hitKey,
-		func(a, b database.SearchHit) int {
+	fused := Fuse([][]models.SearchHit{vecHits, textHits}, hitKey,
+		func(a, b models.SearchHit) int {
 			return cmp.Or(cmp.Compare(a.Slug, b.Slug), cmp.Compare(a.ChunkIndex, b.ChunkIndex))
 		}, FuseK, depth)
 	similarity := make(map[chunkKey]float64, len(vecHits))
@@ -218,7 +226,7 @@ type chunkKey struct {
 	index int
 }
 
-func hitKey(h database.SearchHit) chunkKey { return chunkKey{h.SiteID, h.ChunkIndex} }
+func hitKey(h models.SearchHit) chunkKey { return chunkKey{h.SiteID, h.ChunkIndex} }
 
 // AnimalsIn names the animals q asks for (data.Vocabulary.AnimalsIn).
 func AnimalsIn(q string) []string {
@@ -237,12 +245,12 @@ const weakText = 0.25
 
 // trimWeak keeps the text hits (best first) scoring at least weakText of
 // the best one.
-func trimWeak(hits []database.SearchHit) []database.SearchHit {
+func trimWeak(hits []models.SearchHit) []models.SearchHit {
 	if len(hits) == 0 {
 		return hits
 	}
 	floor := weakText * hits[0].Score
-	return slices.DeleteFunc(hits, func(h database.SearchHit) bool { return h.Score < floor })
+	return slices.DeleteFunc(hits, func(h models.SearchHit) bool { return h.Score < floor })
 }
 
 // searchVector answers a caller's embedding: its k nearest chunks, cut at

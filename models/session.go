@@ -1,6 +1,9 @@
 package models
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"time"
 
 	"github.com/google/uuid"
@@ -24,4 +27,30 @@ type GuestSession struct {
 	ExpiresAt         time.Time `json:"expiresAt"`
 	LastSeenAt        time.Time `json:"lastSeenAt"`
 	AbsoluteExpiresAt time.Time `json:"absoluteExpiresAt"`
+}
+
+// DefaultSessionMaxAge is the absolute lifetime of a guest session, however
+// active: a stolen token stops working after it.
+const DefaultSessionMaxAge = 7 * 24 * time.Hour
+
+// DefaultSessionCreationLimit is how many sessions one client (address) may
+// create per rolling hour.
+const DefaultSessionCreationLimit = 30
+
+// NewGuestSession describes a session to create under a per-client cap.
+type NewGuestSession struct {
+	Language  string
+	TTL       time.Duration // sliding: idle time after which the session expires
+	MaxAge    time.Duration // absolute cap from creation; 0 means DefaultSessionMaxAge
+	ClientKey string        // ClientKey(secret, ip): never the address itself
+	Limit     int           // sessions a client may create per Window
+	Window    time.Duration
+}
+
+// ClientKey is the hex HMAC-SHA256 of a client address under secret: stable
+// for counting, useless for recovering the address without the secret.
+func ClientKey(secret []byte, ip string) string {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(ip))
+	return hex.EncodeToString(m.Sum(nil))
 }

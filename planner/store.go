@@ -3,7 +3,6 @@ package planner
 import (
 	"context"
 
-	"github.com/dovvydive/backend/database"
 	"github.com/dovvydive/backend/knowledge"
 	"github.com/dovvydive/backend/models"
 )
@@ -11,8 +10,8 @@ import (
 // Database is what the planner reads from PostgreSQL; *database.DB
 // implements it.
 type Database interface {
-	Search(ctx context.Context, vec []float32, k, efSearch int, f database.SearchFilter) ([]database.SearchHit, error)
-	TextSearch(ctx context.Context, query string, animals []string, k int, f database.SearchFilter) ([]database.SearchHit, error)
+	Search(ctx context.Context, vec []float32, k, efSearch int, f models.SearchFilter) ([]models.SearchHit, error)
+	TextSearch(ctx context.Context, query string, animals []string, k int, f models.SearchFilter) ([]models.SearchHit, error)
 	PlannerSites(ctx context.Context) ([]models.DiveSite, error)
 }
 
@@ -30,7 +29,7 @@ func (s Store) VectorSearch(ctx context.Context, vec []float32, k int) ([]Passag
 	if ef > 0 {
 		ef = max(ef, k) // HNSW returns at most ef_search rows
 	}
-	hits, err := s.DB.Search(ctx, vec, k, ef, database.SearchFilter{})
+	hits, err := s.DB.Search(ctx, vec, k, ef, models.SearchFilter{})
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +42,7 @@ func (s Store) VectorSearch(ctx context.Context, vec []float32, k int) ([]Passag
 
 // TextSearch returns the k best chunks by full text and site names.
 func (s Store) TextSearch(ctx context.Context, query string, k int) ([]Passage, error) {
-	hits, err := s.DB.TextSearch(ctx, query, knowledge.AnimalsIn(query), k, database.SearchFilter{})
+	hits, err := s.DB.TextSearch(ctx, query, knowledge.AnimalsIn(query), k, models.SearchFilter{})
 	if err != nil {
 		return nil, err
 	}

@@ -26,9 +26,44 @@ import (
 )
 
 func init() {
-	// Streams (server-sent events) are checked for status and headers; their
-	// body is not JSON and is read as an opaque stream.
-	openapi3filter.RegisterBodyDecoder("text/event-stream", openapi3filter.FileBodyDecoder)
+	// A stream of server-sent events is checked as the document describes
+	// it: the array of its events, each {"event", "id", "data"} with data
+	// decoded from its JSON line (see decodeEvents).
+	openapi3filter.RegisterBodyDecoder("text/event-stream", decodeEvents)
+}
+
+// decodeEvents reads a text/event-stream body into the array of its
+// events. A field other than event, id and data, or data that is not one
+// JSON value, is an error: the API sends neither.
+func decodeEvents(body io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
+	raw, err := io.ReadAll(body)
+	if err != nil {
+		return nil, err
+	}
+	events := []any{}
+	for _, block := range strings.Split(strings.TrimSuffix(string(raw), "\n\n"), "\n\n") {
+		if block == "" {
+			continue
+		}
+		ev := map[string]any{}
+		for _, line := range strings.Split(block, "\n") {
+			name, value, _ := strings.Cut(line, ": ")
+			switch name {
+			case "event", "id":
+				ev[name] = value
+			case "data":
+				var v any
+				if err := json.Unmarshal([]byte(value), &v); err != nil {
+					return nil, fmt.Errorf("event data: %w", err)
+				}
+				ev[name] = v
+			default:
+				return nil, fmt.Errorf("unexpected event line %q", line)
+			}
+		}
+		events = append(events, ev)
+	}
+	return events, nil
 }
 
 // SpecPath is where the server serves the OpenAPI 3.0 downgrade of its 3.1
