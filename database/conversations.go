@@ -367,11 +367,14 @@ type AssistantReply struct {
 	// IdempotencyKey, when the user message came with one, is completed: a
 	// retry with it then replays this reply.
 	IdempotencyKey string
+	// Title (planner.Title) becomes the conversation's title only while it
+	// has none: a title the diver set, or an earlier reply's, stays.
+	Title string
 }
 
 // AddAssistantMessage stores a reply in a session's conversation, saves the
-// conversation's constraints and completes the Idempotency-Key, in one
-// statement. Another session's conversation is ErrNotFound.
+// conversation's constraints, titles it if it has no title yet and
+// completes the Idempotency-Key, in one statement. Another session's conversation is ErrNotFound.
 func (d *DB) AddAssistantMessage(ctx context.Context, sessionID, conversationID uuid.UUID, r AssistantReply) (models.Message, error) {
 	if err := checkText("content", r.Content, 1, MaxMessageLength); err != nil {
 		return models.Message{}, err
@@ -390,13 +393,17 @@ func (d *DB) AddAssistantMessage(ctx context.Context, sessionID, conversationID 
 	} else {
 		msg.Constraints = json.RawMessage(`{}`)
 	}
+	if err := checkText("title", r.Title, 0, MaxTitleLength); err != nil {
+		return models.Message{}, err
+	}
 	g, err := d.handle(ctx)
 	if err != nil {
 		return models.Message{}, err
 	}
 	err = g.Raw(`WITH conv AS (
 			UPDATE conversations SET updated_at = clock_timestamp(),
-				constraints = coalesce(CAST(@constraints AS jsonb), constraints)
+				constraints = coalesce(CAST(@constraints AS jsonb), constraints),
+				title = CASE WHEN title = '' THEN @title ELSE title END
 			 WHERE id = @conversation AND session_id = @session
 			RETURNING id, constraints),
 		msg AS (
@@ -412,7 +419,7 @@ func (d *DB) AddAssistantMessage(ctx context.Context, sessionID, conversationID 
 		SELECT created_at FROM msg`,
 		map[string]any{"constraints": constraints, "conversation": conversationID, "session": sessionID, "id": msg.ID,
 			"content": r.Content, "citations": string(citations), "sites": string(sites), "model": r.Model,
-			"key": r.IdempotencyKey},
+			"key": r.IdempotencyKey, "title": r.Title},
 	).Row().Scan(&msg.CreatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return models.Message{}, ErrNotFound

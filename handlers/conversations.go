@@ -452,7 +452,8 @@ func (h *ConversationHandler) answer(ctx context.Context, sessionID, conversatio
 	}
 	stored, err := h.store.AddAssistantMessage(ctx, sessionID, conversationID, database.AssistantReply{
 		Content: reply.Content, Citations: reply.Citations, Sites: suggestions(reply.Sites),
-		Constraints: cons, Model: reply.Model, IdempotencyKey: key})
+		Constraints: cons, Model: reply.Model, IdempotencyKey: key,
+		Title: planner.Title(res.Message.Content, reply.Constraints)}) // used only while the conversation has no title
 	if err != nil {
 		return fail(conversationError(ctx, err, ""))
 	}

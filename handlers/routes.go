@@ -26,6 +26,10 @@ type Store interface {
 	diveOperatorStore
 	sessionStore
 	conversationStore
+	// Issue 18's chat features: feedback.go, titles.go, shares.go.
+	feedbackStore
+	conversationTitleStore
+	shareStore
 	knowledge.SearchStore
 	planner.Database
 }
@@ -134,6 +138,36 @@ func NewRouter(cfg RouterConfig, store Store) (*gin.Engine, error) {
 	huma.Register(api, messageOp(authed(op(http.MethodPost, "/api/v1/conversations/{id}/messages", "postMessage",
 		"Ask the planner: store the message, answer it (JSON, or Server-Sent Events)", 404, 409, 413, 415, 422, 429, 503)), registry),
 		convs.PostMessage)
+
+	// Chat features (issue 18): ratings of replies, renaming, share links.
+	// Like the routes above, another session's conversation or message is
+	// a 404; the shared read needs no session (security: []).
+	feedback := NewFeedbackHandler(store, sessions.auth, cfg.Metrics)
+	huma.Register(api, authed(op(http.MethodPut, "/api/v1/conversations/{id}/messages/{messageId}/feedback", "putMessageFeedback",
+		"Rate one of the planner's replies (replaces an earlier rating)", 404, 413, 415, 503)), feedback.Put)
+	deleteFeedback := authed(op(http.MethodDelete, "/api/v1/conversations/{id}/messages/{messageId}/feedback", "deleteMessageFeedback",
+		"Remove the rating of a reply", 404, 503))
+	deleteFeedback.DefaultStatus = http.StatusNoContent
+	huma.Register(api, deleteFeedback, feedback.Delete)
+	titles := NewTitleHandler(store, sessions.auth)
+	huma.Register(api, authed(op(http.MethodPatch, "/api/v1/conversations/{id}", "renameConversation",
+		"Rename a conversation (it is then never titled automatically)", 404, 413, 415, 503)), titles.Rename)
+	shares, err := NewShareHandler(store, sessions.auth, cfg.SessionSecret)
+	if err != nil {
+		return nil, fmt.Errorf("router: %w", err)
+	}
+	share := authed(op(http.MethodPost, "/api/v1/conversations/{id}/share", "shareConversation",
+		"Make a read-only link to a conversation (each call replaces the previous link)", 404, 503))
+	share.DefaultStatus = http.StatusCreated
+	huma.Register(api, share, shares.Create)
+	unshare := authed(op(http.MethodDelete, "/api/v1/conversations/{id}/share", "revokeConversationShare",
+		"End a conversation's share link", 404, 503))
+	unshare.DefaultStatus = http.StatusNoContent
+	huma.Register(api, unshare, shares.Revoke)
+	shared := op(http.MethodGet, "/api/v1/shared/{token}", "getSharedConversation",
+		"A shared conversation, read through its link without a session", 404, 503)
+	shared.Tags = []string{"Conversations"}
+	huma.Register(api, shared, shares.Shared)
 
 	if _, err := registerSearch(api, op(http.MethodPost, "/api/v1/search", "search", "Knowledge search over dive-site text",
 		413, 415, 502, 503), searcher); err != nil {
