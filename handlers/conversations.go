@@ -108,7 +108,7 @@ func decodeConstraints(raw json.RawMessage) planner.Constraints {
 	if len(raw) > 0 {
 		_ = json.Unmarshal(raw, &c)
 	}
-	for _, s := range []*[]string{&c.Places, &c.Wishes, &c.Specialties} {
+	for _, s := range []*[]string{&c.Places, &c.AvoidPlaces, &c.Wishes, &c.Specialties} {
 		if *s == nil {
 			*s = []string{}
 		}
