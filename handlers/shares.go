@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -193,4 +194,13 @@ func nonNilSlice[T any](s []T) []T {
 		return []T{}
 	}
 	return s
+}
+
+// loggedPath is the request path as the access log writes it: a share
+// link's token is a bearer secret, so it is never logged.
+func loggedPath(path string) string {
+	if strings.HasPrefix(path, sharedPath) {
+		return sharedPath + "{token}"
+	}
+	return path
 }

@@ -63,6 +63,8 @@ func TestShares_AnyoneWithTheLinkReadsTheConversationAndNothingElse(t *testing.T
 	for _, key := range []string{"sessionId", "conversationId", "constraints"} {
 		assert.NotContains(t, r.raw, `"`+key+`"`)
 	}
+	assert.Contains(t, srv.logs.String(), "/api/v1/shared/{token}", "the read is logged")
+	assert.NotContains(t, srv.logs.String(), link, "but never the link's token, a bearer secret")
 
 	// Stored only as a keyed hash: the raw token, in any encoding, is not in the row.
 	var hash []byte
