@@ -156,3 +156,47 @@ func TestShares_ALinkOfAnExpiredSessionShowsNothing(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusNotFound, get(t, srv.URL+"/api/v1/shared/"+link).status)
 }
+
+func TestContract_ChatFeaturesHaveNamedSchemasDeclaredErrorsAndAPublicSharedRead(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, unconnectedDB(t))
+	r := get(t, srv.URL+"/api/v1/openapi.json")
+	require.Equal(t, http.StatusOK, r.status, r.raw)
+	schemas := r.body["components"].(map[string]any)["schemas"].(map[string]any)
+	for _, name := range []string{"MessageFeedback", "FeedbackInput", "ConversationTitle", "ShareLink", "SharedConversation", "SharedMessage"} {
+		assert.Contains(t, schemas, name)
+	}
+	paths := r.body["paths"].(map[string]any)
+	for _, tc := range []struct {
+		path, method, body, ok string
+		errs                   []string
+		public                 bool
+	}{
+		{"/api/v1/conversations/{id}/messages/{messageId}/feedback", "put", "FeedbackInput", "200", []string{"400", "401", "404"}, false},
+		{"/api/v1/conversations/{id}/messages/{messageId}/feedback", "delete", "", "204", []string{"400", "401", "404"}, false},
+		{"/api/v1/conversations/{id}", "patch", "ConversationTitle", "200", []string{"400", "401", "404"}, false},
+		{"/api/v1/conversations/{id}/share", "post", "", "201", []string{"400", "401", "404"}, false},
+		{"/api/v1/conversations/{id}/share", "delete", "", "204", []string{"400", "401", "404"}, false},
+		{"/api/v1/shared/{token}", "get", "", "200", []string{"404", "503"}, true},
+	} {
+		require.Contains(t, paths, tc.path)
+		op, ok := paths[tc.path].(map[string]any)[tc.method].(map[string]any)
+		require.True(t, ok, "%s %s", tc.method, tc.path)
+		responses := op["responses"].(map[string]any)
+		for _, status := range append([]string{tc.ok}, tc.errs...) {
+			assert.Contains(t, responses, status, "%s %s", tc.method, tc.path)
+		}
+		if tc.body != "" {
+			ref := op["requestBody"].(map[string]any)["content"].(map[string]any)["application/json"].(map[string]any)["schema"].(map[string]any)["$ref"]
+			assert.Equal(t, "#/components/schemas/"+tc.body, ref)
+		}
+		sec := op["security"].([]any)
+		assert.Equal(t, tc.public, len(sec) == 0, "%s %s: security %v", tc.method, tc.path, sec)
+		if tc.public {
+			headers := responses["200"].(map[string]any)["headers"].(map[string]any)
+			assert.Contains(t, headers, "X-Robots-Tag")
+			assert.Contains(t, headers, "Cache-Control")
+			assert.NotContains(t, responses, "401")
+		}
+	}
+}
