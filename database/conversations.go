@@ -393,8 +393,8 @@ func (d *DB) AddAssistantMessage(ctx context.Context, sessionID, conversationID 
 	} else {
 		msg.Constraints = json.RawMessage(`{}`)
 	}
-	if err := checkText("title", r.Title, 0, MaxTitleLength); err != nil {
-		return models.Message{}, err
+	if checkText("title", r.Title, 0, MaxTitleLength) != nil {
+		r.Title = "" // a title is never worth losing the reply: the conversation stays untitled
 	}
 	g, err := d.handle(ctx)
 	if err != nil {

@@ -2,6 +2,7 @@ package database_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -184,4 +185,16 @@ func TestSharedConversation_ShowsTheLatestMessagesAndSaysWhenOlderOnesAreLeftOut
 	assert.True(t, sc.Truncated)
 	assert.Equal(t, "message 3", sc.Messages[0].Content, "the oldest two are left out")
 	assert.Equal(t, "message 202", sc.Messages[len(sc.Messages)-1].Content)
+}
+
+func TestAddAssistantMessage_AnUnstorableTitleStillStoresTheReply(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	p := newPlanner(t)
+	c, err := p.db.CreateConversation(ctx, p.session, "")
+	require.NoError(t, err)
+	q := planner{dsn: p.dsn, db: p.db, session: p.session, conv: c.ID}
+	q.turn(t, "Where are turtles?", "Sipadan.", strings.Repeat("t", database.MaxTitleLength+1))
+	assert.Equal(t, 1, count(t, p.dsn, `SELECT count(*) FROM messages WHERE conversation_id = $1 AND role = 'assistant'`, c.ID))
+	assert.Equal(t, 1, count(t, p.dsn, `SELECT count(*) FROM conversations WHERE id = $1 AND title = ''`, c.ID))
 }
