@@ -44,6 +44,10 @@ test: ## Run every test, database tests against a throwaway PostgreSQL with pgve
 eval: ## Run data/eval through the real planner on a seeded test database: hit@3, unsafe picks, explanations, contradictions, English runs, follow-ups, every miss (EVAL_ANSWERS=1: every answer)
 	scripts/with-test-db.sh $(GO) test -count=1 -v -run TestEval_RealPlannerOnTheSeededDatabaseMeetsTheTargets ./planner/
 
+.PHONY: feedback-down
+feedback-down: build ## List the replies divers rated down on the configured database (dovvydive feedback list --rating down): question, reply's first line, comment
+	./$(BIN) feedback list --rating down
+
 .PHONY: bench
 bench: ## Benchmark /health and GET /api/v1/dive-sites/{id} under concurrent load
 	scripts/with-test-db.sh $(GO) test -run '^$$' -bench 'Benchmark(Health|GetDiveSite)' -benchtime 1x -count 1 -v ./handlers/

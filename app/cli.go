@@ -35,6 +35,7 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 
 	root.AddCommand(serveCommand(stderr), migrateCommand(stdout, stderr), seedCommand(stdout, stderr),
 		ingestCommand(stdout, stderr), purgeCommand(stdout, stderr), configCommand(stdout), versionCommand(stdout))
+	root.AddCommand(feedbackCommand(stdout, stderr)) // issue 18: app/feedback.go
 	return root
 }
 

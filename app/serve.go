@@ -18,6 +18,7 @@ import (
 	"github.com/dovvydive/backend/handlers"
 	"github.com/dovvydive/backend/knowledge"
 	"github.com/dovvydive/backend/knowledge/embedding"
+	"github.com/dovvydive/backend/models"
 	"github.com/dovvydive/backend/planner"
 	"github.com/dovvydive/backend/seeds"
 )
@@ -329,10 +330,15 @@ type serviceStore interface {
 
 // newServices builds the use cases the API calls, in the one place they
 // are built: the knowledge search (ef_search, the relevance floor), the
-// conversation over the planner (the message quota) and the guest-session
-// rules, from the configuration.
+// conversation over the planner (the message quota), the guest-session
+// rules and the share links' key (derived from the session secret), from
+// the configuration.
 func newServices(cfg Config, store serviceStore, emb embedding.Embedder, plan planner.Answerer) (handlers.Services, error) {
 	searcher, err := knowledge.NewSearcher(store, emb, cfg.Search.EfSearch, cfg.Search.MinScore)
+	if err != nil {
+		return handlers.Services{}, fmt.Errorf("services: %w", err)
+	}
+	shareKey, err := models.NewShareKey([]byte(cfg.Session.Secret))
 	if err != nil {
 		return handlers.Services{}, fmt.Errorf("services: %w", err)
 	}
@@ -340,6 +346,7 @@ func newServices(cfg Config, store serviceStore, emb embedding.Embedder, plan pl
 		Store:    store,
 		Searcher: searcher,
 		Chat:     planner.NewChat(store, plan, cfg.Planner.QuotaPerHour),
+		ShareKey: shareKey,
 		Sessions: handlers.SessionLimits{
 			TTL:             time.Duration(cfg.Session.TTLHours) * time.Hour,
 			MaxAge:          time.Duration(cfg.Session.AbsoluteTTLHours) * time.Hour,

@@ -139,6 +139,7 @@ func TestReadiness_FollowsTheStages(t *testing.T) {
 func testServicesConfig() Config {
 	cfg := DefaultConfig()
 	cfg.Session.TTLHours = 1
+	cfg.Session.Secret = "test-secret-test-secret-test-secret!" // the share links' key is derived from it
 	return cfg
 }
 

@@ -308,8 +308,9 @@ func (a admission) resume(tx *gorm.DB, res *models.UserMessageResult, q models.Q
 }
 
 // AddAssistantMessage stores a reply in a session's conversation, saves the
-// conversation's constraints and completes the Idempotency-Key, in one
-// statement. Another session's conversation is models.ErrNotFound.
+// conversation's constraints, titles it if it has no title yet
+// (r.Title) and completes the Idempotency-Key, in one statement. Another
+// session's conversation is models.ErrNotFound.
 func (d *DB) AddAssistantMessage(ctx context.Context, sessionID, conversationID uuid.UUID, r models.AssistantReply) (models.Message, error) {
 	if err := checkText("content", r.Content, 1, MaxMessageLength); err != nil {
 		return models.Message{}, err
@@ -328,13 +329,17 @@ func (d *DB) AddAssistantMessage(ctx context.Context, sessionID, conversationID 
 	} else {
 		msg.Constraints = json.RawMessage(`{}`)
 	}
+	if checkText("title", r.Title, 0, MaxTitleLength) != nil {
+		r.Title = "" // a title is never worth losing the reply: the conversation stays untitled
+	}
 	g, err := d.handle(ctx)
 	if err != nil {
 		return models.Message{}, err
 	}
 	err = g.Raw(`WITH conv AS (
 			UPDATE conversations SET updated_at = clock_timestamp(),
-				constraints = coalesce(CAST(@constraints AS jsonb), constraints)
+				constraints = coalesce(CAST(@constraints AS jsonb), constraints),
+				title = CASE WHEN title = '' THEN @title ELSE title END
 			 WHERE id = @conversation AND session_id = @session
 			RETURNING id, constraints),
 		msg AS (
@@ -350,7 +355,7 @@ func (d *DB) AddAssistantMessage(ctx context.Context, sessionID, conversationID 
 		SELECT created_at FROM msg`,
 		map[string]any{"constraints": constraints, "conversation": conversationID, "session": sessionID, "id": msg.ID,
 			"content": r.Content, "citations": string(citations), "sites": string(sites), "model": r.Model,
-			"key": r.IdempotencyKey},
+			"key": r.IdempotencyKey, "title": r.Title},
 	).Row().Scan(&msg.CreatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return models.Message{}, models.ErrNotFound

@@ -243,7 +243,7 @@ func TestFault_SIGSTOPForTenSecondsUnderLoad(t *testing.T) {
 	require.NoError(t, err)
 	serverLog, logs := dbtest.Logger()
 	router, err := handlers.NewRouter(handlers.RouterConfig{Log: serverLog, RequestTimeout: 2 * time.Second,
-		MaxBodyBytes: 1 << 20, SessionSecret: []byte("fault-test-secret-fault-test-secret")}, offlineServices(t, db))
+		MaxBodyBytes: 1 << 20, SessionSecret: []byte(faultTestSecret)}, offlineServices(t, db))
 	require.NoError(t, err)
 	srv := httptest.NewServer(router)
 	defer srv.Close()
@@ -314,6 +314,9 @@ func TestFault_SIGSTOPForTenSecondsUnderLoad(t *testing.T) {
 	assert.LessOrEqual(t, recovery, 5*time.Second)
 }
 
+// faultTestSecret is the session secret of the fault test's router.
+const faultTestSecret = "fault-test-secret-fault-test-secret"
+
 // offlineServices are the services serve builds with the default (offline)
 // embedder and generator, over db, with one-hour sessions.
 func offlineServices(t *testing.T, db *database.DB) handlers.Services {
@@ -323,6 +326,8 @@ func offlineServices(t *testing.T, db *database.DB) handlers.Services {
 	store := planner.Store{DB: db}
 	p, err := planner.New(planner.Config{Embedder: embedding.Hash{}, Retriever: store, Catalog: store, Generator: planner.Extractive{}})
 	require.NoError(t, err)
+	shareKey, err := models.NewShareKey([]byte(faultTestSecret))
+	require.NoError(t, err)
 	return handlers.Services{Store: db, Searcher: searcher, Chat: planner.NewChat(db, p, 0),
-		Sessions: handlers.SessionLimits{TTL: time.Hour}}
+		Sessions: handlers.SessionLimits{TTL: time.Hour}, ShareKey: shareKey}
 }

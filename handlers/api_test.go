@@ -79,7 +79,15 @@ func testRouter(cfg serverConfig, store testStore) (*gin.Engine, error) {
 			return nil, err
 		}
 	}
-	return handlers.NewRouter(cfg.RouterConfig, handlers.Services{Store: store, Searcher: searcher,
+	secret := cfg.SessionSecret
+	if len(secret) == 0 { // routers of tests that need no sessions
+		secret = []byte("test-share-secret")
+	}
+	shareKey, err := models.NewShareKey(secret)
+	if err != nil {
+		return nil, err
+	}
+	return handlers.NewRouter(cfg.RouterConfig, handlers.Services{Store: store, Searcher: searcher, ShareKey: shareKey,
 		Chat:     planner.NewChat(store, p, cfg.MessagesPerHour),
 		Sessions: handlers.SessionLimits{TTL: cfg.SessionTTL, MaxAge: cfg.SessionMaxAge, CreatePerIPHour: cfg.SessionsPerIPHour}})
 }

@@ -124,6 +124,8 @@ var enumDescriptions = map[string]string{
 	"Specialty":     "Specialty training beyond a certification level.",
 	"Season":        "A named time of travel the diver gave instead of months (`any`: no preference).",
 	"Experience":    "How experienced the diver says they are.",
+	"Rating":        "A diver's rating of one of the planner's replies.",
+	"Role":          "Who wrote a message: the diver (`user`) or the planner (`assistant`).",
 }
 
 // uuidSchema documents every uuid.UUID as a string in the uuid format, so a
@@ -143,6 +145,8 @@ func registerEnums(r huma.Registry) {
 	r.RegisterTypeAlias(reflect.TypeFor[models.Specialty](), reflect.TypeFor[enumSchema[models.Specialty]]())
 	r.RegisterTypeAlias(reflect.TypeFor[planner.Season](), reflect.TypeFor[enumSchema[planner.Season]]())
 	r.RegisterTypeAlias(reflect.TypeFor[planner.Experience](), reflect.TypeFor[enumSchema[planner.Experience]]())
+	r.RegisterTypeAlias(reflect.TypeFor[models.Rating](), reflect.TypeFor[enumSchema[models.Rating]]())
+	r.RegisterTypeAlias(reflect.TypeFor[models.Role](), reflect.TypeFor[enumSchema[models.Role]]())
 }
 
 // apiConfig is huma's configuration for this API: OpenAPI 3.1 at

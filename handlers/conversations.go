@@ -61,7 +61,7 @@ func conversationView(c models.Conversation) ConversationView {
 type MessageView struct {
 	ID             uuid.UUID               `json:"id"`
 	ConversationID uuid.UUID               `json:"conversationId"`
-	Role           string                  `json:"role" enum:"user,assistant"`
+	Role           models.Role             `json:"role"`
 	Content        string                  `json:"content"`
 	Citations      []models.Citation       `json:"citations" doc:"The passages the reply drew on."`
 	Sites          []models.SiteSuggestion `json:"sites" doc:"The sites the reply recommends, best first."`
@@ -71,7 +71,7 @@ type MessageView struct {
 }
 
 func messageView(m models.Message) MessageView {
-	v := MessageView{ID: m.ID, ConversationID: m.ConversationID, Role: m.Role, Content: m.Content,
+	v := MessageView{ID: m.ID, ConversationID: m.ConversationID, Role: models.Role(m.Role), Content: m.Content,
 		Citations: m.Citations, Sites: m.Sites, Model: m.Model, CreatedAt: m.CreatedAt}
 	if v.Citations == nil {
 		v.Citations = []models.Citation{}

@@ -16,6 +16,7 @@ type HTTPMetrics struct {
 	requests *prometheus.CounterVec
 	seconds  *prometheus.HistogramVec
 	inFlight prometheus.Gauge
+	feedback *prometheus.CounterVec // ratings of replies (feedback.go)
 }
 
 // NewHTTPMetrics creates the HTTP metrics and registers them with reg.
@@ -32,8 +33,9 @@ func NewHTTPMetrics(reg prometheus.Registerer) (*HTTPMetrics, error) {
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "dovvydive_http_requests_in_flight", Help: "HTTP requests being served.",
 		}),
+		feedback: newFeedbackCounter(),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.seconds, m.inFlight} {
+	for _, c := range []prometheus.Collector{m.requests, m.seconds, m.inFlight, m.feedback} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -92,7 +92,7 @@ func edge(log, access *slog.Logger, timeout time.Duration, m *HTTPMetrics) gin.H
 		access.LogAttrs(ctx, level, "request",
 			slog.String("request_id", id),
 			slog.String("method", c.Request.Method),
-			slog.String("path", c.Request.URL.Path),
+			slog.String("path", loggedPath(c.Request.URL.Path)), // share tokens redacted (shares.go)
 			slog.Int("status", status),
 			slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000),
 			slog.Int("bytes", c.Writer.Size()),

@@ -26,6 +26,7 @@ func TestNotOnlySpace_MatchesExactlyTheTextTrimSpaceLeavesNonEmpty(t *testing.T)
 	}
 	for _, f := range []reflect.StructField{
 		reflect.TypeFor[PostMessageBody]().Field(0), must(reflect.TypeFor[SearchRequest]().FieldByName("Query")),
+		reflect.TypeFor[ConversationTitle]().Field(0),
 	} {
 		assert.Equal(t, notOnlySpace, f.Tag.Get("pattern"), f.Name)
 	}

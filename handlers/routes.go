@@ -16,6 +16,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/dovvydive/backend/knowledge"
+	"github.com/dovvydive/backend/models"
 )
 
 // Store is what the handlers read and write directly (health, sites,
@@ -27,6 +28,10 @@ type Store interface {
 	diveOperatorStore
 	sessionStore
 	conversationStore
+	// Issue 18's chat features: feedback.go, titles.go, shares.go.
+	feedbackStore
+	conversationTitleStore
+	shareStore
 }
 
 // Searcher is the knowledge search; *knowledge.Searcher implements it.
@@ -42,6 +47,9 @@ type Services struct {
 	Chat     Chat          // a conversation's messages (*planner.Chat)
 	Searcher Searcher      // POST /api/v1/search
 	Sessions SessionLimits // guest sessions' lifetime and creation cap
+	// ShareKey keys the stored hashes of share links' tokens
+	// (models.NewShareKey of the session secret).
+	ShareKey models.ShareKey
 }
 
 // RouterConfig is the HTTP settings of NewRouter. What the API does (quota,
@@ -66,8 +74,8 @@ type RouterConfig struct {
 
 // NewRouter returns the whole API. Every route is listed here.
 func NewRouter(cfg RouterConfig, svc Services) (*gin.Engine, error) {
-	if svc.Store == nil || svc.Chat == nil || svc.Searcher == nil {
-		return nil, errors.New("router: the store, the chat and the searcher are required")
+	if svc.Store == nil || svc.Chat == nil || svc.Searcher == nil || svc.ShareKey.IsZero() {
+		return nil, errors.New("router: the store, the chat, the searcher and the share key are required")
 	}
 	r, api, err := newAPI(cfg)
 	if err != nil {
@@ -126,6 +134,33 @@ func NewRouter(cfg RouterConfig, svc Services) (*gin.Engine, error) {
 	registerSecured(api, sessions.auth, streamOp(op(http.MethodPost, "/api/v1/conversations/{id}/messages/stream", "streamMessage",
 		"Ask the planner: store the message, stream the answer (Server-Sent Events)", 404, 409, 413, 415, 422, 429, 502, 503), registry),
 		convs.StreamMessage)
+
+	// Chat features (issue 18): ratings of replies, renaming, share links.
+	// Like the routes above, another session's conversation or message is
+	// a 404; the shared read needs no session (security: []).
+	feedback := NewFeedbackHandler(store, cfg.Metrics)
+	registerSecured(api, sessions.auth, op(http.MethodPut, "/api/v1/conversations/{id}/messages/{messageId}/feedback", "putMessageFeedback",
+		"Rate one of the planner's replies (replaces an earlier rating)", 404, 413, 415, 503), feedback.Put)
+	deleteFeedback := op(http.MethodDelete, "/api/v1/conversations/{id}/messages/{messageId}/feedback", "deleteMessageFeedback",
+		"Remove the rating of a reply", 404, 503)
+	deleteFeedback.DefaultStatus = http.StatusNoContent
+	registerSecured(api, sessions.auth, deleteFeedback, feedback.Delete)
+	titles := NewTitleHandler(store)
+	registerSecured(api, sessions.auth, op(http.MethodPatch, "/api/v1/conversations/{id}", "renameConversation",
+		"Rename a conversation (it is then never titled automatically)", 404, 413, 415, 503), titles.Rename)
+	shares := NewShareHandler(store, svc.ShareKey)
+	share := op(http.MethodPost, "/api/v1/conversations/{id}/share", "shareConversation",
+		"Make a read-only link to a conversation (each call replaces the previous link)", 404, 503)
+	share.DefaultStatus = http.StatusCreated
+	registerSecured(api, sessions.auth, share, shares.Create)
+	unshare := op(http.MethodDelete, "/api/v1/conversations/{id}/share", "revokeConversationShare",
+		"End a conversation's share link", 404, 503)
+	unshare.DefaultStatus = http.StatusNoContent
+	registerSecured(api, sessions.auth, unshare, shares.Revoke)
+	shared := op(http.MethodGet, "/api/v1/shared/{token}", "getSharedConversation",
+		"A shared conversation, read through its link without a session", 404, 503)
+	shared.Tags = []string{"Conversations"}
+	register(api, shared, shares.Shared)
 
 	if _, err := registerSearch(api, op(http.MethodPost, "/api/v1/search", "search", "Knowledge search over dive-site text",
 		413, 415, 502, 503), svc.Searcher); err != nil {

@@ -72,6 +72,9 @@ type AssistantReply struct {
 	// IdempotencyKey, when the user message came with one, is completed: a
 	// retry with it then replays this reply.
 	IdempotencyKey string
+	// Title (planner.Title) becomes the conversation's title only while it
+	// has none: a title the diver set, or an earlier reply's, stays.
+	Title string
 }
 
 // Admission is what AdmitUserMessage did: the stored message (see

@@ -13,6 +13,13 @@ const (
 	RoleAssistant = "assistant"
 )
 
+// Role is who wrote a message, as the API shows it: the diver (user) or
+// the planner (assistant).
+type Role string
+
+// Values lists the roles.
+func (Role) Values() []string { return []string{RoleUser, RoleAssistant} }
+
 // Conversation is one planning thread of a guest session. Constraints are the
 // planner's current understanding of the trip (months, certification,
 // places, wishes), carried from reply to reply; their shape is the planner's.

@@ -137,7 +137,8 @@ func (c *Chat) Answer(ctx context.Context, sessionID, conversationID uuid.UUID, 
 	}
 	stored, err := c.store.AddAssistantMessage(ctx, sessionID, conversationID, models.AssistantReply{
 		Content: reply.Content, Citations: reply.Citations, Sites: suggestions(reply.Sites),
-		Constraints: cons, Model: reply.Model, IdempotencyKey: key})
+		Constraints: cons, Model: reply.Model, IdempotencyKey: key,
+		Title: Title(adm.Message.Content, reply.Constraints)}) // used only while the conversation has no title
 	if err != nil {
 		return fail(err)
 	}
