@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"fmt"
 	"net/http"
 	"testing"
 
@@ -35,7 +36,8 @@ func TestContract_EveryVocabularyIsOneNamedEnumInRequestsAndResponses(t *testing
 	for name, values := range map[string][]string{
 		"Difficulty": models.Difficulties, "Certification": models.CertificationLevels, "Language": models.Languages,
 		"Season": planner.Season("").Values(), "Experience": planner.Experience("").Values(),
-		"Specialty": models.Specialty("").Values(),
+		"Specialty": models.Specialty("").Values(), "Rating": {models.RatingUp, models.RatingDown},
+		"Role": {models.RoleUser, models.RoleAssistant},
 	} {
 		s, ok := components[name].(map[string]any)
 		require.True(t, ok, "components.schemas.%s", name)
@@ -47,6 +49,9 @@ func TestContract_EveryVocabularyIsOneNamedEnumInRequestsAndResponses(t *testing
 		{"SearchSite", "difficulty", "Difficulty"}, {"SearchChunk", "language", "Language"},
 		{"SearchFilters", "difficulty", "Difficulty"}, {"SearchFilters", "certification", "Certification"},
 		{"SessionResponse", "language", "Language"}, {"CreateSessionBody", "language", "Language"},
+		{"CreatedSession", "language", "Language"},
+		{"MessageView", "role", "Role"}, {"SharedMessage", "role", "Role"},
+		{"FeedbackInput", "rating", "Rating"}, {"MessageFeedback", "rating", "Rating"},
 		{"Constraints", "certification", "Certification"}, {"Constraints", "experience", "Experience"},
 		{"Constraints", "season", "Season"}, {"Constraints", "language", "Language"},
 	} {
@@ -62,6 +67,23 @@ func TestContract_EveryVocabularyIsOneNamedEnumInRequestsAndResponses(t *testing
 	}
 	assert.Equal(t, "#/components/schemas/Difficulty", refs["difficulty"])
 	assert.Equal(t, "#/components/schemas/Certification", refs["certification"])
+}
+
+// A new session's token is always in POST /api/v1/sessions' answer, so its
+// schema requires it; the current session's answer has none.
+func TestContract_ANewSessionsTokenIsRequiredAndTheCurrentSessionHasNone(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, unconnectedDB(t))
+	doc, components := schemas(t, srv, "/api/v1/openapi.json")
+	required, _ := components["CreatedSession"].(map[string]any)["required"].([]any)
+	assert.Contains(t, required, "token")
+	assert.Contains(t, components["SessionResponse"].(map[string]any)["properties"], "id")
+	assert.NotContains(t, components["SessionResponse"].(map[string]any)["properties"], "token")
+	paths := doc["paths"].(map[string]any)
+	created := paths["/api/v1/sessions"].(map[string]any)["post"].(map[string]any)["responses"].(map[string]any)["201"]
+	assert.Contains(t, fmt.Sprint(created), "DataBodyCreatedSession")
+	current := paths["/api/v1/sessions/current"].(map[string]any)["get"].(map[string]any)["responses"].(map[string]any)["200"]
+	assert.Contains(t, fmt.Sprint(current), "DataBodySessionResponse")
 }
 
 func TestContract_UnknownConstraintsAreAbsentAndDefaultedFieldsAreOptional(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -33,6 +34,10 @@ var documentCannotSay = map[string]string{
 	// every string field would need it; strictJSON refuses them everywhere.
 	"NUL in message content":                 "control characters are refused by the JSON decoder for every string, not per field",
 	"control character in a query parameter": "control characters are refused by strictQuery for every parameter, not per parameter",
+	// A title is printable characters only (unicode.IsGraphic, checkTitle):
+	// a pattern for that needs Unicode classes, which Go's regexp and
+	// ECMAScript's (without the u flag) do not read alike.
+	"line break inside a title": "printable-only text has no pattern Go and ECMAScript read alike",
 }
 
 // TestContract_RequestsTheServerRefusesAreInvalidByTheDocument sends the
@@ -64,6 +69,8 @@ func TestContract_RequestsTheServerRefusesAreInvalidByTheDocument(t *testing.T) 
 
 	sites, sessions, search := srv.URL+"/api/v1/dive-sites", srv.URL+"/api/v1/sessions", srv.URL+"/api/v1/search"
 	convs, messages := srv.URL+"/api/v1/conversations", conv+"/messages"
+	// Any id: a bad body is refused before the message is looked up.
+	feedback := messages + "/" + uuid.NewString() + "/feedback"
 	vector := func(n int) string { return "[" + strings.TrimSuffix(strings.Repeat("0.1,", n), ",") + "]" }
 	cases := []struct {
 		name, method, url, body string
@@ -113,6 +120,28 @@ func TestContract_RequestsTheServerRefusesAreInvalidByTheDocument(t *testing.T) 
 		{name: "duplicate body key", method: http.MethodPost, url: messages, body: `{"content":"hi","content":"again"}`},
 		{name: "Idempotency-Key too long", method: http.MethodPost, url: messages, body: `{"content":"hi"}`,
 			header: []string{"Idempotency-Key", strings.Repeat("k", 256)}},
+
+		{name: "unknown rating", method: http.MethodPut, url: feedback, body: `{"rating":"sideways"}`},
+		{name: "empty rating", method: http.MethodPut, url: feedback, body: `{"rating":""}`},
+		{name: "rating in the wrong case", method: http.MethodPut, url: feedback, body: `{"rating":"UP"}`},
+		{name: "rating missing", method: http.MethodPut, url: feedback, body: `{"comment":"good"}`},
+		{name: "feedback comment too long", method: http.MethodPut, url: feedback, body: `{"rating":"down","comment":"` + strings.Repeat("c", 1001) + `"}`},
+		{name: "feedback comment not text", method: http.MethodPut, url: feedback, body: `{"rating":"down","comment":1}`},
+		{name: "unknown feedback field", method: http.MethodPut, url: feedback, body: `{"rating":"up","stars":5}`},
+		{name: "feedback on a message id not a uuid", method: http.MethodPut, url: messages + "/not-a-uuid/feedback", body: `{"rating":"up"}`},
+		{name: "feedback removed from a message id not a uuid", method: http.MethodDelete, url: messages + "/not-a-uuid/feedback"},
+
+		{name: "empty new title", method: http.MethodPatch, url: conv, body: `{"title":""}`},
+		{name: "whitespace-only new title", method: http.MethodPatch, url: conv, body: `{"title":" \t "}`},
+		{name: "ideographic-space-only new title", method: http.MethodPatch, url: conv, body: `{"title":"\u3000"}`},
+		{name: "new title too long", method: http.MethodPatch, url: conv, body: `{"title":"` + strings.Repeat("t", 201) + `"}`},
+		{name: "new title missing", method: http.MethodPatch, url: conv, body: `{}`},
+		{name: "new title not text", method: http.MethodPatch, url: conv, body: `{"title":["a"]}`},
+		{name: "line break inside a title", method: http.MethodPatch, url: conv, body: `{"title":"Sabah\nin May"}`},
+		{name: "renaming a conversation id not a uuid", method: http.MethodPatch, url: convs + "/not-a-uuid", body: `{"title":"x"}`},
+
+		{name: "sharing a conversation id not a uuid", method: http.MethodPost, url: convs + "/not-a-uuid/share"},
+		{name: "unsharing a conversation id not a uuid", method: http.MethodDelete, url: convs + "/not-a-uuid/share"},
 
 		{name: "empty search query", method: http.MethodPost, url: search, body: `{"query":""}`},
 		{name: "whitespace-only search query", method: http.MethodPost, url: search, body: `{"query":"  \t"}`},

@@ -48,13 +48,19 @@ type createSessionBody struct {
 	Language models.Language `json:"language,omitempty" doc:"The language the guest plans in; en when absent. (No schema default: openapi-typescript would make a field with one required.)"`
 }
 
-// SessionResponse is a guest session; Token is present only in the answer
-// to POST /api/v1/sessions.
+// SessionResponse is a guest session (GET /api/v1/sessions/current: no
+// token).
 type SessionResponse struct {
 	models.GuestSession
 	// Language shadows the stored string with the API's enum.
 	Language models.Language `json:"language" doc:"The language the guest plans in."`
-	Token    string          `json:"token,omitempty" doc:"Bearer token for Authorization; handed out once."`
+}
+
+// CreatedSession is a new guest session with its token, which only the
+// answer to POST /api/v1/sessions holds (so the schema requires it there).
+type CreatedSession struct {
+	SessionResponse
+	Token string `json:"token" doc:"Bearer token for Authorization; handed out once."`
 }
 
 // noStore keeps session tokens, session data and conversations out of
@@ -62,14 +68,19 @@ type SessionResponse struct {
 const noStore = "no-store"
 
 type sessionOutput struct {
-	CacheControl string `header:"Cache-Control" doc:"no-store: the body carries a session token or session data."`
+	CacheControl string `header:"Cache-Control" doc:"no-store: the body carries session data."`
 	Body         DataBody[SessionResponse]
+}
+
+type createdSessionOutput struct {
+	CacheControl string `header:"Cache-Control" doc:"no-store: the body carries the session's token."`
+	Body         DataBody[CreatedSession]
 }
 
 // Create starts a guest session and returns it with its token, unless the
 // client (by ClientIP, which honours only the trusted proxies) has created
 // its hourly allowance already.
-func (h *SessionHandler) Create(ctx context.Context, in *createSessionInput) (*sessionOutput, error) {
+func (h *SessionHandler) Create(ctx context.Context, in *createSessionInput) (*createdSessionOutput, error) {
 	language := models.Language("en")
 	if in.Body != nil && in.Body.Language != "" {
 		language = in.Body.Language
@@ -82,8 +93,8 @@ func (h *SessionHandler) Create(ctx context.Context, in *createSessionInput) (*s
 	if err != nil {
 		return nil, err
 	}
-	return &sessionOutput{CacheControl: noStore,
-		Body: DataBody[SessionResponse]{Data: SessionResponse{GuestSession: s, Language: models.Language(s.Language), Token: h.auth.token(s.ID)}}}, nil
+	return &createdSessionOutput{CacheControl: noStore, Body: DataBody[CreatedSession]{Data: CreatedSession{
+		SessionResponse: SessionResponse{GuestSession: s, Language: models.Language(s.Language)}, Token: h.auth.token(s.ID)}}}, nil
 }
 
 // AuthHeader is the header every session-scoped operation reads.
