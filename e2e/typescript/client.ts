@@ -19,6 +19,15 @@ export type Language = Schemas["Language"];
 export type Season = Schemas["Season"];
 export type Experience = Schemas["Experience"];
 export type Constraints = Schemas["Constraints"];
+export type Rating = Schemas["Rating"];
+export type Role = Schemas["Role"];
+export type MessageDelta = Schemas["MessageDelta"];
+export type MessageDone = Schemas["MessageDone"];
+export type MessageError = Schemas["MessageError"];
+export type MessageView = Schemas["MessageView"];
+/** One Server-Sent Event of POST .../messages/stream, as the document lists them. */
+export type StreamEvent =
+  paths["/api/v1/conversations/{id}/messages/stream"]["post"]["responses"][200]["content"]["text/event-stream"][number];
 
 const baseUrl = process.env.API_BASE_URL ?? "http://127.0.0.1:4000";
 const api = createClient<paths>({ baseUrl });
@@ -28,6 +37,8 @@ interface State {
   token?: string;
   language?: Language;
   conversationId?: string;
+  replyId?: string;
+  shareToken?: string;
   siteId?: string;
   difficulty?: Difficulty;
   certification?: Certification;
@@ -115,8 +126,108 @@ function experienceRank(e: Experience): number {
   }
 }
 
+function roleName(r: Role): string {
+  switch (r) {
+    case "user":
+      return "diver";
+    case "assistant":
+      return "planner";
+    default:
+      return unreachable(r);
+  }
+}
+
+function ratingSign(r: Rating): number {
+  switch (r) {
+    case "up":
+      return 1;
+    case "down":
+      return -1;
+    default:
+      return unreachable(r);
+  }
+}
+
 function isHoliday(season: Season): boolean {
   return season !== "any" && season !== "dry" && season !== "northeast_monsoon";
+}
+
+// A tiny Server-Sent Events reader: the stream's text is split into
+// events at blank lines, each into its event, id and data lines (data
+// lines joined by newlines), and each event's data is checked against the
+// shape its event name promises before it is typed as that event. JSON is
+// read as `unknown` and narrowed: nothing is taken on trust.
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function isRole(v: unknown): v is Role {
+  return v === "user" || v === "assistant";
+}
+
+function isMessageDelta(v: unknown): v is MessageDelta {
+  return isRecord(v) && typeof v.content === "string";
+}
+
+function isMessageView(v: unknown): v is MessageView {
+  return (
+    isRecord(v) &&
+    typeof v.id === "string" &&
+    typeof v.conversationId === "string" &&
+    isRole(v.role) &&
+    typeof v.content === "string" &&
+    Array.isArray(v.citations) &&
+    Array.isArray(v.sites) &&
+    typeof v.createdAt === "string"
+  );
+}
+
+function isMessageDone(v: unknown): v is MessageDone {
+  return isRecord(v) && isRecord(v.data) && isMessageView(v.data.message) && isMessageView(v.data.reply);
+}
+
+function isMessageError(v: unknown): v is MessageError {
+  return isRecord(v) && isRecord(v.error) && typeof v.error.code === "string" && typeof v.error.message === "string";
+}
+
+/** The event named name with id and data, when data has that event's shape. */
+function streamEvent(name: string, id: string, data: unknown): StreamEvent {
+  switch (name) {
+    case "delta":
+      if (isMessageDelta(data)) return { event: "delta", id, data };
+      break;
+    case "done":
+      if (isMessageDone(data)) return { event: "done", id, data };
+      break;
+    case "error":
+      if (isMessageError(data)) return { event: "error", id, data };
+      break;
+  }
+  throw new StepError(`stream: event ${JSON.stringify(name)} (id ${id}) with data of another shape`);
+}
+
+function parseEventStream(text: string): StreamEvent[] {
+  const events: StreamEvent[] = [];
+  for (const block of text.replace(/\r\n?/g, "\n").split("\n\n")) {
+    let name = "message";
+    let id = "";
+    const data: string[] = [];
+    for (const line of block.split("\n")) {
+      if (line === "" || line.startsWith(":")) continue; // blank, or a comment
+      const colon = line.indexOf(":");
+      const field = colon < 0 ? line : line.slice(0, colon);
+      let value = colon < 0 ? "" : line.slice(colon + 1);
+      if (value.startsWith(" ")) value = value.slice(1);
+      if (field === "event") name = value;
+      else if (field === "id") id = value;
+      else if (field === "data") data.push(value);
+    }
+    if (data.length === 0) continue;
+    const parsed: unknown = JSON.parse(data.join("\n"));
+    events.push(streamEvent(name, id, parsed));
+  }
+  return events;
 }
 
 const steps: Step[] = [
@@ -140,12 +251,15 @@ const steps: Step[] = [
     name: "createSession, currentSession",
     run: async (s) => {
       const created = ok("createSession", await api.POST("/api/v1/sessions", { body: { language: "en" } }));
-      s.token = need("token", created.data.token);
+      // Required in the 201's schema: this is a string, never undefined.
+      const token: string = created.data.token;
+      s.token = token;
       // The response's language is the request's enum: it goes straight back.
       const again = ok("createSession", await api.POST("/api/v1/sessions", { body: { language: created.data.language } }));
       languageName(again.data.language);
       ok("createSession without a body", await api.POST("/api/v1/sessions", {}));
       const current = ok("currentSession", await api.GET("/api/v1/sessions/current", { params: { header: auth(s) } }));
+      if ("token" in current.data) throw new StepError("currentSession: a token in the current session's answer");
       s.language = current.data.language;
     },
   },
@@ -232,9 +346,9 @@ const steps: Step[] = [
         body: { content: "I'm advanced open water, beginner-ish, want turtles in Sabah in April, no deeper than 18 m" },
       });
       const body = ok("postMessage", r);
-      // Until the stream has its own operation (POST .../messages/stream),
-      // this one answers string (the 200 stream) | the 201 body.
-      if (typeof body === "string") throw new StepError("postMessage: a stream without Accept: text/event-stream");
+      roleName(body.data.message.role);
+      if (body.data.reply.role !== "assistant") throw new StepError(`postMessage: the reply's role is ${body.data.reply.role}`);
+      s.replyId = body.data.reply.id;
       const constraints = need("constraints", body.data.reply.constraints);
       if (constraints.certification !== undefined) certificationRank(constraints.certification);
       if (constraints.experience !== undefined) experienceRank(constraints.experience);
@@ -271,14 +385,121 @@ const steps: Step[] = [
       if (conv.data.messages.length !== 2) throw new StepError(`getConversation: ${conv.data.messages.length} messages`);
     },
   },
-  // The routes being added in parallel join here, one step each:
-  //   postMessageStream  POST /api/v1/conversations/{id}/messages/stream (typed MessageDelta, MessageDone, MessageError events)
-  //   putFeedback        PUT /api/v1/conversations/{id}/messages/{messageId}/feedback
-  //   deleteFeedback     DELETE the same path
-  //   renameConversation PATCH /api/v1/conversations/{id}
-  //   shareConversation  POST /api/v1/conversations/{id}/share
-  //   unshareConversation DELETE /api/v1/conversations/{id}/share
-  //   getShared          GET /api/v1/shared/{token}
+  {
+    name: "streamMessage (typed events)",
+    run: async (s) => {
+      const id = need("conversationId", s.conversationId);
+      const r = await api.POST("/api/v1/conversations/{id}/messages/stream", {
+        params: { header: auth(s), path: { id } },
+        body: { content: "What about December, and whale sharks?" },
+        parseAs: "text",
+      });
+      const events = parseEventStream(ok("streamMessage", r));
+      let streamed = "";
+      let done: MessageDone | undefined;
+      for (const [i, ev] of events.entries()) {
+        if (done !== undefined) throw new StepError(`streamMessage: event ${ev.event} after done`);
+        if (!ev.id.endsWith(`:${i + 1}`)) throw new StepError(`streamMessage: event ${i + 1} has id ${ev.id}`);
+        // Exhaustive: a new event in the document stops this compiling.
+        switch (ev.event) {
+          case "delta":
+            streamed += ev.data.content;
+            break;
+          case "done":
+            done = ev.data;
+            break;
+          case "error":
+            throw new StepError(`streamMessage: error event ${ev.data.error.code}: ${ev.data.error.message}`);
+          default:
+            unreachable(ev);
+        }
+      }
+      const last = need("streamMessage: a done event", done);
+      if (streamed === "") throw new StepError("streamMessage: no delta before done");
+      if (streamed !== last.data.reply.content) throw new StepError("streamMessage: the deltas are not the reply's content");
+      if (!events.every((ev) => ev.id.startsWith(`${last.data.message.id}:`))) {
+        throw new StepError("streamMessage: event ids do not name the diver's message");
+      }
+      roleName(last.data.reply.role);
+      const c = need("constraints", last.data.reply.constraints);
+      languageName(c.language);
+    },
+  },
+  {
+    name: "putMessageFeedback, deleteMessageFeedback",
+    run: async (s) => {
+      const path = { id: need("conversationId", s.conversationId), messageId: need("replyId", s.replyId) };
+      const first = ok(
+        "putMessageFeedback",
+        await api.PUT("/api/v1/conversations/{id}/messages/{messageId}/feedback", {
+          params: { header: auth(s), path },
+          body: { rating: "down", comment: "Sabah is right, but no mention of the April seas" },
+        }),
+      );
+      if (ratingSign(first.data.rating) !== -1 || first.data.messageId !== path.messageId) {
+        throw new StepError(`putMessageFeedback: ${JSON.stringify(first.data)}`);
+      }
+      // The response's rating is the request's enum: it goes straight back.
+      const again = ok(
+        "putMessageFeedback again",
+        await api.PUT("/api/v1/conversations/{id}/messages/{messageId}/feedback", {
+          params: { header: auth(s), path },
+          body: { rating: first.data.rating },
+        }),
+      );
+      if (again.data.comment !== "") throw new StepError("putMessageFeedback: a rating without a comment kept the old one");
+      const del = await api.DELETE("/api/v1/conversations/{id}/messages/{messageId}/feedback", { params: { header: auth(s), path } });
+      if (del.response.status !== 204) throw new StepError(`deleteMessageFeedback: ${del.response.status}`);
+      const bad = await api.PUT("/api/v1/conversations/{id}/messages/{messageId}/feedback", {
+        params: { header: auth(s), path: { id: path.id, messageId: path.id } },
+        body: { rating: "up" },
+      });
+      if (bad.error?.error.code !== "not_found") throw new StepError(`putMessageFeedback on a non-reply: ${bad.response.status}`);
+    },
+  },
+  {
+    name: "renameConversation",
+    run: async (s) => {
+      const id = need("conversationId", s.conversationId);
+      const renamed = ok(
+        "renameConversation",
+        await api.PATCH("/api/v1/conversations/{id}", { params: { header: auth(s), path: { id } }, body: { title: "  Sabah, turtles  " } }),
+      );
+      if (renamed.data.title !== "Sabah, turtles") throw new StepError(`renameConversation: title ${JSON.stringify(renamed.data.title)}`);
+      const blank = await api.PATCH("/api/v1/conversations/{id}", { params: { header: auth(s), path: { id } }, body: { title: " " } });
+      if (blank.error?.error.field !== "title") throw new StepError(`renameConversation blank: ${blank.response.status}`);
+    },
+  },
+  {
+    name: "shareConversation, getSharedConversation",
+    run: async (s) => {
+      const id = need("conversationId", s.conversationId);
+      const link = ok("shareConversation", await api.POST("/api/v1/conversations/{id}/share", { params: { header: auth(s), path: { id } } }));
+      if (link.data.url !== `/api/v1/shared/${link.data.token}`) throw new StepError(`shareConversation: url ${link.data.url}`);
+      s.shareToken = link.data.token;
+      // No session: the link is the credential.
+      const r = await api.GET("/api/v1/shared/{token}", { params: { path: { token: link.data.token } } });
+      const shared = ok("getSharedConversation", r);
+      if (r.response.headers.get("X-Robots-Tag") !== "noindex") throw new StepError("getSharedConversation: not noindex");
+      if (shared.data.title !== "Sabah, turtles") throw new StepError(`getSharedConversation: title ${shared.data.title}`);
+      if (shared.data.messages.length !== 4 || shared.data.truncated) {
+        throw new StepError(`getSharedConversation: ${shared.data.messages.length} messages`);
+      }
+      const roles = shared.data.messages.map((m) => roleName(m.role));
+      if (roles.join(",") !== "diver,planner,diver,planner") throw new StepError(`getSharedConversation: roles ${roles.join(",")}`);
+    },
+  },
+  {
+    name: "revokeConversationShare",
+    run: async (s) => {
+      const id = need("conversationId", s.conversationId);
+      const token = need("shareToken", s.shareToken);
+      const del = await api.DELETE("/api/v1/conversations/{id}/share", { params: { header: auth(s), path: { id } } });
+      if (del.response.status !== 204) throw new StepError(`revokeConversationShare: ${del.response.status}`);
+      const gone = await api.GET("/api/v1/shared/{token}", { params: { path: { token } } });
+      if (gone.error?.error.code !== "not_found") throw new StepError(`getSharedConversation after revoke: ${gone.response.status}`);
+    },
+  },
   {
     name: "deleteConversation",
     run: async (s) => {
