@@ -125,3 +125,17 @@ func TestDecodeConstraints_UnreadableOrEmptyIsTheEmptySetWithEveryListEmpty(t *t
 		assert.NotNil(t, c.AvoidPlaces, "%q", raw)
 	}
 }
+
+// The stored reply carries the title of the message it answers (from the
+// reply's constraints); the store writes it only while the conversation is
+// untitled.
+func TestChat_TheStoredReplyCarriesTheTitleOfTheMessageItAnswers(t *testing.T) {
+	store := &fakeChatStore{}
+	adm := models.Admission{HasHistory: true, UserMessageResult: models.UserMessageResult{
+		Message: models.Message{ID: uuid.New(), Content: "Where can I see hammerheads?\nThanks!"}}}
+	_, err := NewChat(store, &answerer{}, 0).Answer(context.Background(), uuid.New(), uuid.New(), adm, "", nil)
+	require.NoError(t, err)
+	require.Len(t, store.stored, 1)
+	assert.Equal(t, Title("Where can I see hammerheads?\nThanks!", Constraints{}), store.stored[0].Title)
+	assert.Equal(t, "Where can I see hammerheads? Thanks!", store.stored[0].Title, "the first words, on one line")
+}
