@@ -41,11 +41,14 @@ test: ## Run every test, database tests against a throwaway PostgreSQL with pgve
 	GO=$(GO) scripts/with-test-db.sh scripts/run-tests.sh
 
 .PHONY: eval
-eval: ## Run data/eval through the real planner on a seeded test database: hit@3, unsafe picks, explanations, contradictions, English runs, follow-ups, every miss (EVAL_ANSWERS=1: every answer)
+eval: ## Run data/eval through the real planner on a seeded test database: hit@3, unsafe picks, explanations, contradictions, English runs, follow-ups, every miss (EVAL_ANSWERS=1: every answer; EVAL_FEEDBACK=1: then the replies divers rated down on the configured database)
 	scripts/with-test-db.sh $(GO) test -count=1 -v -run TestEval_RealPlannerOnTheSeededDatabaseMeetsTheTargets ./planner/
+	@if [ "$${EVAL_FEEDBACK:-}" = 1 ]; then $(MAKE) -s feedback-down; fi
 
 .PHONY: feedback-down
-feedback-down: build ## List the replies divers rated down on the configured database (dovvydive feedback list --rating down): question, reply's first line, comment
+feedback-down: build ## List the replies divers rated down on the configured database (the project-managed one when no DATABASE_URL is reachable): question, reply's first line, comment
+	@url=$$(scripts/dev-db.sh) && \
+	if [ -n "$$url" ]; then export DATABASE_URL="$$url"; fi && \
 	./$(BIN) feedback list --rating down
 
 .PHONY: bench

@@ -210,7 +210,7 @@ func DefaultConfig() Config {
 			CORSOrigins:     []string{"http://localhost:3000", "http://localhost:5173"},
 		},
 		Database: db,
-		Session: SessionConfig{TTLHours: 24, AbsoluteTTLHours: int(models.DefaultSessionMaxAge / time.Hour),
+		Session: SessionConfig{TTLHours: int(models.DefaultSessionTTL / time.Hour), AbsoluteTTLHours: int(models.DefaultSessionMaxAge / time.Hour),
 			CreatePerIPPerHour: models.DefaultSessionCreationLimit},
 		Seed: SeedConfig{OnStart: false},
 		Embedding: EmbeddingConfig{Provider: "hash", GeminiModel: embedding.GeminiModel, BatchSize: 64,

@@ -102,7 +102,7 @@ func Serve(ctx context.Context, cfg Config, log, access *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	services, err := newServices(cfg, ready, tel.embedder, plan)
+	services, err := newServices(cfg, ready, tel.embedder, plan, log)
 	if err != nil {
 		return err
 	}
@@ -333,7 +333,7 @@ type serviceStore interface {
 // conversation over the planner (the message quota), the guest-session
 // rules and the share links' key (derived from the session secret), from
 // the configuration.
-func newServices(cfg Config, store serviceStore, emb embedding.Embedder, plan planner.Answerer) (handlers.Services, error) {
+func newServices(cfg Config, store serviceStore, emb embedding.Embedder, plan planner.Answerer, log *slog.Logger) (handlers.Services, error) {
 	searcher, err := knowledge.NewSearcher(store, emb, cfg.Search.EfSearch, cfg.Search.MinScore)
 	if err != nil {
 		return handlers.Services{}, fmt.Errorf("services: %w", err)
@@ -345,7 +345,7 @@ func newServices(cfg Config, store serviceStore, emb embedding.Embedder, plan pl
 	return handlers.Services{
 		Store:    store,
 		Searcher: searcher,
-		Chat:     planner.NewChat(store, plan, cfg.Planner.QuotaPerHour),
+		Chat:     planner.NewChat(store, plan, cfg.Planner.QuotaPerHour, log),
 		ShareKey: shareKey,
 		Sessions: handlers.SessionLimits{
 			TTL:             time.Duration(cfg.Session.TTLHours) * time.Hour,

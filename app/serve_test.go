@@ -35,7 +35,7 @@ func startServer(t *testing.T, timeout time.Duration) string {
 	db, err := database.New(dbCfg, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	log := slog.New(slog.DiscardHandler)
-	services, err := newServices(testServicesConfig(), db, embedding.Hash{}, extractivePlanner(t, db))
+	services, err := newServices(testServicesConfig(), db, embedding.Hash{}, extractivePlanner(t, db), nil)
 	require.NoError(t, err)
 	router, err := handlers.NewRouter(handlers.RouterConfig{Log: log, RequestTimeout: timeout, MaxBodyBytes: 1 << 20,
 		SessionSecret: []byte("test-secret-test-secret-test-secret!")}, services)

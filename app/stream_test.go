@@ -46,7 +46,7 @@ func TestCompress_StreamsEventsAsTheyAreWritten(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	p := slowPlanner{release: make(chan struct{})}
-	services, err := newServices(testServicesConfig(), db, embedding.Hash{}, p)
+	services, err := newServices(testServicesConfig(), db, embedding.Hash{}, p, nil)
 	require.NoError(t, err)
 	router, err := handlers.NewRouter(handlers.RouterConfig{Log: slog.New(slog.DiscardHandler), RequestTimeout: 30 * time.Second,
 		MaxBodyBytes: 1 << 20, SessionSecret: []byte(strings.Repeat("s", 32))}, services)

@@ -328,6 +328,6 @@ func offlineServices(t *testing.T, db *database.DB) handlers.Services {
 	require.NoError(t, err)
 	shareKey, err := models.NewShareKey([]byte(faultTestSecret))
 	require.NoError(t, err)
-	return handlers.Services{Store: db, Searcher: searcher, Chat: planner.NewChat(db, p, 0),
+	return handlers.Services{Store: db, Searcher: searcher, Chat: planner.NewChat(db, p, 0, nil),
 		Sessions: handlers.SessionLimits{TTL: time.Hour}, ShareKey: shareKey}
 }

@@ -88,7 +88,7 @@ func testRouter(cfg serverConfig, store testStore) (*gin.Engine, error) {
 		return nil, err
 	}
 	return handlers.NewRouter(cfg.RouterConfig, handlers.Services{Store: store, Searcher: searcher, ShareKey: shareKey,
-		Chat:     planner.NewChat(store, p, cfg.MessagesPerHour),
+		Chat:     planner.NewChat(store, p, cfg.MessagesPerHour, nil),
 		Sessions: handlers.SessionLimits{TTL: cfg.SessionTTL, MaxAge: cfg.SessionMaxAge, CreatePerIPHour: cfg.SessionsPerIPHour}})
 }
 

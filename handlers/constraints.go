@@ -44,7 +44,9 @@ func constraintsView(c planner.Constraints) Constraints {
 		}
 	}
 	if v.Language == "" {
-		v.Language = planner.LangEn // the planner's own default (Constraints.normalized)
+		// Only when known blanked a language outside the vocabulary:
+		// normalized has already set the planner's default otherwise.
+		v.Language = planner.LangEn
 	}
 	return v
 }

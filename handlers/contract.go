@@ -171,7 +171,8 @@ func apiConfig() huma.Config {
 		"application/json": strictJSON,
 		"json":             strictJSON,
 	}
-	cfg.OnAddOperation = append(cfg.OnAddOperation, documentCommonResponses, documentTagsAndSecurity, documentStrictQuery)
+	cfg.OnAddOperation = append(cfg.OnAddOperation, documentCommonResponses, documentTagsAndSecurity, documentStrictQuery,
+		documentDeprecatedParams)
 	cfg.Tags = apiTags
 	// Relative: the server that serves the document is the one to call.
 	cfg.Servers = []*huma.Server{{URL: "/", Description: "the server that serves this document"}}
@@ -257,6 +258,8 @@ func documentCommonResponses(_ *huma.OpenAPI, op *huma.Operation) {
 				Schema: &huma.Schema{Type: huma.TypeString}}
 		case "409":
 			r.Description = "Conflict: a request with this Idempotency-Key is still being answered."
+			r.Headers["Retry-After"] = &huma.Param{Description: "Seconds to wait before retrying (1).",
+				Schema: &huma.Schema{Type: huma.TypeInteger}}
 		case "502":
 			r.Description = embeddingFailures
 		}
@@ -317,5 +320,16 @@ func strictQuery(api huma.API) func(huma.Context, func(huma.Context)) {
 			}
 		}
 		next(ctx)
+	}
+}
+
+// documentDeprecatedParams marks a parameter deprecated when its field's tag
+// says so: huma puts `deprecated` on the parameter's schema only, where
+// generators (openapi-typescript's @deprecated) do not look.
+func documentDeprecatedParams(_ *huma.OpenAPI, op *huma.Operation) {
+	for _, p := range op.Parameters {
+		if p.Schema != nil && p.Schema.Deprecated {
+			p.Deprecated = true
+		}
 	}
 }

@@ -201,3 +201,26 @@ func TestContract_CheckRejectsWrongBodiesStatusesAndHeaders(t *testing.T) {
 		assert.Error(t, c.Check(req, tc.status, tc.header, []byte(tc.body)), name)
 	}
 }
+
+// A generated client learns that postMessage's Accept form is deprecated
+// from the parameter itself, and that a 409 says when to retry.
+func TestContract_MarksTheDeprecatedAcceptAndDocumentsThe409sRetryAfter(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, unconnectedDB(t))
+	r := get(t, srv.URL+"/api/v1/openapi.json")
+	require.Equal(t, http.StatusOK, r.status, r.raw)
+	post := r.body["paths"].(map[string]any)["/api/v1/conversations/{id}/messages"].(map[string]any)["post"].(map[string]any)
+	var accept map[string]any
+	for _, p := range post["parameters"].([]any) {
+		if p := p.(map[string]any); p["name"] == "Accept" {
+			accept = p
+		}
+	}
+	require.NotNil(t, accept, "postMessage documents Accept")
+	assert.Equal(t, true, accept["deprecated"], "the Accept parameter is deprecated")
+	for _, path := range []string{"/api/v1/conversations/{id}/messages", "/api/v1/conversations/{id}/messages/stream"} {
+		op := r.body["paths"].(map[string]any)[path].(map[string]any)["post"].(map[string]any)
+		conflict := op["responses"].(map[string]any)["409"].(map[string]any)
+		assert.Contains(t, conflict["headers"], "Retry-After", path)
+	}
+}

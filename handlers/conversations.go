@@ -239,7 +239,7 @@ type postMessageInput struct {
 	AuthHeader
 	ConversationPath
 	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Optional, 1-255 printable characters: a retry with the same key and body replays the first answer (or regenerates it if generation failed) without storing a second message."`
-	Accept         string `header:"Accept" doc:"Deprecated: text/event-stream streams the reply as Server-Sent Events, as POST .../messages/stream does (without event ids); kept for existing callers."`
+	Accept         string `header:"Accept" deprecated:"true" doc:"Deprecated: text/event-stream streams the reply as Server-Sent Events, as POST .../messages/stream does (without event ids); kept for existing callers."`
 	Body           PostMessageBody
 }
 
@@ -262,8 +262,10 @@ type Exchange struct {
 // the final Server-Sent Event.
 type ExchangeBody = DataBody[Exchange]
 
-// checkContent refuses what the schema cannot express: a message of only
-// whitespace. (Length, 1-4000 characters, is the schema's; NUL is strictJSON's.)
+// checkContent refuses a message of only whitespace. The schema says so too
+// (the notOnlySpace pattern), but huma's validation is the document's
+// reading of it; this check is the server's own, in Go's terms.
+// (Length, 1-4000 characters, is the schema's; NUL is strictJSON's.)
 func checkContent(content string) error {
 	if strings.TrimSpace(content) == "" {
 		return invalid("content", "must not be empty or only whitespace")

@@ -167,7 +167,7 @@ var errNoBody = errors.New("no body: the client is gone")
 func errorFor(ctx context.Context, err error) error {
 	var status huma.StatusError
 	if errors.As(err, &status) {
-		return err
+		return status
 	}
 	var (
 		quota   *models.QuotaError
@@ -208,7 +208,9 @@ func errorFor(ctx context.Context, err error) error {
 	}
 	switch {
 	case errors.As(err, &up) && up.Name == "embedding" && !knowledge.IsEmbeddingOutage(up.Err):
-		loggerFrom(ctx).Error("planner: embedding failed", "error", err.Error())
+		// Like the 503s below: the upstream's name only, never its text,
+		// which may quote the request.
+		loggerFrom(ctx).Error("embedding failed unusably", "upstream", up.Name)
 		return newAPIError(http.StatusBadGateway, CodeEmbeddingFailed, "",
 			"the message could not be embedded; it is saved, but retrying it is unlikely to help")
 	case up != nil:

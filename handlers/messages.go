@@ -32,8 +32,9 @@ func (h *ConversationHandler) PostMessage(ctx context.Context, in *postMessageIn
 //
 // Everything that can be refused (auth, input, quota, Idempotency-Key) is
 // answered before streaming begins, as an ordinary JSON error. A generation
-// failure before the first piece is a JSON 503 too; after it, an "error"
-// event carrying the error body ends the stream.
+// failure before the first piece is a JSON error too (503, or 502 for an
+// unusable embedding); after it, an "error" event carrying the error body
+// ends the stream.
 func (h *ConversationHandler) StreamMessage(ctx context.Context, in *streamMessageInput) (*huma.StreamResponse, error) {
 	return h.respond(ctx, in, true, true)
 }

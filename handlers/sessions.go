@@ -16,7 +16,7 @@ type sessionStore interface {
 
 // SessionLimits bound guest sessions.
 type SessionLimits struct {
-	TTL             time.Duration // sliding: idle time after which a session expires
+	TTL             time.Duration // sliding: idle time after which a session expires; 0 takes models.DefaultSessionTTL
 	MaxAge          time.Duration // absolute cap from creation; 0 takes models.DefaultSessionMaxAge
 	CreatePerIPHour int           // sessions one client address may create per rolling hour; 0 takes models.DefaultSessionCreationLimit
 }
@@ -36,6 +36,9 @@ func NewSessionHandler(store sessionStore, secret []byte, limits SessionLimits) 
 	}
 	if limits.MaxAge <= 0 {
 		limits.MaxAge = models.DefaultSessionMaxAge
+	}
+	if limits.TTL <= 0 { // a zero TTL would expire every session at once
+		limits.TTL = models.DefaultSessionTTL
 	}
 	return &SessionHandler{store: store, limits: limits, auth: &sessionAuth{secret: secret, ttl: limits.TTL, store: store}}
 }

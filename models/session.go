@@ -29,6 +29,10 @@ type GuestSession struct {
 	AbsoluteExpiresAt time.Time `json:"absoluteExpiresAt"`
 }
 
+// DefaultSessionTTL is how long a guest session lives without a request
+// (each authenticated request slides it).
+const DefaultSessionTTL = 24 * time.Hour
+
 // DefaultSessionMaxAge is the absolute lifetime of a guest session, however
 // active: a stolen token stops working after it.
 const DefaultSessionMaxAge = 7 * 24 * time.Hour

@@ -50,16 +50,21 @@ type Chat struct {
 	store   ChatStore
 	planner Answerer
 	quota   models.Quota
+	log     *slog.Logger
 }
 
 // NewChat returns a Chat allowing each session quotaPerHour messages per
-// rolling hour (0 or less: models.DefaultMessageQuota).
-func NewChat(store ChatStore, p Answerer, quotaPerHour int) *Chat {
+// rolling hour (0 or less: models.DefaultMessageQuota). log takes what the
+// caller never sees (a key that could not be marked failed); nil discards it.
+func NewChat(store ChatStore, p Answerer, quotaPerHour int, log *slog.Logger) *Chat {
 	q := models.DefaultMessageQuota
 	if quotaPerHour > 0 {
 		q.Limit = quotaPerHour
 	}
-	return &Chat{store: store, planner: p, quota: q}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Chat{store: store, planner: p, quota: q, log: log}
 }
 
 // Admit stores content as the diver's message in a session's conversation.
@@ -104,7 +109,9 @@ func (c *Chat) Answer(ctx context.Context, sessionID, conversationID uuid.UUID, 
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			defer cancel()
 			if ferr := c.store.FailIdempotencyKey(fctx, sessionID, key); ferr != nil {
-				slog.WarnContext(ctx, "idempotency key: could not mark failed", "error", ferr.Error())
+				// Retries get 409 until the key's lease runs out.
+				c.log.WarnContext(ctx, "idempotency key: could not mark failed", "conversation_id", conversationID.String(),
+					"error", ferr.Error())
 			}
 		}
 		return models.Message{}, err

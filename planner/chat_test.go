@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -61,7 +63,7 @@ func (a *answerer) Plan(_ context.Context, turn Turn, _ func(string) error) (Rep
 func TestChat_AdmitsUnderTheDefaultQuotaWithTheHistoryDepthAndAKeyFingerprint(t *testing.T) {
 	store := &fakeChatStore{}
 	conv := uuid.New()
-	_, err := NewChat(store, &answerer{}, 0).Admit(context.Background(), uuid.New(), conv, "hammerheads?", "k1")
+	_, err := NewChat(store, &answerer{}, 0, nil).Admit(context.Background(), uuid.New(), conv, "hammerheads?", "k1")
 	require.NoError(t, err)
 	assert.Equal(t, models.DefaultMessageQuota, store.quota)
 	assert.Equal(t, models.HistoryTurns, store.history)
@@ -69,7 +71,7 @@ func TestChat_AdmitsUnderTheDefaultQuotaWithTheHistoryDepthAndAKeyFingerprint(t 
 	assert.Equal(t, "k1", store.idem.Key)
 	assert.Equal(t, fingerprint(conv, "hammerheads?"), store.idem.Fingerprint)
 
-	_, err = NewChat(store, &answerer{}, 3).Admit(context.Background(), uuid.New(), conv, "again", "")
+	_, err = NewChat(store, &answerer{}, 3, nil).Admit(context.Background(), uuid.New(), conv, "again", "")
 	require.NoError(t, err)
 	assert.Equal(t, 3, store.quota.Limit)
 	assert.Nil(t, store.idem, "no key, no idempotency record")
@@ -78,7 +80,7 @@ func TestChat_AdmitsUnderTheDefaultQuotaWithTheHistoryDepthAndAKeyFingerprint(t 
 func TestChat_AReplayIsAnsweredWithTheStoredReplyWithoutPlanning(t *testing.T) {
 	store, p := &fakeChatStore{}, &answerer{}
 	stored := models.Message{ID: uuid.New(), Content: "as before"}
-	reply, err := NewChat(store, p, 0).Answer(context.Background(), uuid.New(), uuid.New(),
+	reply, err := NewChat(store, p, 0, nil).Answer(context.Background(), uuid.New(), uuid.New(),
 		models.Admission{UserMessageResult: models.UserMessageResult{Replayed: true, Reply: &stored}}, "k1", nil)
 	require.NoError(t, err)
 	assert.Equal(t, stored, reply)
@@ -90,7 +92,7 @@ func TestChat_ARegenerationReadsTheTurnsThenStoresTheReplyCompletingTheKey(t *te
 	store, p := &fakeChatStore{}, &answerer{}
 	adm := models.Admission{UserMessageResult: models.UserMessageResult{Message: models.Message{ID: uuid.New(), Content: "now?"},
 		Regenerate: true}}
-	_, err := NewChat(store, p, 0).Answer(context.Background(), uuid.New(), uuid.New(), adm, "k1", nil)
+	_, err := NewChat(store, p, 0, nil).Answer(context.Background(), uuid.New(), uuid.New(), adm, "k1", nil)
 	require.NoError(t, err)
 	assert.Equal(t, 1, store.turnsRead, "no history came with the admission")
 	assert.Equal(t, []Message{{Role: models.RoleUser, Content: "earlier"}}, p.turn.History)
@@ -107,7 +109,7 @@ func TestChat_AFailedAnswerMarksTheKeyFailedAndStoresNoReply(t *testing.T) {
 	} {
 		store := &fakeChatStore{}
 		adm := models.Admission{HasHistory: true}
-		_, err := NewChat(store, &answerer{err: tc.planErr}, 0).Answer(context.Background(), uuid.New(), uuid.New(), adm, "k1", nil)
+		_, err := NewChat(store, &answerer{err: tc.planErr}, 0, nil).Answer(context.Background(), uuid.New(), uuid.New(), adm, "k1", nil)
 		if tc.want != nil {
 			assert.ErrorIs(t, err, tc.want, name)
 		} else {
@@ -133,9 +135,26 @@ func TestChat_TheStoredReplyCarriesTheTitleOfTheMessageItAnswers(t *testing.T) {
 	store := &fakeChatStore{}
 	adm := models.Admission{HasHistory: true, UserMessageResult: models.UserMessageResult{
 		Message: models.Message{ID: uuid.New(), Content: "Where can I see hammerheads?\nThanks!"}}}
-	_, err := NewChat(store, &answerer{}, 0).Answer(context.Background(), uuid.New(), uuid.New(), adm, "", nil)
+	_, err := NewChat(store, &answerer{}, 0, nil).Answer(context.Background(), uuid.New(), uuid.New(), adm, "", nil)
 	require.NoError(t, err)
 	require.Len(t, store.stored, 1)
 	assert.Equal(t, Title("Where can I see hammerheads?\nThanks!", Constraints{}), store.stored[0].Title)
 	assert.Equal(t, "Where can I see hammerheads? Thanks!", store.stored[0].Title, "the first words, on one line")
+}
+
+// failingKeyStore cannot mark a key failed.
+type failingKeyStore struct{ fakeChatStore }
+
+func (f *failingKeyStore) FailIdempotencyKey(context.Context, uuid.UUID, string) error {
+	return errors.New("connection refused")
+}
+
+func TestChat_AKeyItCannotMarkFailedIsLoggedWithTheConversation(t *testing.T) {
+	var logs strings.Builder
+	conv := uuid.New()
+	_, err := NewChat(&failingKeyStore{}, &answerer{err: &ErrUpstream{Name: "gemini", Err: errors.New("HTTP 503")}}, 0,
+		slog.New(slog.NewTextHandler(&logs, nil))).Answer(context.Background(), uuid.New(), conv, models.Admission{HasHistory: true}, "k1", nil)
+	require.Error(t, err)
+	assert.Contains(t, logs.String(), "idempotency key: could not mark failed")
+	assert.Contains(t, logs.String(), conv.String())
 }

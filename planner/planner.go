@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dovvydive/backend/models"
+
 	"github.com/google/uuid"
 	"golang.org/x/sync/errgroup"
 
@@ -68,7 +70,7 @@ func New(cfg Config) (*Planner, error) {
 		cfg.PassagesPerSite = 2
 	}
 	if cfg.HistoryTurns < 1 {
-		cfg.HistoryTurns = 10
+		cfg.HistoryTurns = models.HistoryTurns
 	}
 	if cfg.CatalogTTL == 0 {
 		cfg.CatalogTTL = time.Minute
