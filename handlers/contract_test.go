@@ -224,3 +224,31 @@ func TestContract_MarksTheDeprecatedAcceptAndDocumentsThe409sRetryAfter(t *testi
 		assert.Contains(t, conflict["headers"], "Retry-After", path)
 	}
 }
+
+// Every error response, and the stream's error event, is the one Error
+// component: a generated client has one error type.
+func TestContract_EveryErrorResponseIsTheOneErrorComponent(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, unconnectedDB(t))
+	r := get(t, srv.URL+"/api/v1/openapi.json")
+	require.Equal(t, http.StatusOK, r.status, r.raw)
+	const ref = "#/components/schemas/Error"
+	n := 0
+	for path, item := range r.body["paths"].(map[string]any) {
+		for method, raw := range item.(map[string]any) {
+			for status, resp := range raw.(map[string]any)["responses"].(map[string]any) {
+				if status < "400" || (path == "/health" || path == "/readyz") && status == "503" {
+					continue // the probes' 503 is their report, not an error body
+				}
+				content, _ := resp.(map[string]any)["content"].(map[string]any)
+				for mt, m := range content {
+					assert.Equal(t, ref, m.(map[string]any)["schema"].(map[string]any)["$ref"], "%s %s %s %s", method, path, status, mt)
+					n++
+				}
+			}
+		}
+	}
+	assert.Greater(t, n, 50, "error responses checked")
+	schemas := r.body["components"].(map[string]any)["schemas"].(map[string]any)
+	assert.Equal(t, ref, schemas["MessageError"].(map[string]any)["$ref"])
+}

@@ -64,17 +64,23 @@ type APIError struct {
 	Detail ErrorDetail `json:"error"`
 }
 
-// Schema documents the error body, with the code vocabulary as an enum.
+// Schema documents the error body once, as the component Error (with the
+// code vocabulary as an enum), and refers to it: every error response and
+// the stream's error event then share one generated type.
 func (*APIError) Schema(r huma.Registry) *huma.Schema {
-	detail := r.Schema(errorDetailType, true, "ErrorDetail")
-	if s := r.SchemaFromRef(detail.Ref); s != nil && s.Properties["code"] != nil {
-		s.Properties["code"].Enum = make([]any, len(errorCodes))
-		for i, c := range errorCodes {
-			s.Properties["code"].Enum[i] = c
+	const name = "Error"
+	if r.Map()[name] == nil {
+		detail := r.Schema(errorDetailType, true, "ErrorDetail")
+		if s := r.SchemaFromRef(detail.Ref); s != nil && s.Properties["code"] != nil {
+			s.Properties["code"].Enum = make([]any, len(errorCodes))
+			for i, c := range errorCodes {
+				s.Properties["code"].Enum[i] = c
+			}
 		}
+		r.Map()[name] = &huma.Schema{Type: huma.TypeObject, Required: []string{"error"}, AdditionalProperties: false,
+			Description: "The API's one error body.", Properties: map[string]*huma.Schema{"error": detail}}
 	}
-	return &huma.Schema{Type: huma.TypeObject, Required: []string{"error"}, AdditionalProperties: false,
-		Properties: map[string]*huma.Schema{"error": detail}}
+	return &huma.Schema{Ref: "#/components/schemas/" + name}
 }
 
 func (e *APIError) Error() string { return e.Detail.Message }

@@ -230,9 +230,8 @@ func streamOp(o huma.Operation, registry huma.Registry) huma.Operation {
 	exchange := registry.Schema(reflect.TypeFor[ExchangeBody](), true, "ExchangeBody")
 	schemas["MessageDone"] = &huma.Schema{Ref: exchange.Ref,
 		Description: "The data of a `done` event: the same body as the 201 of POST /api/v1/conversations/{id}/messages."}
-	errBody := (&APIError{}).Schema(registry)
-	errBody.Description = "The data of an `error` event: the API's error body."
-	schemas["MessageError"] = errBody
+	schemas["MessageError"] = &huma.Schema{Ref: (&APIError{}).Schema(registry).Ref,
+		Description: "The data of an `error` event: the API's error body (Error)."}
 	event := func(name, doc string, data string) *huma.Schema {
 		return &huma.Schema{Title: "Event " + name, Description: doc, Type: huma.TypeObject, AdditionalProperties: false,
 			Properties: map[string]*huma.Schema{

@@ -71,9 +71,8 @@ func documentMetrics(api huma.API) {
 			"200": {Description: "Metrics",
 				Content: map[string]*huma.MediaType{"text/plain": {Schema: &huma.Schema{Type: "string"}}}},
 			"404": {Description: "Metrics are served on METRICS_PORT instead",
-				Content: map[string]*huma.MediaType{"application/json": {Schema: &huma.Schema{
-					Type: "object", Required: []string{"error"}, AdditionalProperties: false,
-					Properties: map[string]*huma.Schema{"error": {Ref: "#/components/schemas/ErrorDetail"}}}}}},
+				Content: map[string]*huma.MediaType{"application/json": {
+					Schema: (&APIError{}).Schema(api.OpenAPI().Components.Schemas)}}},
 		},
 	})
 }
