@@ -31,6 +31,7 @@ var errorDetailType = reflect.TypeFor[ErrorDetail]()
 const (
 	metaRateLimited = "rateLimited" // responses carry RateLimit-* headers
 	metaKeep422     = "keep422"     // 422 is a real answer (a reused Idempotency-Key), not huma's validation error
+	metaAnyQuery    = "anyQuery"    // a link people share: whatever query it picks up (utm_*, fbclid) is ignored
 )
 
 func init() {
@@ -107,6 +108,9 @@ func (enumSchema[T]) Schema(r huma.Registry) *huma.Schema {
 		for _, v := range zero.Values() {
 			s.Enum = append(s.Enum, v)
 		}
+		// huma words its validation messages ("must be one of …") when it
+		// builds a schema itself; one put in the map by hand must ask.
+		s.PrecomputeMessages()
 		r.Map()[name] = s
 	}
 	return &huma.Schema{Ref: schemaRefPrefix + name}
@@ -290,7 +294,7 @@ const embeddingFailures = "Bad Gateway: `embedding_failed`, the embedding servic
 func strictQuery(api huma.API) func(huma.Context, func(huma.Context)) {
 	return func(ctx huma.Context, next func(huma.Context)) {
 		u := ctx.URL()
-		if u.RawQuery == "" {
+		if u.RawQuery == "" || ctx.Operation().Metadata[metaAnyQuery] == true {
 			next(ctx)
 			return
 		}

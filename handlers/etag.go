@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 
@@ -35,6 +36,13 @@ func cacheable(cacheControl string, routes ...string) gin.HandlerFunc {
 		if !cached[c.FullPath()] || (c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead) {
 			c.Next()
 			return
+		}
+		// A shared cache must key these public answers on Origin too: the
+		// CORS middleware says so only when a request has one, and a copy
+		// cached without Access-Control-Allow-Origin would then be served
+		// to a browser's cross-origin request.
+		if !slices.Contains(c.Writer.Header().Values("Vary"), "Origin") {
+			c.Writer.Header().Add("Vary", "Origin")
 		}
 		w := bufferedWriters.Get().(*bufferedWriter)
 		w.ResponseWriter, w.status = c.Writer, http.StatusOK

@@ -160,6 +160,12 @@ func NewRouter(cfg RouterConfig, svc Services) (*gin.Engine, error) {
 	shared := op(http.MethodGet, "/api/v1/shared/{token}", "getSharedConversation",
 		"A shared conversation, read through its link without a session", 404, 503)
 	shared.Tags = []string{"Conversations"}
+	// A shared link travels through chat apps and social sites, which append
+	// utm_* and fbclid: the one route that ignores its query instead of
+	// refusing unknown parameters.
+	shared.Metadata = map[string]any{metaAnyQuery: true}
+	shared.SkipValidateParams = true // it has no query parameters; the token is any text (see Shared)
+	shared.Description = "Query parameters are ignored: links pick up `utm_*` and `fbclid` on the way."
 	register(api, shared, shares.Shared)
 
 	if _, err := registerSearch(api, op(http.MethodPost, "/api/v1/search", "search", "Knowledge search over dive-site text",

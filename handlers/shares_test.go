@@ -200,3 +200,25 @@ func TestContract_ChatFeaturesHaveNamedSchemasDeclaredErrorsAndAPublicSharedRead
 		}
 	}
 }
+
+// A link picks up utm_* and fbclid on its way through chat apps: it still
+// opens, and the access log never carries its token, however the path is
+// spelled (a doubled slash is a 404 whose path holds a live token).
+func TestShares_ALinkOpensWithAnyQueryAndItsTokenNeverReachesTheLog(t *testing.T) {
+	t.Parallel()
+	db := seededDB(t)
+	srv := plannerServer(t, db)
+	token := guest(t, srv)
+	conv := newConversation(t, srv, token)
+	exchange(t, srv, token, conv, "Where can I see turtles in Sabah?")
+	link := share(t, srv, token, conv)
+
+	r := get(t, srv.URL+"/api/v1/shared/"+link+"?utm_source=chat&fbclid=abc&utm_medium=")
+	require.Equal(t, http.StatusOK, r.status, r.raw)
+	assert.Equal(t, "noindex", r.header.Get("X-Robots-Tag"))
+
+	r = get(t, srv.URL+"/api/v1//shared/"+link)
+	assert.Equal(t, http.StatusNotFound, r.status, r.raw)
+	assert.NotContains(t, srv.logs.String(), link, "the token in no log line")
+	assert.Contains(t, srv.logs.String(), "/shared/{token}", "the requests are logged, redacted")
+}
