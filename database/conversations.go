@@ -134,15 +134,17 @@ const (
 const MaxMessageLength = 100_000
 
 // AddUserMessage stores a diver's message in a session's conversation, under
-// the session's quota, in one transaction:
+// the session's quota, in one transaction sent as one pipelined batch
+// (AdmitUserMessage's, without the turns):
 //
-//  1. the session row is locked (SELECT ... FOR NO KEY UPDATE), so concurrent
-//     requests for one session, on any instance, run this one at a time; a
-//     row lock ends with the transaction, so it is correct behind a
+//  1. the session row is locked (lockSQL, SELECT ... FOR NO KEY UPDATE), so
+//     concurrent requests for one session, on any instance, run this one at
+//     a time; a row lock ends with the transaction, so it is correct behind a
 //     transaction pooler (session advisory locks are not);
-//  2. one statement then counts the session's accepted messages in the
-//     rolling window and, if under the limit (and the key is new), inserts
-//     the message, its quota entry and the key, and bumps the conversation.
+//  2. one statement then (admitSQL) counts the session's accepted messages
+//     in the rolling window and, if under the limit (and the key is new),
+//     inserts the message, its quota entry and the key, and bumps the
+//     conversation.
 //
 // At the limit it returns a *models.QuotaError (errors.Is models.ErrQuotaExceeded) and
 // stores nothing. With idem set: the key of a completed request replays it;
@@ -150,58 +152,11 @@ const MaxMessageLength = 100_000
 // regeneration (see UserMessageResult); with another request's fingerprint
 // is models.ErrIdempotencyMismatch. Replays and regenerations are not charged.
 func (d *DB) AddUserMessage(ctx context.Context, sessionID, conversationID uuid.UUID, content string, q models.Quota, idem *models.IdempotencyRequest) (models.UserMessageResult, error) {
-	key, err := checkUserMessage(content, q, idem)
+	adm, err := d.admit(ctx, sessionID, conversationID, content, q, idem, 0, false)
 	if err != nil {
 		return models.UserMessageResult{}, err
 	}
-	var res models.UserMessageResult
-	// Not readPgx: it writes, so it is never retried.
-	err = d.write(ctx, func(ctx context.Context, conn *pgx.Conn) error {
-		return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			res = models.UserMessageResult{}
-			var expired, ownsConversation bool
-			err := tx.QueryRow(ctx, `SELECT s.expires_at <= clock_timestamp(),
-					EXISTS (SELECT 1 FROM conversations c WHERE c.id = $1 AND c.session_id = s.id)
-				FROM guest_sessions s WHERE s.id = $2 FOR NO KEY UPDATE OF s`, conversationID, sessionID).
-				Scan(&expired, &ownsConversation)
-			switch {
-			case errors.Is(err, pgx.ErrNoRows):
-				return models.ErrNotFound
-			case err != nil:
-				return err
-			case expired:
-				return models.ErrSessionExpired
-			case !ownsConversation:
-				return models.ErrNotFound
-			}
-
-			msg := newUserMessage(sessionID, conversationID, content)
-			var a admission
-			if err := tx.QueryRow(ctx, admitSQL, admitArgs(msg, q, key)).Scan(a.dest()...); err != nil {
-				return err
-			}
-			if a.inserted {
-				msg.CreatedAt = a.now
-				res.Message = msg
-				res.RateLimit = a.rateLimit(q, 1)
-				return nil
-			}
-			if !a.prior.state.Valid {
-				retry, err := oldestLeaves(ctx, tx, `SELECT created_at FROM message_quota
-					WHERE session_id = $1 AND created_at > $2 ORDER BY created_at OFFSET $3 LIMIT 1`,
-					sessionID, a.now, q.Window, a.used, q.Limit)
-				if err != nil {
-					return err
-				}
-				return &models.QuotaError{Limit: q.Limit, Window: q.Window, RetryAfter: retry}
-			}
-			return a.resume(ctx, tx, &res, q, sessionID, conversationID, key)
-		})
-	})
-	if err != nil {
-		return models.UserMessageResult{}, notFoundOnForeignKey(err)
-	}
-	return res, nil
+	return adm.UserMessageResult, nil
 }
 
 // admitSQL counts and, when allowed, inserts. It runs after the session
@@ -217,10 +172,9 @@ prior AS (
 	  FROM idempotency_keys k, clock
 	 WHERE k.session_id = @session AND k.key = @key AND k.expires_at > clock.now),
 accepted AS (SELECT clock.now FROM clock, used WHERE used.n < @limit AND NOT EXISTS (SELECT 1 FROM prior)
-	-- The session must be live and own the conversation: the transactional
-	-- path has checked both under the session's row lock already (two index
-	-- lookups more), but in AdmitUserMessage's pipelined batch this runs
-	-- whatever the lock statement before it found, so it checks for itself.
+	-- The session must be live and own the conversation: in the pipelined
+	-- batch this runs whatever the lock statement before it found (lockSQL
+	-- reports both, read only once the batch is back), so it checks for itself.
 	AND EXISTS (SELECT 1 FROM guest_sessions s WHERE s.id = @session AND s.expires_at > clock.now)
 	AND EXISTS (SELECT 1 FROM conversations c WHERE c.id = @conversation AND c.session_id = @session)),
 msg AS (
@@ -266,8 +220,23 @@ func (a admission) rateLimit(q models.Quota, added int) models.RateLimit {
 	return models.RateLimit{Limit: q.Limit, Remaining: max(0, q.Limit-a.used-added), Reset: reset}
 }
 
-// resume handles a key seen before: replay, conflict, or regenerate.
-func (a admission) resume(ctx context.Context, tx pgx.Tx, res *models.UserMessageResult, q models.Quota, sessionID, conversationID uuid.UUID, key models.IdempotencyRequest) error {
+// answer answers an admission that inserted nothing although the session
+// is live and owns the conversation, from the batch's row: a refusal at the
+// quota, or a key seen before (replay, conflict, or regenerate). It runs on
+// the same connection right after the batch's COMMIT: what it reads or
+// writes depends only on that row, and the regeneration takes the key over
+// only if it is still in the state the batch read (compare-and-set), which
+// is what the session lock guaranteed inside the transaction.
+func (a admission) answer(ctx context.Context, conn *pgx.Conn, res *models.UserMessageResult, q models.Quota, sessionID, conversationID uuid.UUID, key models.IdempotencyRequest) error {
+	if !a.prior.state.Valid {
+		retry, err := oldestLeaves(ctx, conn, `SELECT created_at FROM message_quota
+			WHERE session_id = $1 AND created_at > $2 ORDER BY created_at OFFSET $3 LIMIT 1`,
+			sessionID, a.now, q.Window, a.used, q.Limit)
+		if err != nil {
+			return err
+		}
+		return &models.QuotaError{Limit: q.Limit, Window: q.Window, RetryAfter: retry}
+	}
 	p := a.prior
 	if p.fingerprint.String != key.Fingerprint || p.conversation.UUID != conversationID {
 		return models.ErrIdempotencyMismatch
@@ -275,7 +244,7 @@ func (a admission) resume(ctx context.Context, tx pgx.Tx, res *models.UserMessag
 	res.RateLimit = a.rateLimit(q, 0)
 	switch {
 	case p.state.String == "done":
-		rows, err := tx.Query(ctx, `SELECT `+messageColumns+` FROM messages WHERE id IN ($1, $2) AND session_id = $3`,
+		rows, err := conn.Query(ctx, `SELECT `+messageColumns+` FROM messages WHERE id IN ($1, $2) AND session_id = $3`,
 			p.userMessage.UUID, p.reply.UUID, sessionID)
 		if err != nil {
 			return err
@@ -300,13 +269,17 @@ func (a admission) resume(ctx context.Context, tx pgx.Tx, res *models.UserMessag
 		return models.ErrIdempotencyInFlight
 	}
 	// failed, or in flight past its lease (the generating process died)
-	_, err := tx.Exec(ctx, `UPDATE idempotency_keys SET state = 'in_flight', lease_until = $1 WHERE session_id = $2 AND key = $3`,
-		a.now.Add(key.Lease), sessionID, key.Key)
+	tag, err := conn.Exec(ctx, `UPDATE idempotency_keys SET state = 'in_flight', lease_until = $1
+		WHERE session_id = $2 AND key = $3 AND state = $4 AND lease_until = $5 AND user_message_id = $6`,
+		a.now.Add(key.Lease), sessionID, key.Key, p.state.String, p.leaseUntil.Time, p.userMessage.UUID)
 	if err != nil {
 		return err
 	}
+	if tag.RowsAffected() == 0 {
+		return models.ErrIdempotencyInFlight // another request took it over first
+	}
 	res.Regenerate = true
-	rows, err := tx.Query(ctx, `SELECT `+messageColumns+` FROM messages WHERE id = $1 AND session_id = $2`,
+	rows, err := conn.Query(ctx, `SELECT `+messageColumns+` FROM messages WHERE id = $1 AND session_id = $2`,
 		p.userMessage.UUID, sessionID)
 	if err != nil {
 		return err

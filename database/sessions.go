@@ -126,7 +126,9 @@ const createCappedSQL = `WITH clock AS (SELECT clock_timestamp() AS now),
 // (at most limit allowed) frees one place: until the event at position
 // used-limit (oldest first) is older than window. query selects one
 // created_at given the key ($1), the window start ($2), and the offset ($3).
-func oldestLeaves(ctx context.Context, tx pgx.Tx, query string, key any, now time.Time, window time.Duration, used, limit int) (time.Duration, error) {
+func oldestLeaves(ctx context.Context, tx interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, query string, key any, now time.Time, window time.Duration, used, limit int) (time.Duration, error) {
 	var at time.Time
 	err := tx.QueryRow(ctx, query, key, now.Add(-window), max(0, used-limit)).Scan(&at)
 	if errors.Is(err, pgx.ErrNoRows) {
