@@ -2,6 +2,7 @@ package database
 
 import (
 	"context"
+	"errors"
 	"slices"
 
 	"github.com/dovvydive/backend/models"
@@ -9,19 +10,34 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// AdmitUserMessage is AddUserMessage in one database round trip for the
-// common case, a new message under the quota: BEGIN, the session row lock,
-// the admission, the read of the conversation's recent turns and COMMIT are
-// sent as one pipelined batch. The server still runs them in order, each
-// statement with its own snapshot, so the admission counts what the
-// previous lock holder committed exactly as in AddUserMessage. Anything
-// else (quota reached, an Idempotency-Key seen before, an expired session,
-// another session's conversation) stored nothing, and is answered by
-// AddUserMessage itself, so both have one set of rules.
+// AdmitUserMessage is AddUserMessage that also reads, in the same database
+// round trip, the conversation's constraints and its latest history turns
+// (other than the new message, oldest first) for the planner. For the
+// common case, a new message under the quota, BEGIN, the session row lock,
+// the admission, the read of the recent turns and COMMIT are sent as one
+// pipelined batch. The server still runs them in order, each statement
+// with its own snapshot, so the admission counts what the previous lock
+// holder committed. Anything else (quota reached, an Idempotency-Key seen
+// before, an expired session, another session's conversation) stored
+// nothing and is answered from the same batch's rows (see admission.answer);
+// its Admission carries no turns.
 func (d *DB) AdmitUserMessage(ctx context.Context, sessionID, conversationID uuid.UUID, content string, q models.Quota,
 	idem *models.IdempotencyRequest, history int) (models.Admission, error) {
-	// The same checks as AddUserMessage, which answers every case but the
-	// plain admission.
+	return d.admit(ctx, sessionID, conversationID, content, q, idem, history, true)
+}
+
+// lockSQL locks the session row (FOR NO KEY UPDATE), so concurrent
+// admissions for one session, on any instance, run one at a time; it
+// reports whether the session has expired and whether it owns the
+// conversation, and yields no row when the session does not exist.
+const lockSQL = `SELECT s.expires_at <= clock_timestamp(),
+		EXISTS (SELECT 1 FROM conversations c WHERE c.id = $1 AND c.session_id = s.id)
+	FROM guest_sessions s WHERE s.id = $2 FOR NO KEY UPDATE OF s`
+
+// admit is the one admission: the batch, then, when it inserted nothing,
+// the answer read from its rows. withTurns queues turnsSQL in the batch.
+func (d *DB) admit(ctx context.Context, sessionID, conversationID uuid.UUID, content string, q models.Quota,
+	idem *models.IdempotencyRequest, history int, withTurns bool) (models.Admission, error) {
 	key, err := checkUserMessage(content, q, idem)
 	if err != nil {
 		return models.Admission{}, err
@@ -29,49 +45,78 @@ func (d *DB) AdmitUserMessage(ctx context.Context, sessionID, conversationID uui
 	msg := newUserMessage(sessionID, conversationID, content)
 	var a admission
 	var adm models.Admission
+	var batched bool // the batch ran to its end: a is what it counted
 	// Not readPgx: the batch writes, so it is never retried.
-	err = withPgxOn(ctx, d.sql.Load(), func(ctx context.Context, conn *pgx.Conn) error {
-		b := &pgx.Batch{}
-		b.Queue("BEGIN")
-		b.Queue(`SELECT 1 FROM guest_sessions WHERE id = $1 FOR NO KEY UPDATE`, sessionID)
-		b.Queue(admitSQL, pgx.NamedArgs(admitArgs(msg, q, key)))
-		b.Queue(turnsSQL, pgx.NamedArgs{"exclude": msg.ID, "n": historyLimit(history),
-			"conversation": conversationID, "session": sessionID})
-		b.Queue("COMMIT")
-		br := conn.SendBatch(ctx, b)
-		defer br.Close()
-		if _, err := br.Exec(); err != nil {
+	err = d.write(ctx, func(ctx context.Context, conn *pgx.Conn) error {
+		var found, expired, owns bool
+		err := func() error {
+			b := &pgx.Batch{}
+			b.Queue("BEGIN")
+			b.Queue(lockSQL, conversationID, sessionID)
+			b.Queue(admitSQL, admitArgs(msg, q, key))
+			if withTurns {
+				b.Queue(turnsSQL, pgx.NamedArgs{"exclude": msg.ID, "n": historyLimit(history),
+					"conversation": conversationID, "session": sessionID})
+			}
+			b.Queue("COMMIT")
+			br := conn.SendBatch(ctx, b)
+			defer br.Close()
+			if _, err := br.Exec(); err != nil {
+				return err
+			}
+			err := br.QueryRow().Scan(&expired, &owns)
+			switch {
+			case errors.Is(err, pgx.ErrNoRows): // no session: the admission finds none either
+			case err != nil:
+				return err
+			default:
+				found = true
+			}
+			if err := br.QueryRow().Scan(a.dest()...); err != nil {
+				return err
+			}
+			if withTurns {
+				rows, err := br.Query()
+				if err != nil {
+					return err
+				}
+				adm.Constraints, adm.History, adm.HasHistory, err = scanTurns(rows)
+				rows.Close()
+				if err != nil {
+					return err
+				}
+			}
+			_, err = br.Exec()
+			if err != nil {
+				return err
+			}
+			return br.Close()
+		}()
+		batched = err == nil
+		switch {
+		case err != nil:
 			return err
+		case a.inserted:
+			return nil
+		case !found:
+			return models.ErrNotFound
+		case expired:
+			return models.ErrSessionExpired
+		case !owns:
+			return models.ErrNotFound
 		}
-		if _, err := br.Exec(); err != nil { // the lock; no row means no session, which the admission checks too
-			return err
-		}
-		if err := br.QueryRow().Scan(a.dest()...); err != nil {
-			return err
-		}
-		rows, err := br.Query()
-		if err != nil {
-			return err
-		}
-		adm.Constraints, adm.History, adm.HasHistory, err = scanTurns(rows)
-		rows.Close()
-		if err != nil {
-			return err
-		}
-		_, err = br.Exec()
-		return err
+		return a.answer(ctx, conn, &adm.UserMessageResult, q, sessionID, conversationID, key)
 	})
 	if err != nil {
-		return models.Admission{}, notFoundOnForeignKey(err)
+		if !batched {
+			return models.Admission{}, notFoundOnForeignKey(err)
+		}
+		// A refusal reports the quota state the batch counted.
+		return models.Admission{UserMessageResult: models.UserMessageResult{RateLimit: a.rateLimit(q, 0)}},
+			notFoundOnForeignKey(err)
 	}
 	if !a.inserted {
-		res, err := d.AddUserMessage(ctx, sessionID, conversationID, content, q, idem)
-		if err != nil {
-			// AddUserMessage reports no quota state with a refusal; the
-			// batch's count is a moment old but good for the headers.
-			res.RateLimit = a.rateLimit(q, 0)
-		}
-		return models.Admission{UserMessageResult: res}, err
+		return models.Admission{UserMessageResult: adm.UserMessageResult}, nil
 	}
 	msg.CreatedAt = a.now
 	slices.Reverse(adm.History)

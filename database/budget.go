@@ -2,9 +2,12 @@ package database
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
-	"gorm.io/gorm"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dovvydive/backend/models"
 )
 
 // PoolBudget compares what the expected number of instances may open with
@@ -36,18 +39,18 @@ func (d *DB) PoolBudgets(ctx context.Context) ([]PoolBudget, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.HealthTimeout)
 	defer cancel()
 	var out []PoolBudget
-	primary, err := d.handle(ctx)
-	if err != nil {
-		return nil, err
+	primary := d.sql.Load()
+	if primary == nil {
+		return nil, models.ErrUnavailable
 	}
-	b, err := readBudget(primary, "primary", d.ep.Pooled, d.cfg)
+	b, err := readBudget(ctx, primary, "primary", d.ep.Pooled, d.cfg)
 	if err != nil {
 		return nil, err
 	}
 	out = append(out, b)
 	if d.replica != nil {
-		if g := d.replica.gorm.Load(); g != nil {
-			if b, err := readBudget(g.WithContext(ctx), "replica", d.replica.ep.Pooled, d.cfg); err == nil {
+		if pool := d.replica.sql.Load(); pool != nil {
+			if b, err := readBudget(ctx, pool, "replica", d.replica.ep.Pooled, d.cfg); err == nil {
 				out = append(out, b)
 			}
 		}
@@ -55,13 +58,15 @@ func (d *DB) PoolBudgets(ctx context.Context) ([]PoolBudget, error) {
 	return out, nil
 }
 
-func readBudget(g *gorm.DB, server string, pooled bool, cfg Config) (PoolBudget, error) {
+func readBudget(ctx context.Context, pool *sql.DB, server string, pooled bool, cfg Config) (PoolBudget, error) {
 	b := PoolBudget{Server: server, Instances: cfg.ExpectedInstances, PoolMax: cfg.Pool.MaxOpenConns, Pooled: pooled}
 	// reserved_connections exists from PostgreSQL 16; missing_ok gives NULL before.
-	err := g.Raw(`SELECT current_setting('max_connections')::int,
-		current_setting('superuser_reserved_connections')::int
-		+ COALESCE(NULLIF(current_setting('reserved_connections', true), ''), '0')::int`).
-		Row().Scan(&b.MaxConnections, &b.Reserved)
+	err := withPgxOn(ctx, pool, func(ctx context.Context, conn *pgx.Conn) error {
+		return conn.QueryRow(ctx, `SELECT current_setting('max_connections')::int,
+			current_setting('superuser_reserved_connections')::int
+			+ COALESCE(NULLIF(current_setting('reserved_connections', true), ''), '0')::int`).
+			Scan(&b.MaxConnections, &b.Reserved)
+	})
 	if err != nil {
 		return PoolBudget{}, fmt.Errorf("read max_connections: %w", classify(err))
 	}

@@ -16,7 +16,6 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pgvector/pgvector-go"
 	pgxvec "github.com/pgvector/pgvector-go/pgx"
-	"gorm.io/gorm"
 )
 
 // ChunkRow is one chunk to store.
@@ -39,10 +38,11 @@ type DocumentState struct {
 // SiteDocument reports the stored hash and model of a site's document.
 func (d *DB) SiteDocument(ctx context.Context, siteID uuid.UUID) (DocumentState, error) {
 	var st DocumentState
-	err := d.read(ctx, func(g *gorm.DB) error {
-		row := g.Raw(`SELECT content_hash, model FROM site_documents WHERE site_id = ?`, siteID).Row()
-		err := row.Scan(&st.ContentHash, &st.Model)
-		if errors.Is(err, sql.ErrNoRows) {
+	err := d.readPgx(ctx, func(ctx context.Context, conn *pgx.Conn) error {
+		st = DocumentState{}
+		err := conn.QueryRow(ctx, `SELECT content_hash, model FROM site_documents WHERE site_id = $1`, siteID).
+			Scan(&st.ContentHash, &st.Model)
+		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
 		}
 		st.Found = err == nil
@@ -114,9 +114,13 @@ func withPgxOn(ctx context.Context, pool *sql.DB, f func(context.Context, *pgx.C
 // scanning every chunk.
 func (d *DB) EmbeddingModels(ctx context.Context) ([]string, error) {
 	var models []string
-	err := d.read(ctx, func(g *gorm.DB) error {
-		models = nil
-		return g.Raw(`SELECT DISTINCT model FROM site_documents ORDER BY model`).Scan(&models).Error
+	err := d.readPgx(ctx, func(ctx context.Context, conn *pgx.Conn) error {
+		rows, err := conn.Query(ctx, `SELECT DISTINCT model FROM site_documents ORDER BY model`)
+		if err != nil {
+			return err
+		}
+		models, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
 	})
 	return models, err
 }

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 
@@ -28,13 +29,11 @@ func (d *DB) CreateConversation(ctx context.Context, sessionID uuid.UUID, title 
 	if err := checkText("title", title, 0, MaxTitleLength); err != nil {
 		return models.Conversation{}, err
 	}
-	g, err := d.handle(ctx)
-	if err != nil {
-		return models.Conversation{}, err
-	}
 	c := models.Conversation{ID: newID(), SessionID: sessionID, Title: title, Constraints: json.RawMessage(`{}`)}
-	err = g.Raw(`INSERT INTO conversations (id, session_id, title) VALUES (?, ?, ?) RETURNING created_at, updated_at`,
-		c.ID, sessionID, title).Row().Scan(&c.CreatedAt, &c.UpdatedAt)
+	err := d.write(ctx, func(ctx context.Context, conn *pgx.Conn) error {
+		return conn.QueryRow(ctx, `INSERT INTO conversations (id, session_id, title) VALUES ($1, $2, $3)
+			RETURNING created_at, updated_at`, c.ID, sessionID, title).Scan(&c.CreatedAt, &c.UpdatedAt)
+	})
 	if err != nil {
 		return models.Conversation{}, notFoundOnForeignKey(err)
 	}
@@ -108,15 +107,16 @@ func (d *DB) GetConversation(ctx context.Context, sessionID, id uuid.UUID, messa
 // DeleteConversation deletes a session's conversation and its messages.
 // Messages already counted against the session's quota stay counted.
 func (d *DB) DeleteConversation(ctx context.Context, sessionID, id uuid.UUID) error {
-	g, err := d.handle(ctx)
-	if err != nil {
+	var tag pgconn.CommandTag
+	err := d.write(ctx, func(ctx context.Context, conn *pgx.Conn) error {
+		var err error
+		tag, err = conn.Exec(ctx, `DELETE FROM conversations WHERE id = $1 AND session_id = $2`, id, sessionID)
 		return err
+	})
+	if err != nil {
+		return classify(err)
 	}
-	r := g.Exec(`DELETE FROM conversations WHERE id = ? AND session_id = ?`, id, sessionID)
-	if r.Error != nil {
-		return classify(r.Error)
-	}
-	if r.RowsAffected == 0 {
+	if tag.RowsAffected() == 0 {
 		return models.ErrNotFound
 	}
 	return nil
@@ -134,15 +134,17 @@ const (
 const MaxMessageLength = 100_000
 
 // AddUserMessage stores a diver's message in a session's conversation, under
-// the session's quota, in one transaction:
+// the session's quota, in one transaction sent as one pipelined batch
+// (AdmitUserMessage's, without the turns):
 //
-//  1. the session row is locked (SELECT ... FOR NO KEY UPDATE), so concurrent
-//     requests for one session, on any instance, run this one at a time; a
-//     row lock ends with the transaction, so it is correct behind a
+//  1. the session row is locked (lockSQL, SELECT ... FOR NO KEY UPDATE), so
+//     concurrent requests for one session, on any instance, run this one at
+//     a time; a row lock ends with the transaction, so it is correct behind a
 //     transaction pooler (session advisory locks are not);
-//  2. one statement then counts the session's accepted messages in the
-//     rolling window and, if under the limit (and the key is new), inserts
-//     the message, its quota entry and the key, and bumps the conversation.
+//  2. one statement then (admitSQL) counts the session's accepted messages
+//     in the rolling window and, if under the limit (and the key is new),
+//     inserts the message, its quota entry and the key, and bumps the
+//     conversation.
 //
 // At the limit it returns a *models.QuotaError (errors.Is models.ErrQuotaExceeded) and
 // stores nothing. With idem set: the key of a completed request replays it;
@@ -150,60 +152,11 @@ const MaxMessageLength = 100_000
 // regeneration (see UserMessageResult); with another request's fingerprint
 // is models.ErrIdempotencyMismatch. Replays and regenerations are not charged.
 func (d *DB) AddUserMessage(ctx context.Context, sessionID, conversationID uuid.UUID, content string, q models.Quota, idem *models.IdempotencyRequest) (models.UserMessageResult, error) {
-	key, err := checkUserMessage(content, q, idem)
+	adm, err := d.admit(ctx, sessionID, conversationID, content, q, idem, 0, false)
 	if err != nil {
 		return models.UserMessageResult{}, err
 	}
-	g, err := d.handle(ctx)
-	if err != nil {
-		return models.UserMessageResult{}, err
-	}
-	var res models.UserMessageResult
-	err = g.Transaction(func(tx *gorm.DB) error {
-		res = models.UserMessageResult{}
-		var expired, ownsConversation bool
-		err := tx.Raw(`SELECT s.expires_at <= clock_timestamp(),
-				EXISTS (SELECT 1 FROM conversations c WHERE c.id = ? AND c.session_id = s.id)
-			FROM guest_sessions s WHERE s.id = ? FOR NO KEY UPDATE OF s`, conversationID, sessionID).
-			Row().Scan(&expired, &ownsConversation)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			return models.ErrNotFound
-		case err != nil:
-			return err
-		case expired:
-			return models.ErrSessionExpired
-		case !ownsConversation:
-			return models.ErrNotFound
-		}
-
-		msg := newUserMessage(sessionID, conversationID, content)
-		var a admission
-		err = tx.Raw(admitSQL, admitArgs(msg, q, key)).Row().Scan(a.dest()...)
-		if err != nil {
-			return err
-		}
-		if a.inserted {
-			msg.CreatedAt = a.now
-			res.Message = msg
-			res.RateLimit = a.rateLimit(q, 1)
-			return nil
-		}
-		if !a.prior.state.Valid {
-			retry, err := oldestLeaves(tx, `SELECT created_at FROM message_quota
-				WHERE session_id = ? AND created_at > ? ORDER BY created_at OFFSET ? LIMIT 1`,
-				sessionID, a.now, q.Window, a.used, q.Limit)
-			if err != nil {
-				return err
-			}
-			return &models.QuotaError{Limit: q.Limit, Window: q.Window, RetryAfter: retry}
-		}
-		return a.resume(tx, &res, q, sessionID, conversationID, key)
-	})
-	if err != nil {
-		return models.UserMessageResult{}, notFoundOnForeignKey(err)
-	}
-	return res, nil
+	return adm.UserMessageResult, nil
 }
 
 // admitSQL counts and, when allowed, inserts. It runs after the session
@@ -219,10 +172,9 @@ prior AS (
 	  FROM idempotency_keys k, clock
 	 WHERE k.session_id = @session AND k.key = @key AND k.expires_at > clock.now),
 accepted AS (SELECT clock.now FROM clock, used WHERE used.n < @limit AND NOT EXISTS (SELECT 1 FROM prior)
-	-- The session must be live and own the conversation: the transactional
-	-- path has checked both under the session's row lock already (two index
-	-- lookups more), but in AdmitUserMessage's pipelined batch this runs
-	-- whatever the lock statement before it found, so it checks for itself.
+	-- The session must be live and own the conversation: in the pipelined
+	-- batch this runs whatever the lock statement before it found (lockSQL
+	-- reports both, read only once the batch is back), so it checks for itself.
 	AND EXISTS (SELECT 1 FROM guest_sessions s WHERE s.id = @session AND s.expires_at > clock.now)
 	AND EXISTS (SELECT 1 FROM conversations c WHERE c.id = @conversation AND c.session_id = @session)),
 msg AS (
@@ -268,8 +220,23 @@ func (a admission) rateLimit(q models.Quota, added int) models.RateLimit {
 	return models.RateLimit{Limit: q.Limit, Remaining: max(0, q.Limit-a.used-added), Reset: reset}
 }
 
-// resume handles a key seen before: replay, conflict, or regenerate.
-func (a admission) resume(tx *gorm.DB, res *models.UserMessageResult, q models.Quota, sessionID, conversationID uuid.UUID, key models.IdempotencyRequest) error {
+// answer answers an admission that inserted nothing although the session
+// is live and owns the conversation, from the batch's row: a refusal at the
+// quota, or a key seen before (replay, conflict, or regenerate). It runs on
+// the same connection right after the batch's COMMIT: what it reads or
+// writes depends only on that row, and the regeneration takes the key over
+// only if it is still in the state the batch read (compare-and-set), which
+// is what the session lock guaranteed inside the transaction.
+func (a admission) answer(ctx context.Context, conn *pgx.Conn, res *models.UserMessageResult, q models.Quota, sessionID, conversationID uuid.UUID, key models.IdempotencyRequest) error {
+	if !a.prior.state.Valid {
+		retry, err := oldestLeaves(ctx, conn, `SELECT created_at FROM message_quota
+			WHERE session_id = $1 AND created_at > $2 ORDER BY created_at OFFSET $3 LIMIT 1`,
+			sessionID, a.now, q.Window, a.used, q.Limit)
+		if err != nil {
+			return err
+		}
+		return &models.QuotaError{Limit: q.Limit, Window: q.Window, RetryAfter: retry}
+	}
 	p := a.prior
 	if p.fingerprint.String != key.Fingerprint || p.conversation.UUID != conversationID {
 		return models.ErrIdempotencyMismatch
@@ -277,9 +244,13 @@ func (a admission) resume(tx *gorm.DB, res *models.UserMessageResult, q models.Q
 	res.RateLimit = a.rateLimit(q, 0)
 	switch {
 	case p.state.String == "done":
-		var msgs []models.Message
-		if err := tx.Where("id IN ? AND session_id = ?", []uuid.UUID{p.userMessage.UUID, p.reply.UUID}, sessionID).
-			Find(&msgs).Error; err != nil {
+		rows, err := conn.Query(ctx, `SELECT `+messageColumns+` FROM messages WHERE id IN ($1, $2) AND session_id = $3`,
+			p.userMessage.UUID, p.reply.UUID, sessionID)
+		if err != nil {
+			return err
+		}
+		msgs, err := pgx.CollectRows(rows, scanMessage)
+		if err != nil {
 			return err
 		}
 		for i := range msgs {
@@ -298,13 +269,37 @@ func (a admission) resume(tx *gorm.DB, res *models.UserMessageResult, q models.Q
 		return models.ErrIdempotencyInFlight
 	}
 	// failed, or in flight past its lease (the generating process died)
-	err := tx.Exec(`UPDATE idempotency_keys SET state = 'in_flight', lease_until = ? WHERE session_id = ? AND key = ?`,
-		a.now.Add(key.Lease), sessionID, key.Key).Error
+	tag, err := conn.Exec(ctx, `UPDATE idempotency_keys SET state = 'in_flight', lease_until = $1
+		WHERE session_id = $2 AND key = $3 AND state = $4 AND lease_until = $5 AND user_message_id = $6`,
+		a.now.Add(key.Lease), sessionID, key.Key, p.state.String, p.leaseUntil.Time, p.userMessage.UUID)
 	if err != nil {
 		return err
 	}
+	if tag.RowsAffected() == 0 {
+		return models.ErrIdempotencyInFlight // another request took it over first
+	}
 	res.Regenerate = true
-	return findOne(tx.Where("id = ? AND session_id = ?", p.userMessage.UUID, sessionID), &res.Message)
+	rows, err := conn.Query(ctx, `SELECT `+messageColumns+` FROM messages WHERE id = $1 AND session_id = $2`,
+		p.userMessage.UUID, sessionID)
+	if err != nil {
+		return err
+	}
+	res.Message, err = pgx.CollectExactlyOneRow(rows, scanMessage)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return models.ErrNotFound
+	}
+	return err
+}
+
+// messageColumns are the columns of models.Message, in scanMessage's order.
+const messageColumns = `id, conversation_id, session_id, role, content, citations, sites, constraints, model, created_at`
+
+// scanMessage reads one row of messageColumns.
+func scanMessage(row pgx.CollectableRow) (models.Message, error) {
+	var m models.Message
+	err := row.Scan(&m.ID, &m.ConversationID, &m.SessionID, &m.Role, &m.Content, &m.Citations, &m.Sites,
+		&m.Constraints, &m.Model, &m.CreatedAt)
+	return m, err
 }
 
 // AddAssistantMessage stores a reply in a session's conversation, saves the
@@ -332,11 +327,8 @@ func (d *DB) AddAssistantMessage(ctx context.Context, sessionID, conversationID 
 	if checkText("title", r.Title, 0, MaxTitleLength) != nil {
 		r.Title = "" // a title is never worth losing the reply: the conversation stays untitled
 	}
-	g, err := d.handle(ctx)
-	if err != nil {
-		return models.Message{}, err
-	}
-	err = g.Raw(`WITH conv AS (
+	err := d.write(ctx, func(ctx context.Context, conn *pgx.Conn) error {
+		return conn.QueryRow(ctx, `WITH conv AS (
 			UPDATE conversations SET updated_at = clock_timestamp(),
 				constraints = coalesce(CAST(@constraints AS jsonb), constraints),
 				title = CASE WHEN title = '' THEN @title ELSE title END
@@ -353,11 +345,12 @@ func (d *DB) AddAssistantMessage(ctx context.Context, sessionID, conversationID 
 			  FROM msg
 			 WHERE k.session_id = @session AND k.key = @key AND k.conversation_id = @conversation AND k.state <> 'done')
 		SELECT created_at FROM msg`,
-		map[string]any{"constraints": constraints, "conversation": conversationID, "session": sessionID, "id": msg.ID,
-			"content": r.Content, "citations": string(citations), "sites": string(sites), "model": r.Model,
-			"key": r.IdempotencyKey, "title": r.Title},
-	).Row().Scan(&msg.CreatedAt)
-	if errors.Is(err, sql.ErrNoRows) {
+			pgx.NamedArgs{"constraints": constraints, "conversation": conversationID, "session": sessionID, "id": msg.ID,
+				"content": r.Content, "citations": string(citations), "sites": string(sites), "model": r.Model,
+				"key": r.IdempotencyKey, "title": r.Title},
+		).Scan(&msg.CreatedAt)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
 		return models.Message{}, models.ErrNotFound
 	}
 	if err != nil {
@@ -369,12 +362,11 @@ func (d *DB) AddAssistantMessage(ctx context.Context, sessionID, conversationID 
 // FailIdempotencyKey records that generating the reply for key failed, so
 // a retry with the key regenerates at once instead of waiting for the lease.
 func (d *DB) FailIdempotencyKey(ctx context.Context, sessionID uuid.UUID, key string) error {
-	g, err := d.handle(ctx)
-	if err != nil {
+	return d.write(ctx, func(ctx context.Context, conn *pgx.Conn) error {
+		_, err := conn.Exec(ctx, `UPDATE idempotency_keys SET state = 'failed' WHERE session_id = $1 AND key = $2 AND state = 'in_flight'`,
+			sessionID, key)
 		return err
-	}
-	return classify(g.Exec(`UPDATE idempotency_keys SET state = 'failed' WHERE session_id = ? AND key = ? AND state = 'in_flight'`,
-		sessionID, key).Error)
+	})
 }
 
 // newID returns a time-ordered (version 7) UUID: ids of rows inserted one
@@ -499,8 +491,8 @@ func newUserMessage(sessionID, conversationID uuid.UUID, content string) models.
 }
 
 // admitArgs are admitSQL's named arguments.
-func admitArgs(msg models.Message, q models.Quota, key models.IdempotencyRequest) map[string]any {
-	return map[string]any{
+func admitArgs(msg models.Message, q models.Quota, key models.IdempotencyRequest) pgx.NamedArgs {
+	return pgx.NamedArgs{
 		"session": msg.SessionID, "conversation": msg.ConversationID, "id": msg.ID, "content": msg.Content,
 		"limit": q.Limit, "window": q.Window.Seconds(),
 		"key": key.Key, "fingerprint": key.Fingerprint, "ttl": key.TTL.Seconds(), "lease": key.Lease.Seconds(),

@@ -26,7 +26,7 @@ const summaryColumns = `id, slug, name_en, name_zh, split_part(description_en, E
 func (d *DB) ListDiveSites(ctx context.Context, f models.SiteFilter) (models.SitePage, error) {
 	var page models.SitePage
 	err := d.readStale(ctx, func(g *gorm.DB) error {
-		q := whereSites(g.Model(&models.DiveSite{}), "", f.Region, f.Difficulty, f.Certifications, f.MaxDepthM)
+		q := whereSites(g.Model(&models.DiveSite{}), f.Region, f.Difficulty, f.Certifications, f.MaxDepthM)
 		if f.State != "" {
 			q = q.Where("lower(state) = lower(?)", f.State)
 		}
@@ -255,21 +255,20 @@ func upsertClause(table string, cols []string) clause.OnConflict {
 	}
 }
 
-// whereSites narrows q to dive sites matching the filters shared by the
-// site listing and knowledge search; alias prefixes dive_sites' columns
-// ("s." in a join, "" on the table itself). Zero values add no condition.
-func whereSites(q *gorm.DB, alias, region, difficulty string, certifications []string, maxDepthM int) *gorm.DB {
+// whereSites narrows q, a query on dive_sites, to the sites matching the
+// listing's filters. Zero values add no condition.
+func whereSites(q *gorm.DB, region, difficulty string, certifications []string, maxDepthM int) *gorm.DB {
 	if region != "" {
-		q = q.Where("lower("+alias+"region) = lower(?)", region)
+		q = q.Where("lower(region) = lower(?)", region)
 	}
 	if difficulty != "" {
-		q = q.Where(alias+"difficulty = ?", difficulty)
+		q = q.Where("difficulty = ?", difficulty)
 	}
 	if len(certifications) > 0 {
-		q = q.Where(alias+"min_certification IN ?", certifications)
+		q = q.Where("min_certification IN ?", certifications)
 	}
 	if maxDepthM > 0 {
-		q = q.Where(alias+"max_depth_m <= ?", maxDepthM)
+		q = q.Where("max_depth_m <= ?", maxDepthM)
 	}
 	return q
 }

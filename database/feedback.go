@@ -2,7 +2,6 @@ package database
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -34,14 +33,12 @@ func (d *DB) PutFeedback(ctx context.Context, sessionID, conversationID, message
 	if err := checkText("comment", comment, 0, models.MaxFeedbackComment); err != nil {
 		return models.MessageFeedback{}, err
 	}
-	g, err := d.handle(ctx)
-	if err != nil {
-		return models.MessageFeedback{}, err
-	}
 	f := models.MessageFeedback{MessageID: messageID, Rating: rating, Comment: comment}
-	err = g.Raw(putFeedbackSQL, map[string]any{"rating": rating, "comment": comment, "message": messageID,
-		"conversation": conversationID, "session": sessionID}).Row().Scan(&f.CreatedAt, &f.UpdatedAt)
-	if errors.Is(err, sql.ErrNoRows) {
+	err := d.write(ctx, func(ctx context.Context, conn *pgx.Conn) error {
+		return conn.QueryRow(ctx, putFeedbackSQL, pgx.NamedArgs{"rating": rating, "comment": comment, "message": messageID,
+			"conversation": conversationID, "session": sessionID}).Scan(&f.CreatedAt, &f.UpdatedAt)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
 		return models.MessageFeedback{}, models.ErrNotFound
 	}
 	if err != nil {
@@ -54,17 +51,15 @@ func (d *DB) PutFeedback(ctx context.Context, sessionID, conversationID, message
 // one is fine (the rating is gone either way). A message that is not an
 // assistant message of the session's conversation is models.ErrNotFound.
 func (d *DB) DeleteFeedback(ctx context.Context, sessionID, conversationID, messageID uuid.UUID) error {
-	g, err := d.handle(ctx)
-	if err != nil {
-		return err
-	}
 	var found bool
-	err = g.Raw(`WITH m AS (
-			SELECT id FROM messages
-			 WHERE id = @message AND conversation_id = @conversation AND session_id = @session AND role = 'assistant'),
-		gone AS (DELETE FROM message_feedback f USING m WHERE f.message_id = m.id)
-		SELECT EXISTS (SELECT 1 FROM m)`,
-		map[string]any{"message": messageID, "conversation": conversationID, "session": sessionID}).Row().Scan(&found)
+	err := d.write(ctx, func(ctx context.Context, conn *pgx.Conn) error {
+		return conn.QueryRow(ctx, `WITH m AS (
+				SELECT id FROM messages
+				 WHERE id = @message AND conversation_id = @conversation AND session_id = @session AND role = 'assistant'),
+			gone AS (DELETE FROM message_feedback f USING m WHERE f.message_id = m.id)
+			SELECT EXISTS (SELECT 1 FROM m)`,
+			pgx.NamedArgs{"message": messageID, "conversation": conversationID, "session": sessionID}).Scan(&found)
+	})
 	if err != nil {
 		return classify(err)
 	}

@@ -227,6 +227,12 @@ func (d *DB) readPgx(ctx context.Context, query func(ctx context.Context, conn *
 	return d.retryRead(ctx, func() error { return withPgxOn(ctx, d.sql.Load(), query) })
 }
 
+// write runs hand-written SQL that writes on a native pgx connection of the
+// primary. It is never retried: a failure is reported as it is classified.
+func (d *DB) write(ctx context.Context, f func(ctx context.Context, conn *pgx.Conn) error) error {
+	return withPgxOn(ctx, d.sql.Load(), f)
+}
+
 // retryRead runs an idempotent query. When the connection it used turns out
 // to be dead (a server restart, pg_terminate_backend, a pooler recycling its
 // backends), every idle connection in the pool is likely dead too: they are

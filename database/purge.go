@@ -4,6 +4,10 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dovvydive/backend/models"
 )
 
 // Retention of the counters that only matter within their rolling window:
@@ -45,18 +49,10 @@ func (d *DB) PurgeExpired(ctx context.Context, batchSize int) (PurgeResult, erro
 	if batchSize <= 0 || batchSize > MaxPurgeBatch {
 		batchSize = MaxPurgeBatch
 	}
-	g, err := d.handle(ctx)
-	if err != nil {
-		return PurgeResult{}, err
+	if d.sql.Load() == nil {
+		return PurgeResult{}, models.ErrUnavailable
 	}
 	var res PurgeResult
-	// ofExpired deletes a child table's rows of expired sessions; where is
-	// an extra condition on the child row t.
-	ofExpired := func(table, key, where string) string {
-		return `DELETE FROM ` + table + ` WHERE ` + key + ` IN (
-			SELECT t.` + key + ` FROM guest_sessions s JOIN ` + table + ` t ON t.session_id = s.id
-			 WHERE s.expires_at <= now()` + where + ` LIMIT @n FOR UPDATE SKIP LOCKED)`
-	}
 	// A parent is deleted only once it has no children left, so no row goes
 	// by cascade, uncounted: with two purges skipping each other's locked
 	// rows, a child one of them skipped is deleted, and counted, by a step,
@@ -66,46 +62,37 @@ func (d *DB) PurgeExpired(ctx context.Context, batchSize int) (PurgeResult, erro
 		sql   string
 		count *int64
 	}{
-		{"idempotency keys of expired sessions", `DELETE FROM idempotency_keys WHERE (session_id, key) IN (
-			SELECT k.session_id, k.key FROM guest_sessions s JOIN idempotency_keys k ON k.session_id = s.id
-			 WHERE s.expires_at <= now() LIMIT @n FOR UPDATE SKIP LOCKED)`, &res.IdempotencyKeys},
-		{"messages", ofExpired("messages", "id", ""), &res.Messages},
-		{"conversations", ofExpired("conversations", "id",
-			` AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = t.id)`), &res.Conversations},
-		{"quota entries of expired sessions", ofExpired("message_quota", "id", ""), &res.QuotaEntries},
-		{"sessions", `DELETE FROM guest_sessions WHERE id IN (
-			SELECT id FROM guest_sessions g WHERE expires_at <= now()
-			   AND NOT EXISTS (SELECT 1 FROM idempotency_keys k WHERE k.session_id = g.id)
-			   AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.session_id = g.id)
-			   AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.session_id = g.id)
-			   AND NOT EXISTS (SELECT 1 FROM message_quota q WHERE q.session_id = g.id)
-			 ORDER BY expires_at LIMIT @n FOR UPDATE SKIP LOCKED)`,
-			&res.Sessions},
-		{"expired idempotency keys", `DELETE FROM idempotency_keys WHERE (session_id, key) IN (
-			SELECT session_id, key FROM idempotency_keys WHERE expires_at <= now() LIMIT @n FOR UPDATE SKIP LOCKED)`,
-			&res.IdempotencyKeys},
-		{"old quota entries", `DELETE FROM message_quota WHERE id IN (
-			SELECT id FROM message_quota WHERE created_at <= now() - make_interval(secs => @retention)
-			 LIMIT @n FOR UPDATE SKIP LOCKED)`, &res.QuotaEntries},
-		{"old session creations", `DELETE FROM session_creations WHERE id IN (
-			SELECT id FROM session_creations WHERE created_at <= now() - make_interval(secs => @creations)
-			 LIMIT @n FOR UPDATE SKIP LOCKED)`, &res.SessionCreations},
+		{"idempotency keys of expired sessions", purgeSessionKeysSQL, &res.IdempotencyKeys},
+		{"messages", purgeMessagesSQL, &res.Messages},
+		{"conversations", purgeConversationsSQL, &res.Conversations},
+		{"quota entries of expired sessions", purgeSessionQuotaSQL, &res.QuotaEntries},
+		{"sessions", purgeSessionsSQL, &res.Sessions},
+		{"expired idempotency keys", purgeExpiredKeysSQL, &res.IdempotencyKeys},
+		{"old quota entries", purgeOldQuotaSQL, &res.QuotaEntries},
+		{"old session creations", purgeOldCreationsSQL, &res.SessionCreations},
 	}
-	args := map[string]any{"n": batchSize, "retention": quotaRetention.Seconds(), "creations": creationRetention.Seconds()}
+	args := pgx.NamedArgs{"n": batchSize, "retention": quotaRetention.Seconds(), "creations": creationRetention.Seconds()}
 	// Passes repeat until one deletes nothing: a row skipped because the
 	// other purge held its lock is either deleted by that purge or found
 	// again here once the lock is gone.
+	// Each statement is its own implicit transaction on a connection taken
+	// for it alone, as before (never retried: they write).
 	for progress := true; progress; {
 		progress = false
 		for _, step := range steps {
 			for {
-				r := g.Exec(step.sql, args)
-				if r.Error != nil {
-					return res, fmt.Errorf("purge %s: %w", step.name, classify(r.Error))
+				var deleted int64
+				err := d.write(ctx, func(ctx context.Context, conn *pgx.Conn) error {
+					tag, err := conn.Exec(ctx, step.sql, args)
+					deleted = tag.RowsAffected()
+					return err
+				})
+				if err != nil {
+					return res, fmt.Errorf("purge %s: %w", step.name, classify(err))
 				}
-				*step.count += r.RowsAffected
-				progress = progress || r.RowsAffected > 0
-				if r.RowsAffected < int64(batchSize) {
+				*step.count += deleted
+				progress = progress || deleted > 0
+				if deleted < int64(batchSize) {
 					break
 				}
 			}
@@ -113,3 +100,37 @@ func (d *DB) PurgeExpired(ctx context.Context, batchSize int) (PurgeResult, erro
 	}
 	return res, nil
 }
+
+// The purge's statements, each a constant deleting at most @n rows. FOR
+// UPDATE SKIP LOCKED locks every row a subquery joins: the rows of an
+// expired session's child table lock the session row with them.
+const (
+	purgeSessionKeysSQL = `DELETE FROM idempotency_keys WHERE (session_id, key) IN (
+	SELECT k.session_id, k.key FROM guest_sessions s JOIN idempotency_keys k ON k.session_id = s.id
+	 WHERE s.expires_at <= now() LIMIT @n FOR UPDATE SKIP LOCKED)`
+	purgeMessagesSQL = `DELETE FROM messages WHERE id IN (
+	SELECT t.id FROM guest_sessions s JOIN messages t ON t.session_id = s.id
+	 WHERE s.expires_at <= now() LIMIT @n FOR UPDATE SKIP LOCKED)`
+	purgeConversationsSQL = `DELETE FROM conversations WHERE id IN (
+	SELECT t.id FROM guest_sessions s JOIN conversations t ON t.session_id = s.id
+	 WHERE s.expires_at <= now() AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = t.id)
+	 LIMIT @n FOR UPDATE SKIP LOCKED)`
+	purgeSessionQuotaSQL = `DELETE FROM message_quota WHERE id IN (
+	SELECT t.id FROM guest_sessions s JOIN message_quota t ON t.session_id = s.id
+	 WHERE s.expires_at <= now() LIMIT @n FOR UPDATE SKIP LOCKED)`
+	purgeSessionsSQL = `DELETE FROM guest_sessions WHERE id IN (
+	SELECT id FROM guest_sessions g WHERE expires_at <= now()
+	   AND NOT EXISTS (SELECT 1 FROM idempotency_keys k WHERE k.session_id = g.id)
+	   AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.session_id = g.id)
+	   AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.session_id = g.id)
+	   AND NOT EXISTS (SELECT 1 FROM message_quota q WHERE q.session_id = g.id)
+	 ORDER BY expires_at LIMIT @n FOR UPDATE SKIP LOCKED)`
+	purgeExpiredKeysSQL = `DELETE FROM idempotency_keys WHERE (session_id, key) IN (
+	SELECT session_id, key FROM idempotency_keys WHERE expires_at <= now() LIMIT @n FOR UPDATE SKIP LOCKED)`
+	purgeOldQuotaSQL = `DELETE FROM message_quota WHERE id IN (
+	SELECT id FROM message_quota WHERE created_at <= now() - make_interval(secs => @retention)
+	 LIMIT @n FOR UPDATE SKIP LOCKED)`
+	purgeOldCreationsSQL = `DELETE FROM session_creations WHERE id IN (
+	SELECT id FROM session_creations WHERE created_at <= now() - make_interval(secs => @creations)
+	 LIMIT @n FOR UPDATE SKIP LOCKED)`
+)

@@ -110,12 +110,14 @@ const checkTimeout = 2 * time.Second
 
 // check measures the replica's replay lag and records the new state.
 func (r *replica) check(ctx context.Context, log *slog.Logger) {
-	g := r.gorm.Load()
-	if g == nil {
+	pool := r.sql.Load()
+	if pool == nil {
 		return
 	}
 	var seconds float64
-	err := g.WithContext(ctx).Raw(lagSQL).Row().Scan(&seconds)
+	err := withPgxOn(ctx, pool, func(ctx context.Context, conn *pgx.Conn) error {
+		return conn.QueryRow(ctx, lagSQL).Scan(&seconds)
+	})
 	lag := time.Duration(seconds * float64(time.Second))
 	next := models.ReplicaHealthy
 	switch {

@@ -2,7 +2,6 @@ package database
 
 import (
 	"context"
-	"database/sql"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -11,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 
 	"github.com/dovvydive/backend/models"
@@ -67,50 +68,38 @@ func (d *DB) CreateGuestSessionCapped(ctx context.Context, n models.NewGuestSess
 	if n.MaxAge <= 0 {
 		n.MaxAge = models.DefaultSessionMaxAge
 	}
-	g, err := d.handle(ctx)
-	if err != nil {
-		return models.GuestSession{}, err
-	}
 	var s models.GuestSession
-	err = g.Transaction(func(tx *gorm.DB) error {
-		if err := tx.Exec(`SELECT pg_advisory_xact_lock(?, ?)`, creationLockClass,
-			int32(binary.BigEndian.Uint32(key))).Error; err != nil {
-			return err
-		}
-		var now time.Time
-		var used int
-		var created bool
-		id := uuid.New()
-		err := tx.Raw(`WITH clock AS (SELECT clock_timestamp() AS now),
-			used AS (
-				SELECT count(*) AS n FROM session_creations c, clock
-				 WHERE c.client_key = @key AND c.created_at > clock.now - make_interval(secs => @window)),
-			accepted AS (SELECT clock.now FROM clock, used WHERE used.n < @limit),
-			counted AS (INSERT INTO session_creations (client_key, created_at) SELECT @key, now FROM accepted),
-			created AS (
-				INSERT INTO guest_sessions (id, language, created_at, last_seen_at, expires_at, absolute_expires_at)
-				SELECT @id, @language, now, now, now + make_interval(secs => @ttl), now + make_interval(secs => @max_age)
-				  FROM accepted
-				RETURNING id)
-			SELECT clock.now, used.n, EXISTS (SELECT 1 FROM created) FROM clock, used`,
-			map[string]any{"key": n.ClientKey, "window": n.Window.Seconds(), "limit": n.Limit, "id": id,
-				"language": n.Language, "ttl": min(n.TTL, n.MaxAge).Seconds(), "max_age": n.MaxAge.Seconds()},
-		).Row().Scan(&now, &used, &created)
-		if err != nil {
-			return err
-		}
-		if !created {
-			retry, err := oldestLeaves(tx, `SELECT created_at FROM session_creations
-				WHERE client_key = ? AND created_at > ? ORDER BY created_at OFFSET ? LIMIT 1`,
-				n.ClientKey, now, n.Window, used, n.Limit)
+	// Not readPgx: it writes, so it is never retried.
+	err = d.write(ctx, func(ctx context.Context, conn *pgx.Conn) error {
+		return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, creationLockClass,
+				int32(binary.BigEndian.Uint32(key))); err != nil {
+				return err
+			}
+			var now time.Time
+			var used int
+			var created bool
+			id := uuid.New()
+			err := tx.QueryRow(ctx, createCappedSQL,
+				pgx.NamedArgs{"key": n.ClientKey, "window": n.Window.Seconds(), "limit": n.Limit, "id": id,
+					"language": n.Language, "ttl": min(n.TTL, n.MaxAge).Seconds(), "max_age": n.MaxAge.Seconds()},
+			).Scan(&now, &used, &created)
 			if err != nil {
 				return err
 			}
-			return &models.CreationLimitError{Limit: n.Limit, Window: n.Window, RetryAfter: retry}
-		}
-		s = newSession(n.Language, now, n.TTL, n.MaxAge)
-		s.ID = id
-		return nil
+			if !created {
+				retry, err := oldestLeaves(ctx, tx, `SELECT created_at FROM session_creations
+					WHERE client_key = $1 AND created_at > $2 ORDER BY created_at OFFSET $3 LIMIT 1`,
+					n.ClientKey, now, n.Window, used, n.Limit)
+				if err != nil {
+					return err
+				}
+				return &models.CreationLimitError{Limit: n.Limit, Window: n.Window, RetryAfter: retry}
+			}
+			s = newSession(n.Language, now, n.TTL, n.MaxAge)
+			s.ID = id
+			return nil
+		})
 	})
 	if err != nil {
 		return models.GuestSession{}, classify(err)
@@ -118,14 +107,31 @@ func (d *DB) CreateGuestSessionCapped(ctx context.Context, n models.NewGuestSess
 	return s, nil
 }
 
+// createCappedSQL counts the client's sessions in the window and, under the
+// limit, records the creation and inserts the session.
+const createCappedSQL = `WITH clock AS (SELECT clock_timestamp() AS now),
+	used AS (
+		SELECT count(*) AS n FROM session_creations c, clock
+		 WHERE c.client_key = @key AND c.created_at > clock.now - make_interval(secs => @window)),
+	accepted AS (SELECT clock.now FROM clock, used WHERE used.n < @limit),
+	counted AS (INSERT INTO session_creations (client_key, created_at) SELECT @key, now FROM accepted),
+	created AS (
+		INSERT INTO guest_sessions (id, language, created_at, last_seen_at, expires_at, absolute_expires_at)
+		SELECT @id, @language, now, now, now + make_interval(secs => @ttl), now + make_interval(secs => @max_age)
+		  FROM accepted
+		RETURNING id)
+	SELECT clock.now, used.n, EXISTS (SELECT 1 FROM created) FROM clock, used`
+
 // oldestLeaves returns how long until a rolling window holding used events
 // (at most limit allowed) frees one place: until the event at position
 // used-limit (oldest first) is older than window. query selects one
-// created_at given the key, the window start, and the offset.
-func oldestLeaves(tx *gorm.DB, query string, key any, now time.Time, window time.Duration, used, limit int) (time.Duration, error) {
+// created_at given the key ($1), the window start ($2), and the offset ($3).
+func oldestLeaves(ctx context.Context, tx interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, query string, key any, now time.Time, window time.Duration, used, limit int) (time.Duration, error) {
 	var at time.Time
-	err := tx.Raw(query, key, now.Add(-window), max(0, used-limit)).Row().Scan(&at)
-	if errors.Is(err, sql.ErrNoRows) {
+	err := tx.QueryRow(ctx, query, key, now.Add(-window), max(0, used-limit)).Scan(&at)
+	if errors.Is(err, pgx.ErrNoRows) {
 		return time.Second, nil // the window emptied meanwhile
 	}
 	if err != nil {
@@ -153,34 +159,40 @@ func (d *DB) AuthenticateSession(ctx context.Context, id uuid.UUID, ttl time.Dur
 	if ttl <= 0 {
 		return models.GuestSession{}, fmt.Errorf("%w: session ttl must be positive", models.ErrInvalid)
 	}
-	g, err := d.handle(ctx)
-	if err != nil {
-		return models.GuestSession{}, err
-	}
-	// The second branch reads the row as it was before the UPDATE (one
-	// statement, one snapshot), and only when the UPDATE changed nothing.
-	var rows []struct {
-		models.GuestSession
-		Expired bool
-	}
-	err = g.Raw(`WITH touched AS (`+touchSQL+` RETURNING *)
-		SELECT *, false AS expired FROM touched
-		UNION ALL
-		SELECT *, expires_at <= now() AS expired FROM guest_sessions
-		 WHERE id = @id AND NOT EXISTS (SELECT 1 FROM touched)`,
-		map[string]any{"id": id, "ttl": ttl.Seconds(), "interval": touchInterval.Seconds()}).Scan(&rows).Error
+	var s models.GuestSession
+	var expired bool
+	// Not readPgx: it writes, so it is never retried.
+	err := d.write(ctx, func(ctx context.Context, conn *pgx.Conn) error {
+		return conn.QueryRow(ctx, authenticateSQL,
+			pgx.NamedArgs{"id": id, "ttl": ttl.Seconds(), "interval": touchInterval.Seconds()}).
+			Scan(&s.ID, &s.Language, &s.CreatedAt, &s.ExpiresAt, &s.LastSeenAt, &s.AbsoluteExpiresAt, &expired)
+	})
 	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return models.GuestSession{}, models.ErrNotFound
 	case err != nil:
 		return models.GuestSession{}, classify(err)
-	case len(rows) == 0:
-		return models.GuestSession{}, models.ErrNotFound
-	case rows[0].Expired:
+	case expired:
 		return models.GuestSession{}, models.ErrSessionExpired
 	}
-	return rows[0].GuestSession, nil
+	return s, nil
 }
 
-// touchSQL slides a live session's expiry to now + ttl (never past its
+// authenticateSQL is touchSQL returning the session, or, when the UPDATE
+// changed nothing, the row as it was before it (one statement, one
+// snapshot) and whether it has expired.
+const authenticateSQL = `WITH touched AS (
+	UPDATE guest_sessions
+	   SET last_seen_at = now(), expires_at = least(now() + make_interval(secs => @ttl), absolute_expires_at)
+	 WHERE id = @id AND expires_at > now() AND last_seen_at < now() - make_interval(secs => @interval)
+	RETURNING id, language, created_at, expires_at, last_seen_at, absolute_expires_at)
+	SELECT id, language, created_at, expires_at, last_seen_at, absolute_expires_at, false AS expired FROM touched
+	UNION ALL
+	SELECT id, language, created_at, expires_at, last_seen_at, absolute_expires_at, expires_at <= now() AS expired
+	  FROM guest_sessions
+	 WHERE id = @id AND NOT EXISTS (SELECT 1 FROM touched)`
+
+// touchSQL (repeated in authenticateSQL) slides a live session's expiry to now + ttl (never past its
 // absolute cap), only when it was last refreshed over a minute ago.
 const touchSQL = `UPDATE guest_sessions
 	   SET last_seen_at = now(), expires_at = least(now() + make_interval(secs => @ttl), absolute_expires_at)
@@ -193,13 +205,14 @@ func (d *DB) TouchSession(ctx context.Context, id uuid.UUID, ttl time.Duration) 
 	if ttl <= 0 {
 		return false, fmt.Errorf("%w: session ttl must be positive", models.ErrInvalid)
 	}
-	g, err := d.handle(ctx)
+	var tag pgconn.CommandTag
+	err := d.write(ctx, func(ctx context.Context, conn *pgx.Conn) error {
+		var err error
+		tag, err = conn.Exec(ctx, touchSQL, pgx.NamedArgs{"id": id, "ttl": ttl.Seconds(), "interval": touchInterval.Seconds()})
+		return err
+	})
 	if err != nil {
-		return false, err
+		return false, classify(err)
 	}
-	r := g.Exec(touchSQL, map[string]any{"id": id, "ttl": ttl.Seconds(), "interval": touchInterval.Seconds()})
-	if r.Error != nil {
-		return false, classify(r.Error)
-	}
-	return r.RowsAffected == 1, nil
+	return tag.RowsAffected() == 1, nil
 }

@@ -2,7 +2,6 @@ package database
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,17 +26,15 @@ func (d *DB) ShareConversation(ctx context.Context, sessionID, conversationID uu
 	if len(tokenHash) != ShareTokenHashLength {
 		return time.Time{}, fmt.Errorf("%w: a share token hash is %d bytes", models.ErrInvalid, ShareTokenHashLength)
 	}
-	g, err := d.handle(ctx)
-	if err != nil {
-		return time.Time{}, err
-	}
 	var at time.Time
-	err = g.Raw(`INSERT INTO conversation_shares (conversation_id, session_id, token_hash, created_at)
-		SELECT id, session_id, @hash, clock_timestamp() FROM conversations WHERE id = @conversation AND session_id = @session
-		ON CONFLICT (conversation_id) DO UPDATE SET token_hash = EXCLUDED.token_hash, created_at = EXCLUDED.created_at
-		RETURNING created_at`,
-		map[string]any{"hash": tokenHash, "conversation": conversationID, "session": sessionID}).Row().Scan(&at)
-	if errors.Is(err, sql.ErrNoRows) {
+	err := d.write(ctx, func(ctx context.Context, conn *pgx.Conn) error {
+		return conn.QueryRow(ctx, `INSERT INTO conversation_shares (conversation_id, session_id, token_hash, created_at)
+			SELECT id, session_id, @hash, clock_timestamp() FROM conversations WHERE id = @conversation AND session_id = @session
+			ON CONFLICT (conversation_id) DO UPDATE SET token_hash = EXCLUDED.token_hash, created_at = EXCLUDED.created_at
+			RETURNING created_at`,
+			pgx.NamedArgs{"hash": tokenHash, "conversation": conversationID, "session": sessionID}).Scan(&at)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
 		return time.Time{}, models.ErrNotFound
 	}
 	if err != nil {
@@ -49,15 +46,13 @@ func (d *DB) ShareConversation(ctx context.Context, sessionID, conversationID uu
 // RevokeShare ends the conversation's share link; a conversation that has
 // none is fine. Another session's conversation is models.ErrNotFound.
 func (d *DB) RevokeShare(ctx context.Context, sessionID, conversationID uuid.UUID) error {
-	g, err := d.handle(ctx)
-	if err != nil {
-		return err
-	}
 	var found bool
-	err = g.Raw(`WITH c AS (SELECT id FROM conversations WHERE id = @conversation AND session_id = @session),
-		gone AS (DELETE FROM conversation_shares s USING c WHERE s.conversation_id = c.id)
-		SELECT EXISTS (SELECT 1 FROM c)`,
-		map[string]any{"conversation": conversationID, "session": sessionID}).Row().Scan(&found)
+	err := d.write(ctx, func(ctx context.Context, conn *pgx.Conn) error {
+		return conn.QueryRow(ctx, `WITH c AS (SELECT id FROM conversations WHERE id = @conversation AND session_id = @session),
+			gone AS (DELETE FROM conversation_shares s USING c WHERE s.conversation_id = c.id)
+			SELECT EXISTS (SELECT 1 FROM c)`,
+			pgx.NamedArgs{"conversation": conversationID, "session": sessionID}).Scan(&found)
+	})
 	if err != nil {
 		return classify(err)
 	}

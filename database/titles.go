@@ -2,8 +2,10 @@ package database
 
 import (
 	"context"
+	"errors"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/dovvydive/backend/models"
 )
@@ -17,18 +19,17 @@ func (d *DB) RenameConversation(ctx context.Context, sessionID, id uuid.UUID, ti
 	if err := checkText("title", title, 1, MaxTitleLength); err != nil {
 		return models.Conversation{}, err
 	}
-	g, err := d.handle(ctx)
-	if err != nil {
-		return models.Conversation{}, err
-	}
 	var c models.Conversation
-	r := g.Raw(`UPDATE conversations SET title = ? WHERE id = ? AND session_id = ?
-		RETURNING id, session_id, title, constraints, created_at, updated_at`, title, id, sessionID).Scan(&c)
-	if r.Error != nil {
-		return models.Conversation{}, classify(r.Error)
-	}
-	if r.RowsAffected == 0 {
+	err := d.write(ctx, func(ctx context.Context, conn *pgx.Conn) error {
+		return conn.QueryRow(ctx, `UPDATE conversations SET title = $1 WHERE id = $2 AND session_id = $3
+			RETURNING id, session_id, title, constraints, created_at, updated_at`, title, id, sessionID).
+			Scan(&c.ID, &c.SessionID, &c.Title, &c.Constraints, &c.CreatedAt, &c.UpdatedAt)
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
 		return models.Conversation{}, models.ErrNotFound
+	}
+	if err != nil {
+		return models.Conversation{}, classify(err)
 	}
 	return c, nil
 }

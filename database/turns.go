@@ -7,7 +7,7 @@ import (
 
 	"github.com/dovvydive/backend/models"
 	"github.com/google/uuid"
-	"gorm.io/gorm"
+	"github.com/jackc/pgx/v5"
 )
 
 // turnsSQL reads a conversation's constraints and its latest @n messages
@@ -29,10 +29,10 @@ func (d *DB) ConversationTurns(ctx context.Context, sessionID, conversationID, e
 	n = historyLimit(n)
 	var constraints json.RawMessage
 	var turns []models.Turn
-	err := d.read(ctx, func(g *gorm.DB) error {
+	err := d.readPgx(ctx, func(ctx context.Context, conn *pgx.Conn) error {
 		constraints, turns = nil, nil
-		rows, err := g.Raw(turnsSQL,
-			map[string]any{"exclude": exclude, "n": n, "conversation": conversationID, "session": sessionID}).Rows()
+		rows, err := conn.Query(ctx, turnsSQL,
+			pgx.NamedArgs{"exclude": exclude, "n": n, "conversation": conversationID, "session": sessionID})
 		if err != nil {
 			return err
 		}
