@@ -18,28 +18,11 @@ import (
 	pgxvec "github.com/pgvector/pgvector-go/pgx"
 )
 
-// ChunkRow is one chunk to store.
-type ChunkRow struct {
-	Index       int    // unique within the site, across both languages
-	Language    string // "en" (the default when empty) or "zh"
-	Content     string
-	TokenCount  int
-	ContentHash string
-	Embedding   []float32
-}
-
-// DocumentState is what is stored for a site's source document.
-type DocumentState struct {
-	Found       bool
-	ContentHash string
-	Model       string
-}
-
 // SiteDocument reports the stored hash and model of a site's document.
-func (d *DB) SiteDocument(ctx context.Context, siteID uuid.UUID) (DocumentState, error) {
-	var st DocumentState
+func (d *DB) SiteDocument(ctx context.Context, siteID uuid.UUID) (models.DocumentState, error) {
+	var st models.DocumentState
 	err := d.readPgx(ctx, func(ctx context.Context, conn *pgx.Conn) error {
-		st = DocumentState{}
+		st = models.DocumentState{}
 		err := conn.QueryRow(ctx, `SELECT content_hash, model FROM site_documents WHERE site_id = $1`, siteID).
 			Scan(&st.ContentHash, &st.Model)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -54,7 +37,7 @@ func (d *DB) SiteDocument(ctx context.Context, siteID uuid.UUID) (DocumentState,
 // ReplaceChunks swaps a site's chunks for new ones in one transaction, so a
 // search sees either the old set or the new one. Rows are written with COPY;
 // a Chinese chunk is stored with its Han bigrams, which text search matches.
-func (d *DB) ReplaceChunks(ctx context.Context, siteID uuid.UUID, docHash, model string, chunks []ChunkRow) error {
+func (d *DB) ReplaceChunks(ctx context.Context, siteID uuid.UUID, docHash, model string, chunks []models.ChunkRow) error {
 	return withPgxOn(ctx, d.sql.Load(), func(ctx context.Context, conn *pgx.Conn) error {
 		if err := pgxvec.RegisterTypes(ctx, conn); err != nil {
 			return fmt.Errorf("register vector type: %w", err)

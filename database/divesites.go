@@ -158,21 +158,16 @@ func (d *DB) ListDiveOperators(ctx context.Context, f models.OperatorFilter) (mo
 	return page, nil
 }
 
-// UpsertResult counts the rows an upsert inserted or changed.
-type UpsertResult struct {
-	Operators, Sites, Links int64
-}
-
 // UpsertDiveData writes operators and sites by their stable ids in one
 // transaction. A row whose content is already stored is left untouched (its
 // updated_at too), so applying the same data twice changes nothing. Each
 // site's operator links are replaced by those in site.Operators.
-func (d *DB) UpsertDiveData(ctx context.Context, operators []models.DiveOperator, sites []models.DiveSite) (UpsertResult, error) {
+func (d *DB) UpsertDiveData(ctx context.Context, operators []models.DiveOperator, sites []models.DiveSite) (models.UpsertResult, error) {
 	g, err := d.handle(ctx)
 	if err != nil {
-		return UpsertResult{}, err
+		return models.UpsertResult{}, err
 	}
-	var res UpsertResult
+	var res models.UpsertResult
 	err = g.Transaction(func(tx *gorm.DB) error {
 		if len(operators) > 0 {
 			r := tx.Clauses(upsertClause("dive_operators", []string{"slug", "name", "name_zh", "region", "state",
@@ -202,7 +197,7 @@ func (d *DB) UpsertDiveData(ctx context.Context, operators []models.DiveOperator
 		return nil
 	})
 	if err != nil {
-		return UpsertResult{}, classify(err)
+		return models.UpsertResult{}, classify(err)
 	}
 	return res, nil
 }

@@ -47,10 +47,10 @@ func crowdedDB(t *testing.T) (db *database.DB, query []float32) {
 	db = corpusDB(t)
 	r := rand.New(rand.NewPCG(1, 2))
 	semporna, tioman := dbtest.RandomUnit(r), dbtest.RandomUnit(r)
-	rows := func(n int, centre []float32) []database.ChunkRow {
-		out := make([]database.ChunkRow, n)
+	rows := func(n int, centre []float32) []models.ChunkRow {
+		out := make([]models.ChunkRow, n)
 		for i := range out {
-			out[i] = database.ChunkRow{Index: i, Content: "synthetic", TokenCount: 1, ContentHash: "x", Embedding: dbtest.Near(r, centre, 0.02)}
+			out[i] = models.ChunkRow{Index: i, Content: "synthetic", TokenCount: 1, ContentHash: "x", Embedding: dbtest.Near(r, centre, 0.02)}
 		}
 		return out
 	}

@@ -81,10 +81,10 @@ func BenchmarkSearchCorpus(b *testing.B) {
 		// GORM batch inserts, both without the index so only writing is timed.
 		exec(`DROP INDEX site_chunks_embedding_idx`)
 		exec(`TRUNCATE site_chunks`)
-		perSite := make(map[uuid.UUID][]database.ChunkRow)
+		perSite := make(map[uuid.UUID][]models.ChunkRow)
 		for i, v := range vectors {
 			site := siteDocs[i%len(siteDocs)]
-			perSite[site] = append(perSite[site], database.ChunkRow{Index: len(perSite[site]), Content: fmt.Sprintf("synthetic chunk %d", i),
+			perSite[site] = append(perSite[site], models.ChunkRow{Index: len(perSite[site]), Content: fmt.Sprintf("synthetic chunk %d", i),
 				TokenCount: 3, ContentHash: "bench", Embedding: v})
 		}
 		began := time.Now()

@@ -15,16 +15,15 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/dovvydive/backend/database"
 	"github.com/dovvydive/backend/knowledge/embedding"
 	"github.com/dovvydive/backend/models"
 )
 
 // Store is what ingestion needs from the database.
 type Store interface {
-	UpsertDiveData(ctx context.Context, operators []models.DiveOperator, sites []models.DiveSite) (database.UpsertResult, error)
-	SiteDocument(ctx context.Context, siteID uuid.UUID) (database.DocumentState, error)
-	ReplaceChunks(ctx context.Context, siteID uuid.UUID, docHash, model string, chunks []database.ChunkRow) error
+	UpsertDiveData(ctx context.Context, operators []models.DiveOperator, sites []models.DiveSite) (models.UpsertResult, error)
+	SiteDocument(ctx context.Context, siteID uuid.UUID) (models.DocumentState, error)
+	ReplaceChunks(ctx context.Context, siteID uuid.UUID, docHash, model string, chunks []models.ChunkRow) error
 }
 
 // Options tunes Ingest. Zero values take the defaults.
@@ -137,8 +136,8 @@ func ingestFile(ctx context.Context, fsys fs.FS, name string, store Store, emb e
 // embedChunks embeds each chunk with the site's name in its language before
 // it, so a chunk that never repeats the name is still found by it; the rows
 // are numbered from first.
-func embedChunks(ctx context.Context, emb embedding.Embedder, lang, title string, chunks []Chunk, first, batch int) ([]database.ChunkRow, error) {
-	rows := make([]database.ChunkRow, 0, len(chunks))
+func embedChunks(ctx context.Context, emb embedding.Embedder, lang, title string, chunks []Chunk, first, batch int) ([]models.ChunkRow, error) {
+	rows := make([]models.ChunkRow, 0, len(chunks))
 	for start := 0; start < len(chunks); start += batch {
 		part := chunks[start:min(start+batch, len(chunks))]
 		texts := make([]string, len(part))
@@ -157,7 +156,7 @@ func embedChunks(ctx context.Context, emb embedding.Embedder, lang, title string
 				return nil, fmt.Errorf("embed chunk %d: %w", c.Index, err)
 			}
 			h := sha256.Sum256([]byte(c.Text))
-			rows = append(rows, database.ChunkRow{Index: first + c.Index, Language: lang, Content: c.Text, TokenCount: c.Tokens,
+			rows = append(rows, models.ChunkRow{Index: first + c.Index, Language: lang, Content: c.Text, TokenCount: c.Tokens,
 				ContentHash: hex.EncodeToString(h[:]), Embedding: vecs[i]})
 		}
 	}
