@@ -69,6 +69,57 @@ func (d *DB) DeleteFeedback(ctx context.Context, sessionID, conversationID, mess
 	return nil
 }
 
+// conversationFeedbackSQL reads the ratings of a session's conversation:
+// the conversation's row once with NULL rating columns when it has none,
+// once per rating otherwise, and no row when it is not the session's.
+const conversationFeedbackSQL = `SELECT f.message_id, f.rating, f.comment, f.created_at, f.updated_at
+	FROM conversations c
+	LEFT JOIN (message_feedback f JOIN messages m ON m.id = f.message_id) ON m.conversation_id = c.id
+	WHERE c.id = $1 AND c.session_id = $2
+	ORDER BY m.created_at, m.id`
+
+// ConversationFeedback lists the session's ratings of the replies in one
+// of its conversations, oldest reply first, so a client can show them after
+// a reload. Another session's or a missing conversation is
+// models.ErrNotFound.
+func (d *DB) ConversationFeedback(ctx context.Context, sessionID, conversationID uuid.UUID) ([]models.MessageFeedback, error) {
+	var (
+		out   []models.MessageFeedback
+		found bool
+	)
+	err := d.readPgx(ctx, func(ctx context.Context, conn *pgx.Conn) error {
+		out, found = out[:0], false
+		rows, err := conn.Query(ctx, conversationFeedbackSQL, conversationID, sessionID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			found = true
+			var (
+				id               *uuid.UUID
+				rating, comment  *string
+				created, updated *time.Time
+			)
+			if err := rows.Scan(&id, &rating, &comment, &created, &updated); err != nil {
+				return err
+			}
+			if id != nil { // the conversation's row without a rating
+				out = append(out, models.MessageFeedback{MessageID: *id, Rating: *rating, Comment: *comment,
+					CreatedAt: *created, UpdatedAt: *updated})
+			}
+		}
+		return rows.Err()
+	})
+	switch {
+	case err != nil:
+		return nil, err
+	case !found:
+		return nil, models.ErrNotFound
+	}
+	return nonNil(out), nil
+}
+
 // RatedReply is a rated reply as operators review it: the diver's question
 // (the user message before the reply), the reply and the rating.
 type RatedReply struct {

@@ -14,6 +14,7 @@ import (
 type feedbackStore interface {
 	PutFeedback(ctx context.Context, sessionID, conversationID, messageID uuid.UUID, rating, comment string) (models.MessageFeedback, error)
 	DeleteFeedback(ctx context.Context, sessionID, conversationID, messageID uuid.UUID) error
+	ConversationFeedback(ctx context.Context, sessionID, conversationID uuid.UUID) ([]models.MessageFeedback, error)
 }
 
 // FeedbackHandler serves .../messages/{messageId}/feedback: a diver's
@@ -85,8 +86,7 @@ func (h *FeedbackHandler) Put(ctx context.Context, in *putFeedbackInput) (*feedb
 		return nil, inField(err, "comment", "must be printable text of at most 1,000 characters")
 	}
 	h.metrics.countFeedback(f.Rating)
-	return &feedbackOutput{CacheControl: noStore, Body: DataBody[MessageFeedback]{Data: MessageFeedback{
-		MessageID: f.MessageID, Rating: models.Rating(f.Rating), Comment: f.Comment, CreatedAt: f.CreatedAt, UpdatedAt: f.UpdatedAt}}}, nil
+	return &feedbackOutput{CacheControl: noStore, Body: DataBody[MessageFeedback]{Data: feedbackView(f)}}, nil
 }
 
 type deleteFeedbackInput struct {
@@ -105,6 +105,43 @@ func (h *FeedbackHandler) Delete(ctx context.Context, in *deleteFeedbackInput) (
 		return nil, err
 	}
 	return nil, nil
+}
+
+type listFeedbackInput struct {
+	AuthHeader
+	ConversationPath
+}
+
+type listFeedbackOutput struct {
+	CacheControl string `header:"Cache-Control" doc:"no-store: feedback is private."`
+	Body         struct {
+		Data []MessageFeedback `json:"data" doc:"The rated replies, oldest first; a reply without a rating is not listed."`
+	}
+}
+
+// List returns the caller's ratings of the replies in one of their
+// conversations, so a client can show them again after a reload.
+func (h *FeedbackHandler) List(ctx context.Context, in *listFeedbackInput) (*listFeedbackOutput, error) {
+	s := sessionFrom(ctx)
+	conv, err := in.uuid()
+	if err != nil {
+		return nil, err
+	}
+	list, err := h.store.ConversationFeedback(ctx, s.ID, conv)
+	if err != nil {
+		return nil, err
+	}
+	out := &listFeedbackOutput{CacheControl: noStore}
+	out.Body.Data = make([]MessageFeedback, len(list))
+	for i, f := range list {
+		out.Body.Data[i] = feedbackView(f)
+	}
+	return out, nil
+}
+
+func feedbackView(f models.MessageFeedback) MessageFeedback {
+	return MessageFeedback{MessageID: f.MessageID, Rating: models.Rating(f.Rating), Comment: f.Comment,
+		CreatedAt: f.CreatedAt, UpdatedAt: f.UpdatedAt}
 }
 
 // newFeedbackCounter counts stored ratings by rating; HTTPMetrics registers it.

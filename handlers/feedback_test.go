@@ -153,3 +153,45 @@ func TestFeedback_BadInputIs400NamingTheFieldAndStoresNothing(t *testing.T) {
 	assert.Equal(t, http.StatusOK, ok.status, "1,000 characters, not bytes")
 	assert.Equal(t, 1, countRows(t, db, `SELECT count(*) FROM message_feedback`))
 }
+
+// After a reload a client reads back which replies it rated (as ai-chatbot
+// reads a chat's votes): oldest reply first, nothing for an unrated one,
+// and another session's conversation is a 404 like a missing one.
+func TestFeedback_AConversationsRatingsReadBackOldestReplyFirst(t *testing.T) {
+	t.Parallel()
+	db := seededDB(t)
+	srv := plannerServer(t, db)
+	token := guest(t, srv)
+	conv := newConversation(t, srv, token)
+	list := srv.URL + "/api/v1/conversations/" + conv + "/feedback"
+
+	r := call(t, http.MethodGet, list, token, "")
+	require.Equal(t, http.StatusOK, r.status, r.raw)
+	assert.Equal(t, []any{}, r.body["data"], "a conversation without messages")
+
+	_, first := exchange(t, srv, token, conv, "Where can I see turtles in Sabah?")
+	_, unrated := exchange(t, srv, token, conv, "And in Terengganu?")
+	_, third := exchange(t, srv, token, conv, "Any wrecks nearby?")
+	msgURL := srv.URL + "/api/v1/conversations/" + conv + "/messages/"
+	require.Equal(t, http.StatusOK, call(t, http.MethodPut, msgURL+third+"/feedback", token, `{"rating":"down","comment":"no wrecks named"}`).status)
+	require.Equal(t, http.StatusOK, call(t, http.MethodPut, msgURL+first+"/feedback", token, `{"rating":"up"}`).status)
+
+	r = call(t, http.MethodGet, list, token, "")
+	require.Equal(t, http.StatusOK, r.status, r.raw)
+	assert.Equal(t, "no-store", r.header.Get("Cache-Control"))
+	data := r.body["data"].([]any)
+	require.Len(t, data, 2, "the unrated reply %s is not listed", unrated)
+	assert.Equal(t, first, data[0].(map[string]any)["messageId"])
+	assert.Equal(t, "up", data[0].(map[string]any)["rating"])
+	assert.Equal(t, third, data[1].(map[string]any)["messageId"])
+	assert.Equal(t, "down", data[1].(map[string]any)["rating"])
+	assert.Equal(t, "no wrecks named", data[1].(map[string]any)["comment"])
+
+	other := guest(t, srv)
+	theirs := call(t, http.MethodGet, list, other, "")
+	missing := call(t, http.MethodGet, srv.URL+"/api/v1/conversations/"+uuid.NewString()+"/feedback", token, "")
+	assert.Equal(t, http.StatusNotFound, theirs.status, theirs.raw)
+	assert.Equal(t, http.StatusNotFound, missing.status, missing.raw)
+	assert.Equal(t, missing.body, theirs.body, "another session's conversation is answered like a missing one")
+	assert.Equal(t, http.StatusBadRequest, call(t, http.MethodGet, srv.URL+"/api/v1/conversations/nope/feedback", token, "").status)
+}

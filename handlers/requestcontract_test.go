@@ -130,6 +130,7 @@ func TestContract_RequestsTheServerRefusesAreInvalidByTheDocument(t *testing.T) 
 		{name: "unknown feedback field", method: http.MethodPut, url: feedback, body: `{"rating":"up","stars":5}`},
 		{name: "feedback on a message id not a uuid", method: http.MethodPut, url: messages + "/not-a-uuid/feedback", body: `{"rating":"up"}`},
 		{name: "feedback removed from a message id not a uuid", method: http.MethodDelete, url: messages + "/not-a-uuid/feedback"},
+		{name: "ratings of a conversation id not a uuid", method: http.MethodGet, url: convs + "/not-a-uuid/feedback"},
 
 		{name: "empty new title", method: http.MethodPatch, url: conv, body: `{"title":""}`},
 		{name: "whitespace-only new title", method: http.MethodPatch, url: conv, body: `{"title":" \t "}`},

@@ -145,6 +145,8 @@ func NewRouter(cfg RouterConfig, svc Services) (*gin.Engine, error) {
 		"Remove the rating of a reply", 404, 503)
 	deleteFeedback.DefaultStatus = http.StatusNoContent
 	registerSecured(api, sessions.auth, deleteFeedback, feedback.Delete)
+	registerSecured(api, sessions.auth, op(http.MethodGet, "/api/v1/conversations/{id}/feedback", "listConversationFeedback",
+		"The caller's ratings of the replies in a conversation, to show them again after a reload", 404, 503), feedback.List)
 	titles := NewTitleHandler(store)
 	registerSecured(api, sessions.auth, op(http.MethodPatch, "/api/v1/conversations/{id}", "renameConversation",
 		"Rename a conversation (it is then never titled automatically)", 404, 413, 415, 503), titles.Rename)

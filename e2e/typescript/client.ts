@@ -426,7 +426,7 @@ const steps: Step[] = [
     },
   },
   {
-    name: "putMessageFeedback, deleteMessageFeedback",
+    name: "putMessageFeedback, listConversationFeedback, deleteMessageFeedback",
     run: async (s) => {
       const path = { id: need("conversationId", s.conversationId), messageId: need("replyId", s.replyId) };
       const first = ok(
@@ -448,6 +448,15 @@ const steps: Step[] = [
         }),
       );
       if (again.data.comment !== "") throw new StepError("putMessageFeedback: a rating without a comment kept the old one");
+      // After a reload: the conversation's ratings, read back.
+      const listed = ok(
+        "listConversationFeedback",
+        await api.GET("/api/v1/conversations/{id}/feedback", { params: { header: auth(s), path: { id: path.id } } }),
+      );
+      const mine = listed.data.find((f) => f.messageId === path.messageId);
+      if (mine === undefined || ratingSign(mine.rating) !== -1) {
+        throw new StepError(`listConversationFeedback: ${JSON.stringify(listed.data)}`);
+      }
       const del = await api.DELETE("/api/v1/conversations/{id}/messages/{messageId}/feedback", { params: { header: auth(s), path } });
       if (del.response.status !== 204) throw new StepError(`deleteMessageFeedback: ${del.response.status}`);
       const bad = await api.PUT("/api/v1/conversations/{id}/messages/{messageId}/feedback", {
