@@ -24,7 +24,7 @@ func feedbackCommand(stdout, stderr io.Writer) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			rating, _ := cmd.Flags().GetString("rating")
 			limit, _ := cmd.Flags().GetInt("limit")
-			if rating != models.RatingUp && rating != models.RatingDown {
+			if !models.Rating(rating).Valid() {
 				return fmt.Errorf("--rating is %q, want up or down", rating)
 			}
 			if limit < 1 || limit > database.MaxRatedReplies {

@@ -27,7 +27,7 @@ const putFeedbackSQL = `INSERT INTO message_feedback (message_id, rating, commen
 // message that is not an assistant message of the session's conversation
 // is models.ErrNotFound.
 func (d *DB) PutFeedback(ctx context.Context, sessionID, conversationID, messageID uuid.UUID, rating, comment string) (models.MessageFeedback, error) {
-	if rating != models.RatingUp && rating != models.RatingDown {
+	if !models.Rating(rating).Valid() {
 		return models.MessageFeedback{}, fmt.Errorf("%w: rating must be up or down", models.ErrInvalid)
 	}
 	if err := checkText("comment", comment, 0, models.MaxFeedbackComment); err != nil {
@@ -153,7 +153,7 @@ const ratedRepliesSQL = `SELECT m.conversation_id, m.id, coalesce(q.content, '')
 // rating, most recently rated first, for operators (`dovvydive feedback
 // list`): they hold conversation content, never for the API.
 func (d *DB) ListRatedReplies(ctx context.Context, rating string, limit int) ([]RatedReply, error) {
-	if rating != models.RatingUp && rating != models.RatingDown {
+	if !models.Rating(rating).Valid() {
 		return nil, fmt.Errorf("%w: rating must be up or down", models.ErrInvalid)
 	}
 	limit = min(max(limit, 1), MaxRatedReplies)

@@ -12,7 +12,7 @@ import (
 
 // RenameConversation sets a session's conversation's title, as the diver
 // chose it: a non-empty title, which AddAssistantMessage never replaces
-// (it titles only conversations whose title is ”). Renaming is not
+// (it titles only untitled conversations, whose title is empty). Renaming is not
 // activity: updated_at stays the time of the last message. Another
 // session's conversation is models.ErrNotFound.
 func (d *DB) RenameConversation(ctx context.Context, sessionID, id uuid.UUID, title string) (models.Conversation, error) {

@@ -72,13 +72,7 @@ type MessageView struct {
 
 func messageView(m models.Message) MessageView {
 	v := MessageView{ID: m.ID, ConversationID: m.ConversationID, Role: models.Role(m.Role), Content: m.Content,
-		Citations: m.Citations, Sites: m.Sites, Model: m.Model, CreatedAt: m.CreatedAt}
-	if v.Citations == nil {
-		v.Citations = []models.Citation{}
-	}
-	if v.Sites == nil {
-		v.Sites = []models.SiteSuggestion{}
-	}
+		Citations: nonNilSlice(m.Citations), Sites: nonNilSlice(m.Sites), Model: m.Model, CreatedAt: m.CreatedAt}
 	if m.Role == models.RoleAssistant {
 		c := constraintsView(planner.DecodeConstraints(m.Constraints))
 		v.Constraints = &c

@@ -490,7 +490,8 @@ func sse(t *testing.T, ctx context.Context, url, token, content string) *http.Re
 	return res
 }
 
-type event struct{ name, data string }
+// event is one Server-Sent Event with every field it carried.
+type event struct{ name, id, data string }
 
 func readEvents(t *testing.T, r io.Reader) []event {
 	t.Helper()
@@ -503,6 +504,8 @@ func readEvents(t *testing.T, r io.Reader) []event {
 		switch {
 		case strings.HasPrefix(line, "event: "):
 			cur.name = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, "id: "):
+			cur.id = strings.TrimPrefix(line, "id: ")
 		case strings.HasPrefix(line, "data: "):
 			cur.data = strings.TrimPrefix(line, "data: ")
 		case line == "":

@@ -158,7 +158,7 @@ func newFeedbackCounter() *prometheus.CounterVec {
 
 // countFeedback counts a stored rating; a nil HTTPMetrics counts nothing.
 func (m *HTTPMetrics) countFeedback(rating string) {
-	if m == nil || (rating != models.RatingUp && rating != models.RatingDown) {
+	if m == nil || !models.Rating(rating).Valid() {
 		return
 	}
 	m.feedback.WithLabelValues(rating).Inc()

@@ -1,7 +1,6 @@
 package handlers_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,12 +18,9 @@ import (
 	"github.com/dovvydive/backend/planner"
 )
 
-// streamEvent is one Server-Sent Event with every field it carried.
-type streamEvent struct{ name, id, data string }
-
 // postStream posts a message to the stream operation through the contract
 // checker, with Idempotency-Key key when it is not empty.
-func postStream(t *testing.T, srv server, id, token, content, key string) (*http.Response, []streamEvent) {
+func postStream(t *testing.T, srv server, id, token, content, key string) (*http.Response, []event) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, srv.URL+"/api/v1/conversations/"+id+"/messages/stream",
 		strings.NewReader(messageJSON(content)))
@@ -38,25 +34,7 @@ func postStream(t *testing.T, srv server, id, token, content, key string) (*http
 	res, err := contracttest.Client(t, 0).Do(req)
 	require.NoError(t, err)
 	defer res.Body.Close()
-	var out []streamEvent
-	var cur streamEvent
-	sc := bufio.NewScanner(res.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case strings.HasPrefix(line, "event: "):
-			cur.name = strings.TrimPrefix(line, "event: ")
-		case strings.HasPrefix(line, "id: "):
-			cur.id = strings.TrimPrefix(line, "id: ")
-		case strings.HasPrefix(line, "data: "):
-			cur.data = strings.TrimPrefix(line, "data: ")
-		case line == "":
-			out = append(out, cur)
-			cur = streamEvent{}
-		}
-	}
-	return res, out
+	return res, readEvents(t, res.Body)
 }
 
 func TestStreamMessage_EveryEventCarriesTheMessageIDAndItsPlace(t *testing.T) {

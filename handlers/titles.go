@@ -58,9 +58,10 @@ func (h *TitleHandler) Rename(ctx context.Context, in *renameConversationInput) 
 	return &conversationOutput{CacheControl: noStore, Body: DataBody[ConversationView]{Data: conversationView(c)}}, nil
 }
 
-// checkTitle refuses what the schema cannot express: a title of only
-// whitespace, or one holding control or other invisible characters (a
-// newline, a zero-width space) that would garble a list of titles.
+// checkTitle refuses, in Go's terms, a title of only whitespace (the
+// schema's notOnlySpace pattern says so too) and what the schema cannot
+// express: control or other invisible characters (a newline, a zero-width
+// space) that would garble a list of titles.
 func checkTitle(title string) error {
 	if title == "" {
 		return invalid("title", "must not be empty or only whitespace")

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -17,6 +18,9 @@ type Rating string
 
 // Values lists the ratings.
 func (Rating) Values() []string { return []string{RatingUp, RatingDown} }
+
+// Valid reports whether r is one of the ratings.
+func (r Rating) Valid() bool { return slices.Contains(r.Values(), string(r)) }
 
 // MaxFeedbackComment is the longest comment on a rating, in characters.
 const MaxFeedbackComment = 1000
